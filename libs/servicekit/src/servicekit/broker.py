@@ -1,0 +1,299 @@
+"""RabbitMQ wiring on FastStream: topology, publishing with confirms, idempotent consumers.
+
+Topology (all durable):
+- `mi.events` topic exchange; routing key = event type. Unroutable events go to its
+  alternate exchange `mi.unrouted` and wait in the `mi.unrouted` queue instead of vanishing.
+- one quorum queue per (service, event type): `<prefix><service>.<EventType>`, with
+  `x-delivery-limit` and dead-lettering (at-least-once) to `mi.dlx`, which routes to the
+  queue's parked twin `<queue>.parked`. Retry limits live in the broker, not in loops.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts import DomainEvent, EventEnvelope
+from faststream import AckPolicy
+from faststream.rabbit import (
+    Channel,
+    ExchangeType,
+    QueueType,
+    RabbitBroker,
+    RabbitExchange,
+    RabbitMessage,
+    RabbitQueue,
+)
+from pydantic import ValidationError
+from pymongo.errors import DuplicateKeyError
+
+from servicekit.logs import bind_context, get_logger
+from servicekit.metrics import CONSUME_LATENCY, CONSUMER_LAG, EVENTS_CONSUMED
+from servicekit.mongo import AsyncClientSession, AsyncDatabase, AsyncMongoClient, Document, in_transaction
+from servicekit.tracing import consumer_span
+
+log = get_logger(__name__)
+
+DLX = "mi.dlx"
+UNROUTED = "mi.unrouted"
+INBOX = "inbox"
+
+EventHandler = Callable[[DomainEvent, EventEnvelope, AsyncClientSession], Awaitable[None]]
+
+
+def events_exchange(name: str) -> RabbitExchange:
+    return RabbitExchange(
+        name, type=ExchangeType.TOPIC, durable=True, arguments={"alternate-exchange": UNROUTED}
+    )
+
+
+DLX_EXCHANGE = RabbitExchange(DLX, type=ExchangeType.DIRECT, durable=True)
+UNROUTED_EXCHANGE = RabbitExchange(UNROUTED, type=ExchangeType.FANOUT, durable=True)
+
+
+def make_broker(url: str, service: str, prefetch: int) -> RabbitBroker:
+    return RabbitBroker(
+        url,
+        app_id=service,
+        default_channel=Channel(
+            prefetch_count=prefetch, publisher_confirms=True, on_return_raises=True
+        ),
+        reconnect_interval=1.0,
+        graceful_timeout=10.0,
+        log_level=10,  # FastStream's per-message logs are debug noise; ours carry the context
+    )
+
+
+class UnreadableEvent(Exception):
+    """A message that can never be handled (bad JSON, unknown type, invalid payload)."""
+
+
+def decode_event(body: bytes, expected_type: str | None = None) -> tuple[EventEnvelope, DomainEvent]:
+    try:
+        raw = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableEvent(f"body is not JSON: {exc}") from exc
+    try:
+        envelope = EventEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        raise UnreadableEvent(f"not an event envelope: {exc.errors(include_url=False)[:3]}") from exc
+    if expected_type and envelope.event_type != expected_type:
+        raise UnreadableEvent(f"expected {expected_type}, got {envelope.event_type}")
+    try:
+        return envelope, envelope.event()
+    except (ValueError, ValidationError) as exc:
+        raise UnreadableEvent(f"invalid {envelope.event_type} payload: {exc}") from exc
+
+
+@dataclass
+class EventConsumer:
+    """Handles one event type for one service, exactly once in effect.
+
+    The inbox row (unique per consumer and event id) is written in the same transaction as
+    the handler's effects; a redelivered event finds its row and is acked as a duplicate.
+    A handler error is nacked with requeue so the broker counts it against the delivery
+    limit; an unreadable message is parked at once with its reason and acked.
+    """
+
+    service: str
+    name: str
+    event_type: str
+    handler: EventHandler
+    queue_prefix: str = ""
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.queue_prefix}{self.service}.{self.name}.{self.event_type}"
+
+    @property
+    def parked_queue_name(self) -> str:
+        return f"{self.queue_name}.parked"
+
+    @property
+    def inbox_consumer(self) -> str:
+        return f"{self.name}.{self.event_type}"
+
+    def queue(self, delivery_limit: int) -> RabbitQueue:
+        return RabbitQueue(
+            self.queue_name,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            routing_key=self.event_type,
+            arguments={
+                "x-delivery-limit": delivery_limit,
+                "x-dead-letter-exchange": DLX,
+                "x-dead-letter-routing-key": self.parked_queue_name,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+
+    def parked_queue(self) -> RabbitQueue:
+        return RabbitQueue(
+            self.parked_queue_name,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            routing_key=self.parked_queue_name,
+        )
+
+
+class ConsumerHost:
+    """Binds `EventConsumer`s to a broker and a Mongo client."""
+
+    def __init__(
+        self,
+        broker: RabbitBroker,
+        exchange: RabbitExchange,
+        delivery_limit: int,
+    ) -> None:
+        self.broker = broker
+        self.exchange = exchange
+        self.delivery_limit = delivery_limit
+        self.consumers: list[EventConsumer] = []
+        self.subscribers: list[Any] = []
+        self.client: AsyncMongoClient[Document] | None = None
+        self.db: AsyncDatabase[Document] | None = None
+
+    def add(self, consumer: EventConsumer) -> None:
+        subscriber = self.broker.subscriber(
+            consumer.queue(self.delivery_limit),
+            self.exchange,
+            ack_policy=AckPolicy.MANUAL,
+        )
+
+        async def on_message(message: RabbitMessage) -> None:
+            await self.handle(consumer, message)
+
+        subscriber(on_message)
+        self.consumers.append(consumer)
+        self.subscribers.append(subscriber)
+
+    def attach_db(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document]) -> None:
+        self.client = client
+        self.db = db
+
+    async def ensure_indexes(self) -> None:
+        # `_id` is `<consumer>:<event id>`, unique by construction; nothing else is queried.
+        assert self.db is not None
+
+    async def declare_topology(self) -> None:
+        """Exchanges and parked queues (FastStream declares and binds the work queues)."""
+        await self.broker.declare_exchange(UNROUTED_EXCHANGE)
+        unrouted = await self.broker.declare_queue(
+            RabbitQueue(UNROUTED, queue_type=QueueType.QUORUM, durable=True)
+        )
+        unrouted_x = await self.broker.declare_exchange(UNROUTED_EXCHANGE)
+        await unrouted.bind(unrouted_x)
+        await self.broker.declare_exchange(self.exchange)
+        dlx = await self.broker.declare_exchange(DLX_EXCHANGE)
+        for consumer in self.consumers:
+            parked = await self.broker.declare_queue(consumer.parked_queue())
+            await parked.bind(dlx, routing_key=consumer.parked_queue_name)
+
+    async def park(self, consumer: EventConsumer, message: RabbitMessage, reason: str) -> None:
+        raw = message.raw_message
+        headers = dict(raw.headers or {})
+        headers.update({"x-parked-reason": reason[:1000], "x-parked-by": consumer.queue_name})
+        await self.broker.publish(
+            raw.body,
+            exchange=DLX_EXCHANGE,
+            routing_key=consumer.parked_queue_name,
+            mandatory=True,
+            persist=True,
+            headers=headers,
+            message_id=raw.message_id,
+            content_type=raw.content_type,
+        )
+
+    async def handle(self, consumer: EventConsumer, message: RabbitMessage) -> None:
+        started = time.perf_counter()
+        labels = (consumer.service, consumer.name, consumer.event_type)
+        try:
+            envelope, event = decode_event(message.body, consumer.event_type)
+        except UnreadableEvent as exc:
+            log.error("event.parked", consumer=consumer.queue_name, reason=str(exc),
+                      message_id=message.message_id)
+            await self.park(consumer, message, str(exc))
+            await message.ack()
+            EVENTS_CONSUMED.labels(*labels, "parked").inc()
+            return
+
+        bind_context(
+            event_id=str(envelope.event_id),
+            event_type=envelope.event_type,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+        )
+        with consumer_span(
+            f"consume {envelope.event_type}",
+            {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate},
+            **{"messaging.system": "rabbitmq", "messaging.destination.name": consumer.queue_name,
+               "messaging.message.id": str(envelope.event_id)},
+        ):
+            try:
+                handled = await self.apply_once(consumer, envelope, event)
+            except Exception as exc:
+                log.exception("event.handler_failed", consumer=consumer.queue_name,
+                              error=repr(exc))
+                EVENTS_CONSUMED.labels(*labels, "failed").inc()
+                await message.nack(requeue=True)
+                return
+        await message.ack()
+        outcome = "handled" if handled else "duplicate"
+        EVENTS_CONSUMED.labels(*labels, outcome).inc()
+        CONSUME_LATENCY.labels(consumer.service, consumer.name).observe(time.perf_counter() - started)
+        if handled:
+            lag = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
+            CONSUMER_LAG.labels(consumer.service, consumer.name).observe(max(lag, 0.0))
+        log.info("event.consumed", consumer=consumer.queue_name, outcome=outcome)
+
+    async def apply_once(
+        self, consumer: EventConsumer, envelope: EventEnvelope, event: DomainEvent
+    ) -> bool:
+        """Run the handler and record the inbox row in one transaction; False if seen before."""
+        assert self.client is not None and self.db is not None
+        inbox = self.db[INBOX]
+        key = f"{consumer.inbox_consumer}:{envelope.event_id}"
+
+        class _Seen(Exception):
+            pass
+
+        async def work(session: AsyncClientSession) -> None:
+            try:
+                await inbox.insert_one(
+                    {"_id": key, "event_type": envelope.event_type,
+                     "handled_at": datetime.now(UTC)},
+                    session=session,
+                )
+            except DuplicateKeyError as exc:
+                raise _Seen from exc
+            await consumer.handler(event, envelope, session)
+
+        try:
+            await in_transaction(self.client, work)
+        except _Seen:
+            return False
+        return True
+
+    def attached(self) -> dict[str, bool]:
+        """Whether each subscriber has a live consumer on an open channel right now."""
+        return {c.queue_name: _consuming(s) for c, s in zip(self.consumers, self.subscribers, strict=True)}
+
+
+def _consuming(subscriber: Any) -> bool:
+    queue = getattr(subscriber, "_queue_obj", None)
+    tag = getattr(subscriber, "_consumer_tag", None)
+    if queue is None or tag is None:
+        return False
+    channel = queue.channel
+    if channel.is_closed:
+        return False
+    underlay = getattr(channel, "_channel", None)  # aio-pika's UnderlayChannel
+    raw = getattr(underlay, "channel", None)  # the aiormq channel that holds the consumers
+    if raw is None or raw.is_closed:
+        return False
+    return tag in getattr(raw, "consumers", {})

@@ -1,0 +1,123 @@
+"""ASGI middleware every service runs: request/correlation ids, logs, metrics, body limit."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicekit.logs import bind_context, clear_context, get_logger
+from servicekit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from servicekit.problems import problem_response
+
+log = get_logger("http")
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            try:
+                return value.decode("latin-1")
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+class RequestContextMiddleware:
+    """Accepts a well-formed `X-Request-ID` / `X-Correlation-ID` or makes one, echoes it,
+    binds both to every log line, records latency per route template, and refuses bodies
+    over `max_body_bytes` with 413 before the app reads them."""
+
+    def __init__(self, app: ASGIApp, service: str, max_body_bytes: int) -> None:
+        self.app = app
+        self.service = service
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        incoming_corr = _header(scope, b"x-correlation-id")
+        correlation_id = (
+            incoming_corr if incoming_corr and _SAFE_ID.match(incoming_corr) else request_id
+        )
+        scope.setdefault("state", {})
+        scope["state"]["request_id"] = request_id
+        scope["state"]["correlation_id"] = correlation_id
+        clear_context()
+        bind_context(request_id=request_id, correlation_id=correlation_id)
+        method = scope["method"]
+        path = scope["path"]
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        extra_headers = [
+            (b"x-request-id", request_id.encode()),
+            (b"x-correlation-id", correlation_id.encode()),
+        ]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = [h for h in message.get("headers", [])
+                           if h[0].lower() not in (b"x-request-id", b"x-correlation-id")]
+                message = {**message, "headers": headers + extra_headers}
+            await send(message)
+
+        declared = _header(scope, b"content-length")
+        too_large = False
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_body_bytes
+            except ValueError:
+                too_large = False
+        if too_large:
+            response = problem_response(
+                413, "payload_too_large", "Payload too large",
+                f"Request bodies are limited to {self.max_body_bytes} bytes.", instance=path,
+            )
+            await response(scope, receive, send_wrapper)
+        else:
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise _BodyTooLarge(self.max_body_bytes)
+                return message
+
+            try:
+                await self.app(scope, limited_receive, send_wrapper)
+            except _BodyTooLarge:
+                response = problem_response(
+                    413, "payload_too_large", "Payload too large",
+                    f"Request bodies are limited to {self.max_body_bytes} bytes.", instance=path,
+                )
+                await response(scope, receive, send_wrapper)
+        elapsed = time.perf_counter() - started
+        route: Any = scope.get("route")
+        template = getattr(route, "path", None) or ("unmatched" if status_holder["status"] == 404 else path)
+        status = status_holder["status"]
+        HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+        HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+        if path not in QUIET_PATHS:
+            log.info("http.request", method=method, path=path, route=template, status=status,
+                     duration_ms=round(elapsed * 1000, 2))
+
+
+class _BodyTooLarge(HTTPException):
+    """An HTTPException so FastAPI's body parsing re-raises it instead of turning it into 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request bodies are limited to {limit} bytes.")

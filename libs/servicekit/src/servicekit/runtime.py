@@ -1,0 +1,242 @@
+"""A service's runtime: settings -> Mongo, event store, broker, outbox relay, consumers ->
+FastAPI app with health, readiness, metrics and problem+json.
+
+Start-up never blocks on a dependency: a background bootstrap retries until Mongo and
+RabbitMQ answer, while `/healthz` is up and `/readyz` says what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from servicekit.broker import ConsumerHost, EventConsumer, EventHandler, events_exchange, make_broker
+from servicekit.eventstore import EventStore, transactional_command
+from servicekit.http import RequestContextMiddleware
+from servicekit.logs import configure_logging, get_logger
+from servicekit.metrics import REGISTRY
+from servicekit.mongo import AsyncClientSession, AsyncDatabase, AsyncMongoClient, Document, connect
+from servicekit.outbox import OutboxRelay
+from servicekit.problems import install_problem_handlers
+from servicekit.settings import ServiceSettings
+from servicekit.tracing import configure_sentry, configure_tracing
+
+T = TypeVar("T")
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+log = get_logger(__name__)
+
+
+class ServiceRuntime:
+    """Owns the process-wide resources of one service; create in `create_app`, use in
+    handlers through `app.state.runtime`."""
+
+    def __init__(self, settings: ServiceSettings, *, uses_mongo: bool = True) -> None:
+        self.settings = settings
+        self.uses_mongo = uses_mongo
+        self.name = settings.service_name
+        configure_logging(self.name, settings.log_level, settings.log_json)
+        configure_tracing(self.name, settings.otel_exporter_otlp_endpoint)
+        configure_sentry(
+            settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
+            self.name,
+            settings.environment,
+        )
+        self.exchange = events_exchange(settings.events_exchange)
+        self.broker = make_broker(settings.rabbitmq_url, self.name, settings.prefetch)
+        self.consumers = ConsumerHost(self.broker, self.exchange, settings.delivery_limit)
+        self.startup_hooks: list[Hook] = []
+        self.shutdown_hooks: list[Hook] = []
+        self.readiness_checks: dict[str, ReadinessCheck] = {}
+        self._client: AsyncMongoClient[Document] | None = None
+        self._db: AsyncDatabase[Document] | None = None
+        self._store: EventStore | None = None
+        self.relay: OutboxRelay | None = None
+        self._bootstrap_task: asyncio.Task[None] | None = None
+        self._bootstrap_error: str | None = "starting"
+        self.relay_enabled = uses_mongo
+
+    # -- resources (available once the lifespan has started) ---------------------------
+    @property
+    def client(self) -> AsyncMongoClient[Document]:
+        assert self._client is not None, "Mongo client exists only inside the app lifespan"
+        return self._client
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        assert self._db is not None, "Mongo database exists only inside the app lifespan"
+        return self._db
+
+    @property
+    def store(self) -> EventStore:
+        assert self._store is not None, "event store exists only inside the app lifespan"
+        return self._store
+
+    # -- wiring -------------------------------------------------------------------------
+    def consumer(self, event_type: str, name: str = "main") -> Callable[[EventHandler], EventHandler]:
+        """Decorator: handle `event_type` exactly once in effect (inbox in the same txn)."""
+
+        def register(handler: EventHandler) -> EventHandler:
+            self.consumers.add(
+                EventConsumer(self.name, name, event_type, handler, self.settings.queue_prefix)
+            )
+            return handler
+
+        return register
+
+    def on_startup(self, hook: Hook) -> Hook:
+        self.startup_hooks.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        self.shutdown_hooks.append(hook)
+        return hook
+
+    async def command(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """Run a command in a transaction (retried on append conflicts), then wake the relay."""
+        result = await transactional_command(self.client, work)
+        if self.relay:
+            self.relay.notify()
+        return result
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def _bootstrap(self) -> None:
+        delay = 0.5
+        stage = "mongo"
+        while True:
+            try:
+                if stage == "mongo":
+                    if self.uses_mongo:
+                        await self.store.ensure_indexes()
+                    for hook in self.startup_hooks:
+                        await hook(self)
+                    stage = "broker"
+                if stage == "broker":
+                    await self.broker.connect()
+                    await self.consumers.declare_topology()
+                    await self.broker.start()
+                    stage = "relay"
+                if stage == "relay":
+                    if self.relay_enabled:
+                        self.relay = OutboxRelay(
+                            self.db, self.broker, self.exchange, self.name,
+                            poll_seconds=self.settings.outbox_poll_seconds,
+                            batch=self.settings.outbox_batch,
+                        )
+                        self.relay.start()
+                    self._bootstrap_error = None
+                    log.info("service.started", service=self.name)
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._bootstrap_error = f"{stage}: {exc!r}"
+                log.warning("service.bootstrap_retry", stage=stage, error=repr(exc))
+                if stage == "broker":
+                    try:
+                        await self.broker.stop()
+                    except Exception:  # noqa: BLE001
+                        pass
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        if self.uses_mongo:
+            self._client = connect(self.settings.mongo_uri, self.name)
+            self._db = self._client[self.settings.database]
+            self._store = EventStore(self._db, self.name)
+            self.consumers.attach_db(self._client, self._db)
+        self._bootstrap_task = asyncio.create_task(self._bootstrap(), name="bootstrap")
+        try:
+            yield
+        finally:
+            self._bootstrap_task.cancel()
+            try:
+                await self._bootstrap_task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+            if self.relay:
+                await self.relay.stop()
+            try:
+                await self.broker.stop()
+            except Exception:  # noqa: BLE001
+                pass
+            for hook in self.shutdown_hooks:
+                await hook(self)
+            if self._client is not None:
+                await self._client.close()
+            log.info("service.stopped", service=self.name)
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        checks["started"] = self._bootstrap_error is None
+        if self.uses_mongo:
+            try:
+                await asyncio.wait_for(self.client.admin.command("ping"), timeout=2.0)
+                checks["mongo"] = True
+            except Exception:  # noqa: BLE001
+                checks["mongo"] = False
+        connection = getattr(self.broker, "_connection", None)
+        checks["rabbitmq"] = bool(
+            connection is not None and not connection.is_closed and connection.connected.is_set()
+        )
+        attached = self.consumers.attached()
+        checks["consumers"] = all(attached.values()) if self._bootstrap_error is None else False
+        if self.relay_enabled:
+            checks["outbox_relay"] = bool(self.relay and self.relay.running)
+        for name, check in self.readiness_checks.items():
+            try:
+                checks[name] = bool(await asyncio.wait_for(check(), timeout=2.0))
+            except Exception:  # noqa: BLE001
+                checks[name] = False
+        ready = all(v for v in checks.values())
+        detail: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": checks}
+        if attached:
+            detail["queues"] = attached
+        if self._bootstrap_error:
+            detail["starting"] = self._bootstrap_error
+        return detail
+
+    def create_app(self, routers: Sequence[APIRouter] = (), title: str | None = None) -> FastAPI:
+        app = FastAPI(
+            title=title or f"{self.name} service",
+            lifespan=self.lifespan,
+            docs_url="/docs",
+            openapi_url="/openapi.json",
+        )
+        app.state.runtime = self
+        install_problem_handlers(app)
+        app.add_middleware(
+            RequestContextMiddleware, service=self.name, max_body_bytes=self.settings.max_body_bytes
+        )
+
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.name}
+
+        @app.get("/readyz", include_in_schema=False)
+        async def readyz() -> JSONResponse:
+            detail = await self.readiness()
+            return JSONResponse(detail, status_code=200 if detail["status"] == "ready" else 503)
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+        for router in routers:
+            app.include_router(router)
+        try:
+            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+            FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+        except Exception:  # noqa: BLE001 - tracing must never stop a service from starting
+            log.warning("tracing.fastapi_instrumentation_failed")
+        return app

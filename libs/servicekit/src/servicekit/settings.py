@@ -1,0 +1,58 @@
+"""Settings base: every service's `Settings` subclasses `ServiceSettings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration from the environment (SPEC.md section 4 names)."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "production"] = "development"
+    port: int = 8000
+    data_dir: Path = Path(".data")
+
+    mongo_uri: str = "mongodb://127.0.0.1:27018/?directConnection=true"
+    mongo_db: str | None = Field(
+        default=None, description="Database name; defaults to mi_<service_name>."
+    )
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    events_exchange: str = "mi.events"
+    queue_prefix: str = Field(default="", description="Prefix for queues (test isolation).")
+    prefetch: int = Field(default=16, ge=1)
+    delivery_limit: int = Field(default=5, ge=1, description="Broker redeliveries before parking.")
+    outbox_poll_seconds: float = Field(default=0.2, gt=0)
+    outbox_batch: int = Field(default=100, ge=1)
+
+    auth_url: str = Field(default="http://127.0.0.1:8001", description="auth's internal base URL.")
+    jwt_issuer: str = "mock-interview-auth"
+    jwt_audience: str = "mock-interview"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    sentry_dsn: SecretStr | None = None
+    otel_exporter_otlp_endpoint: str | None = None
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    @property
+    def database(self) -> str:
+        return self.mongo_db or f"mi_{self.service_name.replace('-', '_')}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @model_validator(mode="after")
+    def _production_needs_real_endpoints(self) -> ServiceSettings:
+        if self.is_production and "guest:guest@" in self.rabbitmq_url:
+            raise ValueError("RABBITMQ_URL uses the development guest account in production")
+        return self

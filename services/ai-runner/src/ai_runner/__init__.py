@@ -1,0 +1,1 @@
+"""ai-runner service: code judge, rubric scoring, transcripts."""

@@ -1,0 +1,37 @@
+"""The `users` read model: one document per user, folded from the User stream. Its unique
+email index, written in the registering transaction, is what makes emails unique."""
+
+from __future__ import annotations
+
+from contracts import EventEnvelope, UserRegistered
+from pymongo import ASCENDING
+from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
+
+
+class UsersView:
+    name = "users"
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[self.name]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("email", ASCENDING)], unique=True, name="email_unique")
+
+    async def apply(self, envelope: EventEnvelope, session: AsyncClientSession | None) -> None:
+        event = envelope.event()
+        if isinstance(event, UserRegistered):
+            await self.collection.update_one(
+                {"_id": event.user_id},
+                {"$set": {"email": event.email, "name": event.name, "role": event.role,
+                          "registered_at": event.registered_at,
+                          "version": envelope.aggregate_version}},
+                upsert=True,
+                session=session,
+            )
+
+    async def reset(self) -> None:
+        await self.collection.drop()
+        await self.ensure_indexes()
+
+    async def get(self, user_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": user_id})

@@ -1,0 +1,79 @@
+"""The User aggregate and the rules about emails and passwords (pure, no I/O)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Literal
+
+from contracts import DomainEvent, UserRegistered
+from servicekit.eventstore import Aggregate
+from servicekit.problems import DomainError
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+
+
+class InvalidRegistration(DomainError):
+    status = 422
+    code = "validation_error"
+    title = "Validation failed"
+
+
+class EmailTaken(DomainError):
+    status = 409
+    code = "email_taken"
+    title = "Email already registered"
+
+
+def normalise_email(raw: str) -> str:
+    email = unicodedata.normalize("NFKC", raw).strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidRegistration("email: not a valid email address", field="email")
+    return email
+
+
+def check_password(password: str, email: str, name: str) -> None:
+    if len(password) < 10:
+        raise InvalidRegistration("password: at least 10 characters", field="password")
+    if len(password) > 128:
+        raise InvalidRegistration("password: at most 128 characters", field="password")
+    classes = sum(
+        bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
+    )
+    if classes < 2 or len(set(password)) < 5:
+        raise InvalidRegistration(
+            "password: mix letters with digits, capitals or symbols", field="password"
+        )
+    lowered = password.lower()
+    if email.split("@")[0] in lowered or (name.strip() and name.strip().lower() in lowered):
+        raise InvalidRegistration("password: must not contain your name or email", field="password")
+
+
+class User(Aggregate):
+    aggregate_type = "user"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.email: str | None = None
+        self.name: str | None = None
+        self.role: Literal["user", "admin"] = "user"
+
+    @classmethod
+    def register(
+        cls, user_id: str, email: str, name: str, role: Literal["user", "admin"], now: datetime
+    ) -> User:
+        clean_name = " ".join(name.split())
+        if not 1 <= len(clean_name) <= 100:
+            raise InvalidRegistration("name: 1 to 100 characters", field="name")
+        user = cls(user_id)
+        user.record(
+            UserRegistered(user_id=user_id, email=email, name=clean_name, role=role, registered_at=now)
+        )
+        return user
+
+    def when(self, event: DomainEvent) -> None:
+        if isinstance(event, UserRegistered):
+            self.email = event.email
+            self.name = event.name
+            self.role = event.role

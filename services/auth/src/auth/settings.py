@@ -1,0 +1,26 @@
+"""auth settings."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from servicekit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "auth"
+    jwt_access_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    jwt_private_key: SecretStr | None = Field(
+        default=None, description="PEM Ed25519 private key; generated under DATA_DIR in development."
+    )
+    jwt_key_id: str | None = None
+    admin_emails: str = Field(default="", description="Comma-separated emails bootstrapped as admins.")
+
+    @model_validator(mode="after")
+    def _production_key(self) -> Settings:
+        if self.is_production and self.jwt_private_key is None:
+            raise ValueError("JWT_PRIVATE_KEY must be set in production")
+        return self
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())

@@ -1,0 +1,1 @@
+"""billing service: plans, subscriptions, payments."""

@@ -1,0 +1,1 @@
+"""interviews service: question bank, interview sessions, weekly quota."""
