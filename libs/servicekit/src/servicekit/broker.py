@@ -11,6 +11,8 @@ Topology (all durable):
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from faststream.rabbit import (
     RabbitQueue,
 )
 from pydantic import ValidationError
+from yarl import URL
 from pymongo.errors import DuplicateKeyError
 
 from servicekit.logs import bind_context, get_logger
@@ -55,9 +58,12 @@ DLX_EXCHANGE = RabbitExchange(DLX, type=ExchangeType.DIRECT, durable=True)
 UNROUTED_EXCHANGE = RabbitExchange(UNROUTED, type=ExchangeType.FANOUT, durable=True)
 
 
-def make_broker(url: str, service: str, prefetch: int) -> RabbitBroker:
+def make_broker(url: str, service: str, prefetch: int, connection_name: str | None = None) -> RabbitBroker:
+    # aiormq names the connection from the URL's `name` query parameter; the name shows in
+    # the management UI and in `rabbitmqctl list_connections client_properties`
+    name = connection_name or f"{service}@{socket.gethostname()}:{os.getpid()}"
     return RabbitBroker(
-        url,
+        str(URL(url).update_query(name=name)),
         app_id=service,
         default_channel=Channel(
             prefetch_count=prefetch, publisher_confirms=True, on_return_raises=True
@@ -266,7 +272,7 @@ class ConsumerHost:
             try:
                 await inbox.insert_one(
                     {"_id": key, "event_type": envelope.event_type,
-                     "handled_at": datetime.now(UTC)},
+                     "aggregate_id": envelope.aggregate_id, "handled_at": datetime.now(UTC)},
                     session=session,
                 )
             except DuplicateKeyError as exc:

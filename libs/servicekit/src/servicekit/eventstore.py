@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from contracts import DomainEvent, EventEnvelope
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.metrics import APPEND_CONFLICTS, EVENTS_APPENDED
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, AsyncMongoClient, Document
@@ -74,6 +74,15 @@ def envelope_to_document(envelope: EventEnvelope) -> Document:
 def document_to_envelope(doc: Document) -> EventEnvelope:
     data = {k: v for k, v in doc.items() if k in EventEnvelope.model_fields}
     return EventEnvelope.model_validate(data)
+
+
+def _is_version_clash(exc: DuplicateKeyError | BulkWriteError) -> bool:
+    """A duplicate on the (aggregate_id, aggregate_version) index, not some other error."""
+    if isinstance(exc, BulkWriteError):
+        errors = exc.details.get("writeErrors", [])
+        return any(e.get("code") == 11000 and "aggregate_version" in str(e.get("keyPattern", e))
+                   for e in errors)
+    return "aggregate_version" in str(exc.details or exc)
 
 
 class EventStore:
@@ -142,8 +151,13 @@ class EventStore:
             return []
         docs = [envelope_to_document(e) | {"_id": str(e.event_id)} for e in envelopes]
         try:
-            await self.events.insert_many(docs, ordered=True, session=session)
-        except DuplicateKeyError as exc:
+            if len(docs) == 1:
+                await self.events.insert_one(docs[0], session=session)
+            else:
+                await self.events.insert_many(docs, ordered=True, session=session)
+        except (DuplicateKeyError, BulkWriteError) as exc:
+            if not _is_version_clash(exc):
+                raise
             APPEND_CONFLICTS.labels(self.producer).inc()
             raise ConcurrencyConflict(aggregate_id, expected_version) from exc
         await self.outbox.insert_many(

@@ -8,6 +8,8 @@ RabbitMQ answer, while `/healthz` is up and `/readyz` says what is missing.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -50,7 +52,10 @@ class ServiceRuntime:
             settings.environment,
         )
         self.exchange = events_exchange(settings.events_exchange)
-        self.broker = make_broker(settings.rabbitmq_url, self.name, settings.prefetch)
+        self.broker = make_broker(
+            settings.rabbitmq_url, self.name, settings.prefetch,
+            connection_name=f"{settings.queue_prefix}{self.name}@{socket.gethostname()}:{os.getpid()}",
+        )
         self.consumers = ConsumerHost(self.broker, self.exchange, settings.delivery_limit)
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []

@@ -21,8 +21,9 @@ class ServiceSettings(BaseSettings):
 
     mongo_uri: str = "mongodb://127.0.0.1:27018/?directConnection=true"
     mongo_db: str | None = Field(
-        default=None, description="Database name; defaults to mi_<service_name>."
+        default=None, description="Database name; defaults to <MONGO_DB_PREFIX>mi_<service_name>."
     )
+    mongo_db_prefix: str = Field(default="", description="Prefix for every service's database.")
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
@@ -45,7 +46,7 @@ class ServiceSettings(BaseSettings):
 
     @property
     def database(self) -> str:
-        return self.mongo_db or f"mi_{self.service_name.replace('-', '_')}"
+        return self.mongo_db or f"{self.mongo_db_prefix}mi_{self.service_name.replace('-', '_')}"
 
     @property
     def is_production(self) -> bool:

@@ -1,0 +1,183 @@
+"""pytest plugin shared by every test suite: a real Mongo-wire server (secantusdb, started
+for the session when MONGO_URI is unset), the real RabbitMQ, isolated names per test, and a
+way to run a service's lifespan in-process.
+
+Enable with `pytest_plugins = ["servicekit.testing"]` in a conftest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import aio_pika
+import httpx
+import pytest
+from fastapi import FastAPI
+
+T = TypeVar("T")
+
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.05,
+    message: str = "condition not met",
+) -> T:
+    """Poll `probe` until it returns something truthy or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last  # type: ignore[no-any-return]
+        await asyncio.sleep(interval)
+    raise AssertionError(f"{message} within {timeout}s (last value: {last!r})")
+
+
+@pytest.fixture(scope="session")
+def mongo_uri() -> Iterator[str]:
+    """MONGO_URI if set, otherwise a secantusdb server of our own for the whole session."""
+    if os.environ.get("MONGO_URI"):
+        yield os.environ["MONGO_URI"]
+        return
+    port = free_port()
+    storage = tempfile.mkdtemp(prefix="mi-mongo-")
+    log_path = Path(storage) / "server.log"
+    log_file = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "secantus", "--port", str(port), "--storage-path", storage + "/db"],
+        stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"secantusdb exited: {log_path.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.5):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("secantusdb did not start within 30s")
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    os.environ["MI_TEST_MONGO_URI"] = uri
+    try:
+        yield uri
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log_file.close()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    url = os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+    if not _reachable(url, 5672):
+        pytest.fail(f"RabbitMQ is not reachable at {url}: start it with `rabbitmq-server -detached`")
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    if not _reachable(url, 6379):
+        pytest.fail(
+            f"Redis is not reachable at {url}: start it with "
+            "`redis-server --daemonize yes --port 6379 --save \"\" --appendonly no`"
+        )
+    return url
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def isolation(mongo_uri: str, rabbitmq_url: str, unique: str, tmp_path: Path) -> dict[str, Any]:
+    """Settings overrides that give a test its own database, exchange and queues."""
+    return {
+        "mongo_uri": mongo_uri,
+        "mongo_db": f"t_{unique}",
+        "rabbitmq_url": rabbitmq_url,
+        "events_exchange": f"mi.events.t{unique}",
+        "queue_prefix": f"t{unique}.",
+        "data_dir": tmp_path,
+        "outbox_poll_seconds": 0.05,
+        "log_json": True,
+    }
+
+
+async def delete_test_topology(rabbitmq_url: str, prefix: str, queues: list[str], exchange: str) -> None:
+    """Remove the queues and exchange a test declared, so runs do not pile them up."""
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        for name in queues:
+            channel = await connection.channel()
+            try:
+                await channel.queue_delete(name)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        channel = await connection.channel()
+        try:
+            await channel.exchange_delete(exchange)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@asynccontextmanager
+async def running(app: FastAPI, ready_timeout: float = 20.0) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan in this event loop and yield an HTTP client bound to it, once
+    `/readyz` says ready. Queues the app declared are deleted afterwards."""
+    rt = app.state.runtime
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+
+            async def ready() -> bool:
+                return (await client.get("/readyz")).status_code == 200
+
+            await eventually(ready, timeout=ready_timeout, message=f"{rt.name} ready")
+            try:
+                yield client
+            finally:
+                queues = [c.queue_name for c in rt.consumers.consumers]
+                queues += [c.parked_queue_name for c in rt.consumers.consumers]
+                rt._cleanup_queues = queues  # read after shutdown
+    if rt.settings.queue_prefix:
+        queues = getattr(rt, "_cleanup_queues", [])
+        await delete_test_topology(
+            rt.settings.rabbitmq_url, rt.settings.queue_prefix, queues, rt.settings.events_exchange
+        )

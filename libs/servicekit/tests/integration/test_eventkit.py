@@ -1,0 +1,339 @@
+"""The event kit against the real RabbitMQ and a real Mongo-wire server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pytest
+from contracts import DomainEvent, EventEnvelope
+from servicekit.metrics import REGISTRY
+from servicekit.eventstore import ConcurrencyConflict, Repository, rebuild
+from servicekit.mongo import AsyncClientSession, in_transaction
+from servicekit.outbox import OutboxRelay
+from servicekit.runtime import ServiceRuntime
+from servicekit.settings import ServiceSettings
+from servicekit.testing import eventually, running
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kitfixtures import KitTallyIncremented, Tally  # noqa: E402
+
+
+def make_runtime(isolation: dict[str, Any], **overrides: Any) -> tuple[ServiceRuntime, list[str]]:
+    """A runtime with one consumer of KitTallyIncremented that counts its effects."""
+    settings = ServiceSettings(service_name="kit", **(isolation | overrides))
+    rt = ServiceRuntime(settings)
+    calls: list[str] = []
+
+    @rt.consumer("KitTallyIncremented")
+    async def count(event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession) -> None:
+        assert isinstance(event, KitTallyIncremented)
+        calls.append(str(envelope.event_id))
+        if event.poison:
+            raise RuntimeError("poison message")
+        await rt.db["effects"].update_one(
+            {"_id": envelope.aggregate_id},
+            {"$inc": {"count": 1, "total": event.amount}, "$push": {"events": str(envelope.event_id)}},
+            upsert=True,
+            session=session,
+        )
+
+    return rt, calls
+
+
+async def increment(rt: ServiceRuntime, tally_id: str, amount: int = 1, poison: bool = False) -> None:
+    repo = Repository(rt.store, Tally)
+
+    async def work(session: AsyncClientSession) -> None:
+        tally = await repo.get(tally_id, session=session) or Tally(tally_id)
+        tally.increment(amount, poison=poison)
+        await repo.save(tally, session)
+
+    await rt.command(work)
+
+
+async def effect(rt: ServiceRuntime, tally_id: str) -> dict[str, Any] | None:
+    return await rt.db["effects"].find_one({"_id": tally_id})
+
+
+async def test_round_trip_append_publish_consume_once(isolation: dict[str, Any]) -> None:
+    rt, _ = make_runtime(isolation)
+    app = rt.create_app()
+    async with running(app):
+        for _ in range(3):
+            await increment(rt, "t-1", 2)
+
+        async def done() -> dict[str, Any] | None:
+            doc = await effect(rt, "t-1")
+            return doc if doc and doc["count"] == 3 else None
+
+        doc = await eventually(done, message="three events consumed")
+        assert doc["total"] == 6
+        stream = await rt.store.load("t-1")
+        assert [e.aggregate_version for e in stream] == [1, 2, 3]
+        assert len({e.correlation_id for e in stream}) == 3
+        assert await rt.db["outbox"].count_documents({"sent": False}) == 0
+
+
+async def test_concurrent_appends_one_wins_other_conflicts_then_retries(isolation: dict[str, Any]) -> None:
+    rt, _ = make_runtime(isolation)
+    rt.relay_enabled = False
+    app = rt.create_app()
+    async with running(app):
+        await increment(rt, "c-1")  # version 1 exists
+        repo = Repository(rt.store, Tally)
+        both_loaded = asyncio.Barrier(2)
+        seen: dict[int, list[int]] = {10: [], 100: []}  # versions each racer loaded, per attempt
+
+        async def racer(amount: int) -> None:
+            async def work(session: AsyncClientSession) -> None:
+                tally = await repo.get("c-1", session=session)
+                assert tally is not None
+                seen[amount].append(tally.version)
+                tally.increment(amount)
+                if len(seen[amount]) == 1:
+                    await both_loaded.wait()  # both decided on version 1 before either appends
+                await repo.save(tally, session)
+
+            await rt.command(work)  # conflict -> the whole command runs again on fresh state
+
+        await asyncio.gather(racer(10), racer(100))
+        attempts = sorted(seen.values(), key=len)
+        assert attempts[0] == [1], "the winner appended on its first try"
+        assert attempts[1][0] == 1 and attempts[1][-1] == 2 and len(attempts[1]) >= 2, (
+            "the loser conflicted on version 1 and retried on version 2"
+        )
+        stream = await rt.store.load("c-1")
+        assert [e.aggregate_version for e in stream] == [1, 2, 3]
+        tally = await repo.get("c-1")
+        assert tally is not None and tally.total == 111
+
+
+async def test_stale_append_raises_concurrency_conflict(isolation: dict[str, Any]) -> None:
+    rt, _ = make_runtime(isolation)
+    rt.relay_enabled = False
+    app = rt.create_app()
+    async with running(app):
+        await increment(rt, "s-1")
+        await increment(rt, "s-1")
+        stale = Tally.from_history("s-1", [KitTallyIncremented(amount=1)])  # believes version 1
+        stale.increment(7)
+        repo = Repository(rt.store, Tally)
+        with pytest.raises(ConcurrencyConflict):
+            await in_transaction(rt.client, lambda session: repo.save(stale, session))
+        assert [e.aggregate_version for e in await rt.store.load("s-1")] == [1, 2]
+        assert await rt.db["outbox"].count_documents({"aggregate_id": "s-1"}) == 2
+
+
+async def test_many_concurrent_commands_all_land_in_order(isolation: dict[str, Any]) -> None:
+    rt, _ = make_runtime(isolation)
+    rt.relay_enabled = False
+    app = rt.create_app()
+    async with running(app):
+        await asyncio.gather(*(increment(rt, "m-1", 1) for _ in range(8)))
+        stream = await rt.store.load("m-1")
+        assert [e.aggregate_version for e in stream] == list(range(1, 9))
+
+
+class CrashAfterPublish(OutboxRelay):
+    """Publishes, then dies before recording that it did."""
+
+    async def mark_sent(self, row: dict[str, Any]) -> None:
+        raise RuntimeError("simulated crash between publish and mark-sent")
+
+
+async def test_relay_crash_between_publish_and_mark_sent_delivers_once(
+    isolation: dict[str, Any],
+) -> None:
+    rt, calls = make_runtime(isolation)
+    rt.relay_enabled = False  # this test drives the relays by hand
+    duplicates_before = consumed_count("duplicate")
+    app = rt.create_app()
+    async with running(app):
+        await increment(rt, "r-1", 5)
+        crashing = CrashAfterPublish(rt.db, rt.broker, rt.exchange, "kit")
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            await crashing.publish_pending()
+        assert await rt.db["outbox"].count_documents({"sent": False}) == 1
+
+        async def consumed() -> dict[str, Any] | None:
+            return await effect(rt, "r-1")
+
+        await eventually(consumed, message="first delivery consumed")
+
+        # the restarted relay finds the row unsent and publishes it again
+        recovered = OutboxRelay(rt.db, rt.broker, rt.exchange, "kit")
+        assert await recovered.publish_pending() == 1
+        assert await rt.db["outbox"].count_documents({"sent": False}) == 0
+        await eventually(
+            lambda: _async(consumed_count("duplicate") > duplicates_before),
+            message="duplicate delivered and recognised",
+        )
+        doc = await effect(rt, "r-1")
+        assert doc is not None and doc["count"] == 1 and doc["total"] == 5
+        assert len(calls) == 1  # the handler ran once; the redelivery stopped at the inbox
+        inbox = await rt.db["inbox"].count_documents({})
+        assert inbox == 1
+
+
+def consumed_count(outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "events_consumed_total",
+        {"service": "kit", "consumer": "main", "event_type": "KitTallyIncremented", "outcome": outcome},
+    )
+    return value or 0.0
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def _parked_messages(url: str, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    connection = await aio_pika.connect(url)
+    out = []
+    async with connection:
+        channel = await connection.channel()
+        q = await channel.get_queue(queue, ensure=False)
+        # held unacked while we look; closing the connection puts them back
+        while (message := await q.get(no_ack=False, fail=False)) is not None:
+            out.append(message)
+    return out
+
+
+async def test_poison_message_retried_to_delivery_limit_then_parked(isolation: dict[str, Any]) -> None:
+    rt, calls = make_runtime(isolation, delivery_limit=2)
+    app = rt.create_app()
+    async with running(app):
+        await increment(rt, "p-bad", 1, poison=True)
+        for i in range(3):
+            await increment(rt, f"p-good-{i}", 1)
+
+        async def good_done() -> bool:
+            return all([await effect(rt, f"p-good-{i}") for i in range(3)])
+
+        await eventually(good_done, message="other messages keep flowing")
+        consumer = rt.consumers.consumers[0]
+
+        async def parked() -> list[Any]:
+            return await _parked_messages(rt.settings.rabbitmq_url, consumer.parked_queue_name)
+
+        messages = await eventually(parked, message="poison message parked")
+        assert len(messages) == 1
+        body = json.loads(messages[0].body)
+        assert body["payload"]["poison"] is True
+        poison_id = body["event_id"]
+        # delivered once plus `delivery_limit` redeliveries, then dead-lettered by the broker
+        assert calls.count(poison_id) == 3
+        assert await effect(rt, "p-bad") is None
+        assert await rt.db["inbox"].count_documents({"_id": {"$regex": poison_id}}) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json at all", b'{"event_type": "KitTallyIncremented"}',
+     b'{"event_id": "00000000-0000-0000-0000-000000000001", "event_type": "KitTallyIncremented", '
+     b'"schema_version": 1, "occurred_at": "2026-01-01T00:00:00Z", "producer": "x", '
+     b'"aggregate_type": "kit-tally", "aggregate_id": "z", "aggregate_version": 1, '
+     b'"correlation_id": "c", "payload": {"amount": "lots"}}'],
+    ids=["not-json", "not-an-envelope", "bad-payload"],
+)
+async def test_malformed_event_is_parked_with_reason_and_consumer_keeps_going(
+    isolation: dict[str, Any], body: bytes
+) -> None:
+    rt, calls = make_runtime(isolation)
+    app = rt.create_app()
+    async with running(app):
+        await rt.broker.publish(
+            body, exchange=rt.exchange, routing_key="KitTallyIncremented", mandatory=True,
+            message_id="malformed-1", persist=True,
+        )
+        await increment(rt, "after-bad", 3)
+        await eventually(lambda: effect(rt, "after-bad"), message="consumer survived")
+        consumer = rt.consumers.consumers[0]
+
+        async def parked() -> list[Any]:
+            return await _parked_messages(rt.settings.rabbitmq_url, consumer.parked_queue_name)
+
+        messages = await eventually(parked, message="malformed message parked")
+        assert len(messages) == 1
+        assert messages[0].body == body  # kept byte for byte
+        reason = messages[0].headers["x-parked-reason"]
+        assert isinstance(reason, str) and reason
+        assert calls == [c for c in calls if c]  # handler never saw the malformed one
+        assert len(calls) == 1
+
+
+async def test_unroutable_event_is_kept_not_lost(isolation: dict[str, Any], unique: str) -> None:
+    rt, _ = make_runtime(isolation)
+    app = rt.create_app()
+    async with running(app):
+        marker = f"nobody-listens-{unique}"
+        await rt.broker.publish(
+            b"{}", exchange=rt.exchange, routing_key=marker, mandatory=True, message_id=marker,
+        )
+        connection = await aio_pika.connect(rt.settings.rabbitmq_url)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.get_queue("mi.unrouted", ensure=False)
+
+            async def find() -> bool:
+                while (m := await queue.get(no_ack=False, fail=False)) is not None:
+                    if m.message_id == marker:
+                        await m.ack()
+                        return True
+                    await m.nack(requeue=True)
+                    return False
+                return False
+
+            assert await eventually(find, message="unroutable event in mi.unrouted")
+
+
+class TallyView:
+    """Read model: totals per tally."""
+
+    name = "tally_view"
+
+    def __init__(self, rt: ServiceRuntime) -> None:
+        self.collection = rt.db[self.name]
+
+    async def apply(self, envelope: EventEnvelope, session: AsyncClientSession | None) -> None:
+        event = envelope.event()
+        assert isinstance(event, KitTallyIncremented)
+        await self.collection.update_one(
+            {"_id": envelope.aggregate_id, "version": {"$lt": envelope.aggregate_version}},
+            {"$inc": {"total": event.amount}, "$set": {"version": envelope.aggregate_version}},
+            upsert=False,
+            session=session,
+        ) if envelope.aggregate_version > 1 else await self.collection.insert_one(
+            {"_id": envelope.aggregate_id, "total": event.amount, "version": 1}, session=session
+        )
+
+    async def reset(self) -> None:
+        await self.collection.drop()
+
+
+async def test_projection_dropped_and_rebuilt_equals_live(isolation: dict[str, Any]) -> None:
+    rt, _ = make_runtime(isolation)
+    rt.relay_enabled = False
+    app = rt.create_app()
+    async with running(app):
+        view = TallyView(rt)
+        repo = Repository(rt.store, Tally)
+        for tally_id, amounts in {"v-1": [1, 2, 3], "v-2": [10], "v-3": [5, 5]}.items():
+            for amount in amounts:
+                async def work(session: AsyncClientSession, tid: str = tally_id, a: int = amount) -> None:
+                    tally = await repo.get(tid, session=session) or Tally(tid)
+                    tally.increment(a)
+                    for envelope in await repo.save(tally, session):
+                        await view.apply(envelope, session)
+
+                await rt.command(work)
+        live = await view.collection.find().sort("_id").to_list()
+        assert [d["total"] for d in live] == [6, 10, 10]
+        applied = await rebuild(view, rt.store, Tally.aggregate_type)
+        assert applied == 6
+        assert await view.collection.find().sort("_id").to_list() == live
