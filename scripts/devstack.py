@@ -559,6 +559,8 @@ class Stack:
             REDIS_URL=_REDIS.url(self._env),
             DATA_DIR=str(self.data_dir),
         )
+        if "auth" in self._processes:
+            env["AUTH_URL"] = self.service_url("auth")  # every service verifies tokens (JWKS)
         if name == "gateway":
             for upstream, var in UPSTREAM_URL_VARS.items():
                 if upstream in self._processes:

@@ -203,7 +203,9 @@ class SessionRequested(DomainEvent):
     session_type: SessionType
     difficulty: Difficulty | None = None
     questions: tuple[QuestionSnapshot, ...] = Field(min_length=1)
-    quota_week: str = Field(pattern=r"^\d{4}-W\d{2}$", description="ISO week the quota was taken from.")
+    quota_week: str = Field(
+        pattern=r"^\d{4}-W\d{2}$", description="ISO week the quota was taken from."
+    )
     requested_at: AwareDatetime
 
 

@@ -31,12 +31,18 @@ from faststream.rabbit import (
     RabbitQueue,
 )
 from pydantic import ValidationError
-from yarl import URL
 from pymongo.errors import DuplicateKeyError
+from yarl import URL
 
 from servicekit.logs import bind_context, get_logger
 from servicekit.metrics import CONSUME_LATENCY, CONSUMER_LAG, EVENTS_CONSUMED
-from servicekit.mongo import AsyncClientSession, AsyncDatabase, AsyncMongoClient, Document, in_transaction
+from servicekit.mongo import (
+    AsyncClientSession,
+    AsyncDatabase,
+    AsyncMongoClient,
+    Document,
+    in_transaction,
+)
 from servicekit.tracing import consumer_span
 
 log = get_logger(__name__)
@@ -58,7 +64,9 @@ DLX_EXCHANGE = RabbitExchange(DLX, type=ExchangeType.DIRECT, durable=True)
 UNROUTED_EXCHANGE = RabbitExchange(UNROUTED, type=ExchangeType.FANOUT, durable=True)
 
 
-def make_broker(url: str, service: str, prefetch: int, connection_name: str | None = None) -> RabbitBroker:
+def make_broker(
+    url: str, service: str, prefetch: int, connection_name: str | None = None
+) -> RabbitBroker:
     # aiormq names the connection from the URL's `name` query parameter; the name shows in
     # the management UI and in `rabbitmqctl list_connections client_properties`
     name = connection_name or f"{service}@{socket.gethostname()}:{os.getpid()}"
@@ -78,7 +86,9 @@ class UnreadableEvent(Exception):
     """A message that can never be handled (bad JSON, unknown type, invalid payload)."""
 
 
-def decode_event(body: bytes, expected_type: str | None = None) -> tuple[EventEnvelope, DomainEvent]:
+def decode_event(
+    body: bytes, expected_type: str | None = None
+) -> tuple[EventEnvelope, DomainEvent]:
     try:
         raw = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -86,7 +96,9 @@ def decode_event(body: bytes, expected_type: str | None = None) -> tuple[EventEn
     try:
         envelope = EventEnvelope.model_validate(raw)
     except ValidationError as exc:
-        raise UnreadableEvent(f"not an event envelope: {exc.errors(include_url=False)[:3]}") from exc
+        raise UnreadableEvent(
+            f"not an event envelope: {exc.errors(include_url=False)[:3]}"
+        ) from exc
     if expected_type and envelope.event_type != expected_type:
         raise UnreadableEvent(f"expected {expected_type}, got {envelope.event_type}")
     try:
@@ -221,8 +233,12 @@ class ConsumerHost:
         try:
             envelope, event = decode_event(message.body, consumer.event_type)
         except UnreadableEvent as exc:
-            log.error("event.parked", consumer=consumer.queue_name, reason=str(exc),
-                      message_id=message.message_id)
+            log.error(
+                "event.parked",
+                consumer=consumer.queue_name,
+                reason=str(exc),
+                message_id=message.message_id,
+            )
             await self.park(consumer, message, str(exc))
             await message.ack()
             EVENTS_CONSUMED.labels(*labels, "parked").inc()
@@ -237,21 +253,25 @@ class ConsumerHost:
         with consumer_span(
             f"consume {envelope.event_type}",
             {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate},
-            **{"messaging.system": "rabbitmq", "messaging.destination.name": consumer.queue_name,
-               "messaging.message.id": str(envelope.event_id)},
+            **{
+                "messaging.system": "rabbitmq",
+                "messaging.destination.name": consumer.queue_name,
+                "messaging.message.id": str(envelope.event_id),
+            },
         ):
             try:
                 handled = await self.apply_once(consumer, envelope, event)
             except Exception as exc:
-                log.exception("event.handler_failed", consumer=consumer.queue_name,
-                              error=repr(exc))
+                log.exception("event.handler_failed", consumer=consumer.queue_name, error=repr(exc))
                 EVENTS_CONSUMED.labels(*labels, "failed").inc()
                 await message.nack(requeue=True)
                 return
         await message.ack()
         outcome = "handled" if handled else "duplicate"
         EVENTS_CONSUMED.labels(*labels, outcome).inc()
-        CONSUME_LATENCY.labels(consumer.service, consumer.name).observe(time.perf_counter() - started)
+        CONSUME_LATENCY.labels(consumer.service, consumer.name).observe(
+            time.perf_counter() - started
+        )
         if handled:
             lag = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
             CONSUMER_LAG.labels(consumer.service, consumer.name).observe(max(lag, 0.0))
@@ -271,8 +291,12 @@ class ConsumerHost:
         async def work(session: AsyncClientSession) -> None:
             try:
                 await inbox.insert_one(
-                    {"_id": key, "event_type": envelope.event_type,
-                     "aggregate_id": envelope.aggregate_id, "handled_at": datetime.now(UTC)},
+                    {
+                        "_id": key,
+                        "event_type": envelope.event_type,
+                        "aggregate_id": envelope.aggregate_id,
+                        "handled_at": datetime.now(UTC),
+                    },
                     session=session,
                 )
             except DuplicateKeyError as exc:
@@ -287,7 +311,10 @@ class ConsumerHost:
 
     def attached(self) -> dict[str, bool]:
         """Whether each subscriber has a live consumer on an open channel right now."""
-        return {c.queue_name: _consuming(s) for c, s in zip(self.consumers, self.subscribers, strict=True)}
+        return {
+            c.queue_name: _consuming(s)
+            for c, s in zip(self.consumers, self.subscribers, strict=True)
+        }
 
 
 def _consuming(subscriber: Any) -> bool:

@@ -12,7 +12,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from contracts import DomainEvent, EventEnvelope
 from pymongo import ASCENDING
@@ -80,8 +80,10 @@ def _is_version_clash(exc: DuplicateKeyError | BulkWriteError) -> bool:
     """A duplicate on the (aggregate_id, aggregate_version) index, not some other error."""
     if isinstance(exc, BulkWriteError):
         errors = exc.details.get("writeErrors", [])
-        return any(e.get("code") == 11000 and "aggregate_version" in str(e.get("keyPattern", e))
-                   for e in errors)
+        return any(
+            e.get("code") == 11000 and "aggregate_version" in str(e.get("keyPattern", e))
+            for e in errors
+        )
     return "aggregate_version" in str(exc.details or exc)
 
 
@@ -109,9 +111,9 @@ class EventStore:
     async def load(
         self, aggregate_id: str, session: AsyncClientSession | None = None
     ) -> list[EventEnvelope]:
-        cursor = self.events.find(
-            {"aggregate_id": aggregate_id}, session=session
-        ).sort("aggregate_version", ASCENDING)
+        cursor = self.events.find({"aggregate_id": aggregate_id}, session=session).sort(
+            "aggregate_version", ASCENDING
+        )
         return [document_to_envelope(doc) async for doc in cursor]
 
     async def append(
@@ -129,7 +131,7 @@ class EventStore:
         in the outbox. Raises `ConcurrencyConflict` if the version is taken."""
         headers = current_trace_headers()
         now = datetime.now(UTC)
-        envelopes = []
+        envelopes: list[EventEnvelope] = []
         for offset, event in enumerate(events, start=1):
             envelope = EventEnvelope.wrap(
                 event,
@@ -145,7 +147,9 @@ class EventStore:
             )
             if correlation_id is None and envelopes:
                 # one command, one correlation: later events share the first one's id
-                envelope = envelope.model_copy(update={"correlation_id": envelopes[0].correlation_id})
+                envelope = envelope.model_copy(
+                    update={"correlation_id": envelopes[0].correlation_id}
+                )
             envelopes.append(envelope)
         if not envelopes:
             return []
@@ -198,7 +202,9 @@ class Projection(Protocol):
     async def reset(self) -> None: ...
 
 
-async def rebuild(projection: Projection, store: EventStore, aggregate_type: str | None = None) -> int:
+async def rebuild(
+    projection: Projection, store: EventStore, aggregate_type: str | None = None
+) -> int:
     """Drop a projection and replay the stream into it; returns the number of events applied."""
     await projection.reset()
     count = 0
@@ -252,7 +258,7 @@ async def retry_on_conflict(
         except ConcurrencyConflict:
             if attempt == attempts:
                 raise
-            await asyncio.sleep(base_delay * (2 ** attempt) * random.random())
+            await asyncio.sleep(base_delay * (2**attempt) * random.random())
     raise AssertionError("unreachable")
 
 
@@ -277,4 +283,3 @@ __all__ = [
     "retry_on_conflict",
     "transactional_command",
 ]
-

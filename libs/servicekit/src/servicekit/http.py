@@ -23,10 +23,8 @@ QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            try:
-                return value.decode("latin-1")
-            except UnicodeDecodeError:
-                return None
+            decoded: str = bytes(value).decode("latin-1")
+            return decoded
     return None
 
 
@@ -67,8 +65,11 @@ class RequestContextMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                headers = [h for h in message.get("headers", [])
-                           if h[0].lower() not in (b"x-request-id", b"x-correlation-id")]
+                headers = [
+                    h
+                    for h in message.get("headers", [])
+                    if h[0].lower() not in (b"x-request-id", b"x-correlation-id")
+                ]
                 message = {**message, "headers": headers + extra_headers}
             await send(message)
 
@@ -81,8 +82,11 @@ class RequestContextMiddleware:
                 too_large = False
         if too_large:
             response = problem_response(
-                413, "payload_too_large", "Payload too large",
-                f"Request bodies are limited to {self.max_body_bytes} bytes.", instance=path,
+                413,
+                "payload_too_large",
+                "Payload too large",
+                f"Request bodies are limited to {self.max_body_bytes} bytes.",
+                instance=path,
             )
             await response(scope, receive, send_wrapper)
         else:
@@ -101,19 +105,30 @@ class RequestContextMiddleware:
                 await self.app(scope, limited_receive, send_wrapper)
             except _BodyTooLarge:
                 response = problem_response(
-                    413, "payload_too_large", "Payload too large",
-                    f"Request bodies are limited to {self.max_body_bytes} bytes.", instance=path,
+                    413,
+                    "payload_too_large",
+                    "Payload too large",
+                    f"Request bodies are limited to {self.max_body_bytes} bytes.",
+                    instance=path,
                 )
                 await response(scope, receive, send_wrapper)
         elapsed = time.perf_counter() - started
         route: Any = scope.get("route")
-        template = getattr(route, "path", None) or ("unmatched" if status_holder["status"] == 404 else path)
+        template = getattr(route, "path", None) or (
+            "unmatched" if status_holder["status"] == 404 else path
+        )
         status = status_holder["status"]
         HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
         HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
         if path not in QUIET_PATHS:
-            log.info("http.request", method=method, path=path, route=template, status=status,
-                     duration_ms=round(elapsed * 1000, 2))
+            log.info(
+                "http.request",
+                method=method,
+                path=path,
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
 
 
 class _BodyTooLarge(HTTPException):

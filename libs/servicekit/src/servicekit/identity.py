@@ -100,8 +100,12 @@ class JwksVerifier:
             if kid not in self._keys:
                 await self._refresh(force=True)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DomainError("Token keys are unavailable.", status=503,
-                              code="auth_unavailable", title="Authentication unavailable") from exc
+            raise DomainError(
+                "Token keys are unavailable.",
+                status=503,
+                code="auth_unavailable",
+                title="Authentication unavailable",
+            ) from exc
         key = self._keys.get(kid)
         if key is None:
             raise InvalidToken("The token's key is unknown.")

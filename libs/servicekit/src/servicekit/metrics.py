@@ -20,26 +20,39 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 EVENTS_APPENDED = Counter(
-    "events_appended_total", "Events appended to the event store.", ["service", "event_type"],
+    "events_appended_total",
+    "Events appended to the event store.",
+    ["service", "event_type"],
     registry=REGISTRY,
 )
 APPEND_CONFLICTS = Counter(
-    "event_append_conflicts_total", "Optimistic-concurrency conflicts on append.", ["service"],
+    "event_append_conflicts_total",
+    "Optimistic-concurrency conflicts on append.",
+    ["service"],
     registry=REGISTRY,
 )
 OUTBOX_PUBLISHED = Counter(
-    "outbox_published_total", "Outbox events published with a broker confirm.",
-    ["service", "event_type"], registry=REGISTRY,
+    "outbox_published_total",
+    "Outbox events published with a broker confirm.",
+    ["service", "event_type"],
+    registry=REGISTRY,
 )
 OUTBOX_PUBLISH_FAILURES = Counter(
-    "outbox_publish_failures_total", "Outbox publish attempts that failed.", ["service"],
+    "outbox_publish_failures_total",
+    "Outbox publish attempts that failed.",
+    ["service"],
     registry=REGISTRY,
 )
 OUTBOX_BACKLOG = Gauge(
-    "outbox_backlog", "Outbox rows not yet published.", ["service"], registry=REGISTRY,
+    "outbox_backlog",
+    "Outbox rows not yet published.",
+    ["service"],
+    registry=REGISTRY,
 )
 OUTBOX_OLDEST_AGE = Gauge(
-    "outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox row.", ["service"],
+    "outbox_oldest_unsent_age_seconds",
+    "Age of the oldest unpublished outbox row.",
+    ["service"],
     registry=REGISTRY,
 )
 EVENTS_CONSUMED = Counter(
@@ -49,7 +62,9 @@ EVENTS_CONSUMED = Counter(
     registry=REGISTRY,
 )
 CONSUME_LATENCY = Histogram(
-    "event_handling_duration_seconds", "Time to handle one event.", ["service", "consumer"],
+    "event_handling_duration_seconds",
+    "Time to handle one event.",
+    ["service", "consumer"],
     registry=REGISTRY,
 )
 CONSUMER_LAG = Histogram(
@@ -60,6 +75,8 @@ CONSUMER_LAG = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 QUEUE_DEPTH = Gauge(
-    "rabbitmq_queue_messages_ready", "Messages ready in a queue this service consumes.",
-    ["service", "queue"], registry=REGISTRY,
+    "rabbitmq_queue_messages_ready",
+    "Messages ready in a queue this service consumes.",
+    ["service", "queue"],
+    registry=REGISTRY,
 )

@@ -39,5 +39,12 @@ async def ping(client: AsyncMongoClient[Document]) -> None:
     await client.admin.command("ping")
 
 
-__all__ = ["AsyncClientSession", "AsyncDatabase", "AsyncMongoClient", "Document", "connect",
-           "in_transaction", "ping"]
+__all__ = [
+    "AsyncClientSession",
+    "AsyncDatabase",
+    "AsyncMongoClient",
+    "Document",
+    "connect",
+    "in_transaction",
+    "ping",
+]

@@ -95,7 +95,7 @@ class OutboxRelay:
                 await self.refresh_backlog_metrics()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # keep relaying; the row stays unsent and is retried
+            except Exception as exc:  # noqa: BLE001 - keep relaying; the row stays unsent
                 self.last_error = repr(exc)
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 log.warning("outbox.relay_error", error=repr(exc))
@@ -134,8 +134,10 @@ class OutboxRelay:
         for row in rows:
             streams.setdefault(row["aggregate_id"], []).append(row)
         results = await asyncio.gather(
-            *(self._publish_stream(sorted(s, key=lambda r: r["aggregate_version"]))
-              for s in streams.values()),
+            *(
+                self._publish_stream(sorted(s, key=lambda r: r["aggregate_version"]))
+                for s in streams.values()
+            ),
             return_exceptions=True,
         )
         sent = 0

@@ -92,8 +92,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(
-            exc.status, exc.code, exc.title, exc.detail, exc.headers,
-            instance=request.url.path, **exc.extra,
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            exc.headers,
+            instance=request.url.path,
+            **exc.extra,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -116,19 +121,28 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(
-                400, "malformed_json", "Malformed JSON", "The request body is not valid JSON.",
+                400,
+                "malformed_json",
+                "Malformed JSON",
+                "The request body is not valid JSON.",
                 instance=request.url.path,
             )
         return problem_response(
-            422, "validation_error", "Validation failed",
+            422,
+            "validation_error",
+            "Validation failed",
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)[:1000],
-            instance=request.url.path, errors=errors,
+            instance=request.url.path,
+            errors=errors,
         )
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("http.unhandled_error", path=request.url.path, error=repr(exc))
         return problem_response(
-            500, "internal_error", "Internal error",
-            "Something went wrong on our side; it has been logged.", instance=request.url.path,
+            500,
+            "internal_error",
+            "Internal error",
+            "Something went wrong on our side; it has been logged.",
+            instance=request.url.path,
         )

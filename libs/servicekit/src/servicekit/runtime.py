@@ -18,7 +18,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from servicekit.broker import ConsumerHost, EventConsumer, EventHandler, events_exchange, make_broker
+from servicekit.broker import (
+    ConsumerHost,
+    EventConsumer,
+    EventHandler,
+    events_exchange,
+    make_broker,
+)
 from servicekit.eventstore import EventStore, transactional_command
 from servicekit.http import RequestContextMiddleware
 from servicekit.logs import configure_logging, get_logger
@@ -53,7 +59,9 @@ class ServiceRuntime:
         )
         self.exchange = events_exchange(settings.events_exchange)
         self.broker = make_broker(
-            settings.rabbitmq_url, self.name, settings.prefetch,
+            settings.rabbitmq_url,
+            self.name,
+            settings.prefetch,
             connection_name=f"{settings.queue_prefix}{self.name}@{socket.gethostname()}:{os.getpid()}",
         )
         self.consumers = ConsumerHost(self.broker, self.exchange, settings.delivery_limit)
@@ -85,7 +93,9 @@ class ServiceRuntime:
         return self._store
 
     # -- wiring -------------------------------------------------------------------------
-    def consumer(self, event_type: str, name: str = "main") -> Callable[[EventHandler], EventHandler]:
+    def consumer(
+        self, event_type: str, name: str = "main"
+    ) -> Callable[[EventHandler], EventHandler]:
         """Decorator: handle `event_type` exactly once in effect (inbox in the same txn)."""
 
         def register(handler: EventHandler) -> EventHandler:
@@ -131,7 +141,10 @@ class ServiceRuntime:
                 if stage == "relay":
                     if self.relay_enabled:
                         self.relay = OutboxRelay(
-                            self.db, self.broker, self.exchange, self.name,
+                            self.db,
+                            self.broker,
+                            self.exchange,
+                            self.name,
                             poll_seconds=self.settings.outbox_poll_seconds,
                             batch=self.settings.outbox_batch,
                         )
@@ -141,7 +154,7 @@ class ServiceRuntime:
                     return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure: report it and retry
                 self._bootstrap_error = f"{stage}: {exc!r}"
                 log.warning("service.bootstrap_retry", stage=stage, error=repr(exc))
                 if stage == "broker":

@@ -41,14 +41,19 @@ def free_port() -> int:
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.05,
+    probe: Callable[[], Awaitable[T]],
+    *,
+    timeout: float = 15.0,
+    interval: float = 0.05,
     message: str = "condition not met",
 ) -> T:
     """Poll `probe` until it returns something truthy or the deadline passes."""
@@ -71,10 +76,12 @@ def mongo_uri() -> Iterator[str]:
     port = free_port()
     storage = tempfile.mkdtemp(prefix="mi-mongo-")
     log_path = Path(storage) / "server.log"
-    log_file = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
+    log_file = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "secantus", "--port", str(port), "--storage-path", storage + "/db"],
-        stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -105,7 +112,9 @@ def mongo_uri() -> Iterator[str]:
 def rabbitmq_url() -> str:
     url = os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
     if not _reachable(url, 5672):
-        pytest.fail(f"RabbitMQ is not reachable at {url}: start it with `rabbitmq-server -detached`")
+        pytest.fail(
+            f"RabbitMQ is not reachable at {url}: start it with `rabbitmq-server -detached`"
+        )
     return url
 
 
@@ -115,7 +124,7 @@ def redis_url() -> str:
     if not _reachable(url, 6379):
         pytest.fail(
             f"Redis is not reachable at {url}: start it with "
-            "`redis-server --daemonize yes --port 6379 --save \"\" --appendonly no`"
+            '`redis-server --daemonize yes --port 6379 --save "" --appendonly no`'
         )
     return url
 
@@ -140,7 +149,9 @@ def isolation(mongo_uri: str, rabbitmq_url: str, unique: str, tmp_path: Path) ->
     }
 
 
-async def delete_test_topology(rabbitmq_url: str, prefix: str, queues: list[str], exchange: str) -> None:
+async def delete_test_topology(
+    rabbitmq_url: str, prefix: str, queues: list[str], exchange: str
+) -> None:
     """Remove the queues and exchange a test declared, so runs do not pile them up."""
     connection = await aio_pika.connect(rabbitmq_url)
     async with connection:

@@ -14,10 +14,11 @@ import pytest
 from servicekit.testing import eventually, running
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_eventkit import effect, increment, make_runtime  # noqa: E402
+from test_eventkit import effect, increment, make_runtime
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl on this machine to cut connections"
+    shutil.which("rabbitmqctl") is None,
+    reason="needs rabbitmqctl on this machine to cut connections",
 )
 
 
@@ -25,7 +26,10 @@ def close_connections_named(fragment: str) -> int:
     """Have the broker itself close our connection, as a broker restart would."""
     listing = subprocess.run(
         ["rabbitmqctl", "list_connections", "-q", "--no-table-headers", "pid", "client_properties"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     closed = 0
     for line in listing.splitlines():
@@ -33,7 +37,9 @@ def close_connections_named(fragment: str) -> int:
             pid = line.split("\t", 1)[0]
             subprocess.run(
                 ["rabbitmqctl", "close_connection", pid, "test: simulated broker restart"],
-                capture_output=True, timeout=60, check=True,
+                capture_output=True,
+                timeout=60,
+                check=True,
             )
             closed += 1
     return closed
@@ -64,8 +70,12 @@ async def test_consumers_reattach_after_the_broker_drops_the_connection(
         async def not_ready_seen() -> bool:
             return any(s["http"] == 503 for s in states)
 
-        await eventually(not_ready_seen, timeout=10, interval=0.02,
-                         message="/readyz reported the lost connection")
+        await eventually(
+            not_ready_seen,
+            timeout=10,
+            interval=0.02,
+            message="/readyz reported the lost connection",
+        )
 
         async def ready_again() -> bool:
             return bool(states) and states[-1]["http"] == 200
@@ -78,4 +88,6 @@ async def test_consumers_reattach_after_the_broker_drops_the_connection(
 
         # events appended after the reconnect are published and consumed again
         await increment(rt, "after", 1)
-        await eventually(lambda: effect(rt, "after"), timeout=20, message="consumed after reconnect")
+        await eventually(
+            lambda: effect(rt, "after"), timeout=20, message="consumed after reconnect"
+        )

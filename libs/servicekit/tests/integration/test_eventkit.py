@@ -11,8 +11,8 @@ from typing import Any
 import aio_pika
 import pytest
 from contracts import DomainEvent, EventEnvelope
-from servicekit.metrics import REGISTRY
 from servicekit.eventstore import ConcurrencyConflict, Repository, rebuild
+from servicekit.metrics import REGISTRY
 from servicekit.mongo import AsyncClientSession, in_transaction
 from servicekit.outbox import OutboxRelay
 from servicekit.runtime import ServiceRuntime
@@ -20,7 +20,7 @@ from servicekit.settings import ServiceSettings
 from servicekit.testing import eventually, running
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kitfixtures import KitTallyIncremented, Tally  # noqa: E402
+from kitfixtures import KitTallyIncremented, Tally
 
 
 def make_runtime(isolation: dict[str, Any], **overrides: Any) -> tuple[ServiceRuntime, list[str]]:
@@ -30,14 +30,19 @@ def make_runtime(isolation: dict[str, Any], **overrides: Any) -> tuple[ServiceRu
     calls: list[str] = []
 
     @rt.consumer("KitTallyIncremented")
-    async def count(event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession) -> None:
+    async def count(
+        event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
         assert isinstance(event, KitTallyIncremented)
         calls.append(str(envelope.event_id))
         if event.poison:
             raise RuntimeError("poison message")
         await rt.db["effects"].update_one(
             {"_id": envelope.aggregate_id},
-            {"$inc": {"count": 1, "total": event.amount}, "$push": {"events": str(envelope.event_id)}},
+            {
+                "$inc": {"count": 1, "total": event.amount},
+                "$push": {"events": str(envelope.event_id)},
+            },
             upsert=True,
             session=session,
         )
@@ -45,7 +50,9 @@ def make_runtime(isolation: dict[str, Any], **overrides: Any) -> tuple[ServiceRu
     return rt, calls
 
 
-async def increment(rt: ServiceRuntime, tally_id: str, amount: int = 1, poison: bool = False) -> None:
+async def increment(
+    rt: ServiceRuntime, tally_id: str, amount: int = 1, poison: bool = False
+) -> None:
     repo = Repository(rt.store, Tally)
 
     async def work(session: AsyncClientSession) -> None:
@@ -79,7 +86,9 @@ async def test_round_trip_append_publish_consume_once(isolation: dict[str, Any])
         assert await rt.db["outbox"].count_documents({"sent": False}) == 0
 
 
-async def test_concurrent_appends_one_wins_other_conflicts_then_retries(isolation: dict[str, Any]) -> None:
+async def test_concurrent_appends_one_wins_other_conflicts_then_retries(
+    isolation: dict[str, Any],
+) -> None:
     rt, _ = make_runtime(isolation)
     rt.relay_enabled = False
     app = rt.create_app()
@@ -183,7 +192,12 @@ async def test_relay_crash_between_publish_and_mark_sent_delivers_once(
 def consumed_count(outcome: str) -> float:
     value = REGISTRY.get_sample_value(
         "events_consumed_total",
-        {"service": "kit", "consumer": "main", "event_type": "KitTallyIncremented", "outcome": outcome},
+        {
+            "service": "kit",
+            "consumer": "main",
+            "event_type": "KitTallyIncremented",
+            "outcome": outcome,
+        },
     )
     return value or 0.0
 
@@ -204,7 +218,9 @@ async def _parked_messages(url: str, queue: str) -> list[aio_pika.abc.AbstractIn
     return out
 
 
-async def test_poison_message_retried_to_delivery_limit_then_parked(isolation: dict[str, Any]) -> None:
+async def test_poison_message_retried_to_delivery_limit_then_parked(
+    isolation: dict[str, Any],
+) -> None:
     rt, calls = make_runtime(isolation, delivery_limit=2)
     app = rt.create_app()
     async with running(app):
@@ -234,11 +250,15 @@ async def test_poison_message_retried_to_delivery_limit_then_parked(isolation: d
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json at all", b'{"event_type": "KitTallyIncremented"}',
-     b'{"event_id": "00000000-0000-0000-0000-000000000001", "event_type": "KitTallyIncremented", '
-     b'"schema_version": 1, "occurred_at": "2026-01-01T00:00:00Z", "producer": "x", '
-     b'"aggregate_type": "kit-tally", "aggregate_id": "z", "aggregate_version": 1, '
-     b'"correlation_id": "c", "payload": {"amount": "lots"}}'],
+    [
+        b"not json at all",
+        b'{"event_type": "KitTallyIncremented"}',
+        b'{"event_id": "00000000-0000-0000-0000-000000000001", '
+        b'"event_type": "KitTallyIncremented", '
+        b'"schema_version": 1, "occurred_at": "2026-01-01T00:00:00Z", "producer": "x", '
+        b'"aggregate_type": "kit-tally", "aggregate_id": "z", "aggregate_version": 1, '
+        b'"correlation_id": "c", "payload": {"amount": "lots"}}',
+    ],
     ids=["not-json", "not-an-envelope", "bad-payload"],
 )
 async def test_malformed_event_is_parked_with_reason_and_consumer_keeps_going(
@@ -248,8 +268,12 @@ async def test_malformed_event_is_parked_with_reason_and_consumer_keeps_going(
     app = rt.create_app()
     async with running(app):
         await rt.broker.publish(
-            body, exchange=rt.exchange, routing_key="KitTallyIncremented", mandatory=True,
-            message_id="malformed-1", persist=True,
+            body,
+            exchange=rt.exchange,
+            routing_key="KitTallyIncremented",
+            mandatory=True,
+            message_id="malformed-1",
+            persist=True,
         )
         await increment(rt, "after-bad", 3)
         await eventually(lambda: effect(rt, "after-bad"), message="consumer survived")
@@ -273,7 +297,11 @@ async def test_unroutable_event_is_kept_not_lost(isolation: dict[str, Any], uniq
     async with running(app):
         marker = f"nobody-listens-{unique}"
         await rt.broker.publish(
-            b"{}", exchange=rt.exchange, routing_key=marker, mandatory=True, message_id=marker,
+            b"{}",
+            exchange=rt.exchange,
+            routing_key=marker,
+            mandatory=True,
+            message_id=marker,
         )
         connection = await aio_pika.connect(rt.settings.rabbitmq_url)
         async with connection:
@@ -325,7 +353,10 @@ async def test_projection_dropped_and_rebuilt_equals_live(isolation: dict[str, A
         repo = Repository(rt.store, Tally)
         for tally_id, amounts in {"v-1": [1, 2, 3], "v-2": [10], "v-3": [5, 5]}.items():
             for amount in amounts:
-                async def work(session: AsyncClientSession, tid: str = tally_id, a: int = amount) -> None:
+
+                async def work(
+                    session: AsyncClientSession, tid: str = tally_id, a: int = amount
+                ) -> None:
                     tally = await repo.get(tid, session=session) or Tally(tid)
                     tally.increment(a)
                     for envelope in await repo.save(tally, session):

@@ -10,10 +10,13 @@ class Settings(ServiceSettings):
     service_name: str = "auth"
     jwt_access_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     jwt_private_key: SecretStr | None = Field(
-        default=None, description="PEM Ed25519 private key; generated under DATA_DIR in development."
+        default=None,
+        description="PEM Ed25519 private key; generated under DATA_DIR in development.",
     )
     jwt_key_id: str | None = None
-    admin_emails: str = Field(default="", description="Comma-separated emails bootstrapped as admins.")
+    admin_emails: str = Field(
+        default="", description="Comma-separated emails bootstrapped as admins."
+    )
 
     @model_validator(mode="after")
     def _production_key(self) -> Settings:

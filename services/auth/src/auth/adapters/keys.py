@@ -29,12 +29,20 @@ class SigningKey:
         raw = self.private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw), "kid": self.kid, "alg": "EdDSA",
-                "use": "sig"}
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": _b64(raw),
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        }
 
 
 def _kid_of(private: Ed25519PrivateKey) -> str:
-    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -68,10 +76,13 @@ class KeyRing:
             path = key_dir / f"{_kid_of(private)}.pem"
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(private.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                ))
+                fh.write(
+                    private.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    )
+                )
             files = [path]
         keys = [SigningKey(p.stem, _load_pem(p.read_bytes())) for p in files]
         return cls(keys[-1], keys[:-1])

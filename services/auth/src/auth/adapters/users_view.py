@@ -22,9 +22,15 @@ class UsersView:
         if isinstance(event, UserRegistered):
             await self.collection.update_one(
                 {"_id": event.user_id},
-                {"$set": {"email": event.email, "name": event.name, "role": event.role,
-                          "registered_at": event.registered_at,
-                          "version": envelope.aggregate_version}},
+                {
+                    "$set": {
+                        "email": event.email,
+                        "name": event.name,
+                        "role": event.role,
+                        "registered_at": event.registered_at,
+                        "version": envelope.aggregate_version,
+                    }
+                },
                 upsert=True,
                 session=session,
             )

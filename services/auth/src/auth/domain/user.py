@@ -11,7 +11,9 @@ from contracts import DomainEvent, UserRegistered
 from servicekit.eventstore import Aggregate
 from servicekit.problems import DomainError
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+)
 
 
 class InvalidRegistration(DomainError):
@@ -68,7 +70,9 @@ class User(Aggregate):
             raise InvalidRegistration("name: 1 to 100 characters", field="name")
         user = cls(user_id)
         user.record(
-            UserRegistered(user_id=user_id, email=email, name=clean_name, role=role, registered_at=now)
+            UserRegistered(
+                user_id=user_id, email=email, name=clean_name, role=role, registered_at=now
+            )
         )
         return user
 

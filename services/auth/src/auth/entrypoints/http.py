@@ -115,9 +115,14 @@ async def login(body: LoginBody, request: Request) -> dict[str, Any]:
         "exp": now + timedelta(seconds=settings.jwt_access_ttl_seconds),
         "jti": uuid.uuid4().hex,
     }
-    token = jwt.encode(claims, keys.active.private, algorithm="EdDSA", headers={"kid": keys.active.kid})
-    return {"access_token": token, "token_type": "bearer",
-            "expires_in": settings.jwt_access_ttl_seconds}
+    token = jwt.encode(
+        claims, keys.active.private, algorithm="EdDSA", headers={"kid": keys.active.kid}
+    )
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": settings.jwt_access_ttl_seconds,
+    }
 
 
 @router.get("/internal/jwks.json")
@@ -131,8 +136,12 @@ async def me(principal: CurrentUser, request: Request) -> dict[str, Any]:
     settings = _rt(request).settings
     doc = await UsersView(_rt(request).db).get(principal.user_id)
     if doc is None:
-        raise DomainError("This account no longer exists.", status=401, code="invalid_token",
-                          title="Invalid or expired access token")
+        raise DomainError(
+            "This account no longer exists.",
+            status=401,
+            code="invalid_token",
+            title="Invalid or expired access token",
+        )
     weekly_limit = getattr(settings, "free_weekly_limit", 2)
     return _public_user(doc) | {
         "plan": "free",

@@ -17,9 +17,16 @@ class Subscriptions:
         """Idempotent by construction too: a second call leaves the first document alone."""
         await self.collection.update_one(
             {"_id": user_id},
-            {"$setOnInsert": {"plan": "free", "status": "active", "weekly_limit": weekly_limit,
-                              "created_at": now, "cancel_at_period_end": False,
-                              "current_period_end": None}},
+            {
+                "$setOnInsert": {
+                    "plan": "free",
+                    "status": "active",
+                    "weekly_limit": weekly_limit,
+                    "created_at": now,
+                    "cancel_at_period_end": False,
+                    "current_period_end": None,
+                }
+            },
             upsert=True,
             session=session,
         )

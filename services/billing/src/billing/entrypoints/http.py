@@ -16,8 +16,13 @@ async def subscription(principal: CurrentUser, request: Request) -> dict[str, An
     doc = await rt.db["subscriptions"].find_one({"_id": principal.user_id})
     if doc is None:
         # UserRegistered not consumed yet: the user is on the free plan all the same
-        return {"plan": "free", "status": "pending", "weekly_limit": rt.settings.free_weekly_limit,
-                "current_period_end": None, "cancel_at_period_end": False}
+        return {
+            "plan": "free",
+            "status": "pending",
+            "weekly_limit": rt.settings.free_weekly_limit,
+            "current_period_end": None,
+            "cancel_at_period_end": False,
+        }
     return {
         "plan": doc["plan"],
         "status": doc["status"],

@@ -3,8 +3,6 @@ followed, hop-by-hop headers dropped, problem+json when a service cannot be reac
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from fastapi import Request
 from fastapi.responses import Response
@@ -14,14 +12,32 @@ from servicekit.tracing import current_trace_headers
 
 log = get_logger(__name__)
 
-FORWARD_REQUEST_HEADERS = frozenset({
-    "accept", "accept-language", "authorization", "content-type", "cookie", "last-event-id",
-    "stripe-signature", "user-agent",
-})
-FORWARD_RESPONSE_HEADERS = frozenset({
-    "cache-control", "content-type", "etag", "location", "retry-after", "set-cookie",
-    "www-authenticate", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
-})
+FORWARD_REQUEST_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-language",
+        "authorization",
+        "content-type",
+        "cookie",
+        "last-event-id",
+        "stripe-signature",
+        "user-agent",
+    }
+)
+FORWARD_RESPONSE_HEADERS = frozenset(
+    {
+        "cache-control",
+        "content-type",
+        "etag",
+        "location",
+        "retry-after",
+        "set-cookie",
+        "www-authenticate",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+    }
+)
 
 
 class Upstreams:
@@ -60,25 +76,42 @@ class Upstreams:
             ) as upstream:
                 content = await upstream.read()
                 out_headers = {
-                    k: v for k, v in upstream.headers.items() if k.lower() in FORWARD_RESPONSE_HEADERS
+                    k: v
+                    for k, v in upstream.headers.items()
+                    if k.lower() in FORWARD_RESPONSE_HEADERS
                 }
                 response = Response(content=content, status_code=upstream.status)
-                response.headers.update({k: v for k, v in out_headers.items() if k.lower() != "set-cookie"})
+                response.headers.update(
+                    {k: v for k, v in out_headers.items() if k.lower() != "set-cookie"}
+                )
                 for cookie in upstream.headers.getall("set-cookie", []):
                     response.headers.append("set-cookie", cookie)
                 return response
         except (aiohttp.ClientConnectionError, ConnectionRefusedError) as exc:
             log.warning("upstream.unreachable", service=service, error=repr(exc))
-            return problem_response(503, "service_unavailable", "Service unavailable",
-                                    f"The {service} service cannot be reached; try again shortly.",
-                                    headers={"Retry-After": "5"}, instance=request.url.path)
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+            return problem_response(
+                503,
+                "service_unavailable",
+                "Service unavailable",
+                f"The {service} service cannot be reached; try again shortly.",
+                headers={"Retry-After": "5"},
+                instance=request.url.path,
+            )
+        except TimeoutError as exc:
             log.warning("upstream.timeout", service=service, error=repr(exc))
-            return problem_response(504, "gateway_timeout", "Upstream timeout",
-                                    f"The {service} service did not answer in time.",
-                                    instance=request.url.path)
+            return problem_response(
+                504,
+                "gateway_timeout",
+                "Upstream timeout",
+                f"The {service} service did not answer in time.",
+                instance=request.url.path,
+            )
         except aiohttp.ClientError as exc:
             log.warning("upstream.error", service=service, error=repr(exc))
-            return problem_response(502, "bad_gateway", "Bad gateway",
-                                    f"The {service} service gave an unusable answer.",
-                                    instance=request.url.path)
+            return problem_response(
+                502,
+                "bad_gateway",
+                "Bad gateway",
+                f"The {service} service gave an unusable answer.",
+                instance=request.url.path,
+            )

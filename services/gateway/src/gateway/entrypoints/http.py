@@ -12,10 +12,14 @@ from gateway.adapters.upstream import Upstreams
 router = APIRouter()
 
 ALL = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-PUBLIC = frozenset({
-    ("POST", "/auth/register"), ("POST", "/auth/login"), ("POST", "/auth/refresh"),
-    ("POST", "/billing/webhook"),
-})
+PUBLIC = frozenset(
+    {
+        ("POST", "/auth/register"),
+        ("POST", "/auth/login"),
+        ("POST", "/auth/refresh"),
+        ("POST", "/billing/webhook"),
+    }
+)
 
 
 async def _forward(service: str, request: Request) -> Response:

@@ -1,0 +1,27 @@
+# Every target is a one-liner; `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+UV = $(shell scripts/ensure-uv.sh)
+PYTEST_ARGS ?=
+
+.PHONY: run test test-fast lint format contracts bench stack compose-check k8s-check admin
+
+run:  ## start the whole platform locally and print the gateway URL
+	$(UV) sync --frozen --quiet && $(UV) run python scripts/devstack.py run
+
+test:  ## unit + integration + e2e against real RabbitMQ, Redis and a Mongo-wire server
+	$(UV) sync --frozen --quiet && $(UV) run pytest $(PYTEST_ARGS)
+
+test-fast:  ## everything but the e2e tests
+	$(UV) sync --frozen --quiet && $(UV) run pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint:  ## ruff (lint + format check) and mypy --strict on the libraries
+	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy libs/contracts/src libs/servicekit/src
+
+format:
+	$(UV) run ruff format . && $(UV) run ruff check --fix .
+
+contracts:  ## write the events' JSON Schemas to libs/contracts/schemas/
+	$(UV) run python -m contracts.schemas_export
+
+bench:  ## benchmarks that print figures (not tests)
+	$(UV) run python bench/eventkit.py

@@ -1,0 +1,151 @@
+"""auth in-process against the real Mongo-wire server and RabbitMQ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import jwt
+from auth.adapters.users_view import UsersView
+from auth.domain.user import User
+from auth.main import create_app
+from auth.settings import Settings
+from servicekit.eventstore import rebuild
+from servicekit.testing import running
+
+STRONG = "Correct-horse-42"
+
+
+async def register(
+    client: httpx.AsyncClient, email: str, name: str = "Ada Lovelace"
+) -> httpx.Response:
+    return await client.post(
+        "/auth/register", json={"name": name, "email": email, "password": STRONG}
+    )
+
+
+async def test_register_normalises_email_and_hides_the_hash(isolation: dict[str, Any]) -> None:
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        response = await register(client, "  Ada@Example.COM ")
+        assert response.status_code == 201
+        body = response.json()
+        assert body["email"] == "ada@example.com"
+        assert body["role"] == "user"
+        assert not any("hash" in k or "password" in k for k in body)
+        again = await register(client, "ada@example.com")
+        assert again.status_code == 409
+        assert again.headers["content-type"] == "application/problem+json"
+        assert again.json()["code"] == "email_taken"
+        rt = app.state.runtime
+        assert await rt.db["users"].count_documents({}) == 1
+        # the event went through the outbox with the request's correlation id
+        outbox = await rt.db["outbox"].find_one({"event_type": "UserRegistered"})
+        assert outbox["envelope"]["correlation_id"] == response.headers["x-correlation-id"]
+
+
+async def test_weak_or_invalid_registrations_get_422_with_the_field(
+    isolation: dict[str, Any],
+) -> None:
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        cases = {
+            "short": {"name": "Bo", "email": "bo@example.com", "password": "Ab1!"},
+            "one-class": {"name": "Bo", "email": "bo@example.com", "password": "abcdefghijkl"},
+            "contains-email": {
+                "name": "Bo",
+                "email": "bobby@example.com",
+                "password": "bobby-123456",
+            },
+            "bad-email": {"name": "Bo", "email": "not-an-email", "password": STRONG},
+            "blank-name": {"name": "   ", "email": "bo@example.com", "password": STRONG},
+            "missing-field": {"email": "bo@example.com", "password": STRONG},
+        }
+        for label, body in cases.items():
+            response = await client.post("/auth/register", json=body)
+            assert response.status_code == 422, label
+            problem = response.json()
+            assert problem["code"] == "validation_error", label
+            assert problem["detail"], label
+        assert await app.state.runtime.db["users"].count_documents({}) == 0
+
+
+async def test_login_issues_a_pinned_eddsa_token_and_refuses_wrong_passwords_alike(
+    isolation: dict[str, Any],
+) -> None:
+    settings = Settings(**isolation)
+    app = create_app(settings)
+    async with running(app) as client:
+        await register(client, "grace@example.com", "Grace Hopper")
+        ok = await client.post(
+            "/auth/login", json={"email": "GRACE@example.com", "password": STRONG}
+        )
+        assert ok.status_code == 200
+        token = ok.json()["access_token"]
+        header = jwt.get_unverified_header(token)
+        assert header["alg"] == "EdDSA" and header["kid"] == app.state.keys.active.kid
+        jwks = (await client.get("/internal/jwks.json")).json()
+        key = jwt.PyJWK(jwks["keys"][0]).key
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=["EdDSA"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+        assert claims["exp"] - claims["iat"] == settings.jwt_access_ttl_seconds
+        me = await client.get("/user/me", headers={"authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["email"] == "grace@example.com"
+
+        wrong = await client.post(
+            "/auth/login", json={"email": "grace@example.com", "password": "nope-nope-1"}
+        )
+        unknown = await client.post(
+            "/auth/login", json={"email": "nobody@example.com", "password": STRONG}
+        )
+        for response in (wrong, unknown):
+            assert response.status_code == 401
+            assert response.json()["code"] == "invalid_credentials"
+        assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+async def test_hs256_token_signed_with_the_public_key_is_refused(isolation: dict[str, Any]) -> None:
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        response = await register(client, "mallory@example.com", "Mallory")
+        jwks = (await client.get("/internal/jwks.json")).json()
+        forged = jwt.encode(
+            {
+                "sub": response.json()["id"],
+                "role": "admin",
+                "iss": "mock-interview-auth",
+                "aud": "mock-interview",
+                "iat": 1,
+                "nbf": 1,
+                "exp": 4_000_000_000,
+            },
+            jwks["keys"][0]["x"],
+            algorithm="HS256",
+            headers={"kid": jwks["keys"][0]["kid"]},
+        )
+        for token in (forged, "not.a.token", ""):
+            me = await client.get("/user/me", headers={"authorization": f"Bearer {token}"})
+            assert me.status_code == 401
+            assert me.json()["code"] == "invalid_token"
+
+
+async def test_users_projection_dropped_and_rebuilt_from_the_stream_equals_the_live_one(
+    isolation: dict[str, Any],
+) -> None:
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        for i in range(4):
+            assert (await register(client, f"user{i}@example.com", f"User {i}")).status_code == 201
+        rt = app.state.runtime
+        view = UsersView(rt.db)
+        live = await view.collection.find().sort("_id").to_list()
+        assert len(live) == 4
+        assert await rebuild(view, rt.store, User.aggregate_type) == 4
+        assert await view.collection.find().sort("_id").to_list() == live
+        # the unique email index is back too
+        assert (await register(client, "user0@example.com")).status_code == 409

@@ -1,0 +1,49 @@
+"""The whole platform as processes (scripts/devstack.py), isolated per test module: its own
+exchange, queue prefix and databases, on the session's Mongo-wire server."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from devstack import Stack  # noqa: E402
+from stackutil import delete_queues_with_prefix  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def isolated_env() -> dict[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "EVENTS_EXCHANGE": f"mi.events.e2e{tag}",
+        "QUEUE_PREFIX": f"e2e{tag}.",
+        "MONGO_DB_PREFIX": f"e2e{tag}_",
+        "OUTBOX_POLL_SECONDS": "0.1",
+        "ENVIRONMENT": "test",
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    mongo_uri: str,
+    rabbitmq_url: str,
+    redis_url: str,
+    isolated_env: dict[str, str],
+) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp("stack")
+    env = isolated_env | {"RABBITMQ_URL": rabbitmq_url, "REDIS_URL": redis_url}
+    platform = Stack(data_dir, ports="auto", env=env, mongo_uri=mongo_uri)
+    platform.start(timeout=90)
+    try:
+        yield platform
+    finally:
+        platform.stop()
+        delete_queues_with_prefix(isolated_env["QUEUE_PREFIX"])
