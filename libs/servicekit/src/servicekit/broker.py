@@ -35,7 +35,7 @@ from pymongo.errors import DuplicateKeyError
 from yarl import URL
 
 from servicekit.logs import bind_context, get_logger
-from servicekit.metrics import CONSUME_LATENCY, CONSUMER_LAG, EVENTS_CONSUMED
+from servicekit.metrics import CONSUME_LATENCY, CONSUMER_LAG, EVENTS_CONSUMED, QUEUE_DEPTH
 from servicekit.mongo import (
     AsyncClientSession,
     AsyncDatabase,
@@ -308,6 +308,24 @@ class ConsumerHost:
         except _Seen:
             return False
         return True
+
+    async def refresh_queue_depths(self, service: str) -> dict[str, int]:
+        """Ask the broker how many messages wait in each work and parked queue (a gauge)."""
+        connection = getattr(self.broker, "_connection", None)
+        if connection is None or connection.is_closed or not self.consumers:
+            return {}
+        depths: dict[str, int] = {}
+        channel = await connection.channel()
+        try:
+            for consumer in self.consumers:
+                for name in (consumer.queue_name, consumer.parked_queue_name):
+                    queue = await channel.declare_queue(name, passive=True)
+                    count = queue.declaration_result.message_count or 0
+                    depths[name] = count
+                    QUEUE_DEPTH.labels(service, name).set(count)
+        finally:
+            await channel.close()
+        return depths
 
     def attached(self) -> dict[str, bool]:
         """Whether each subscriber has a live consumer on an open channel right now."""

@@ -151,6 +151,7 @@ class ServiceRuntime:
                         self.relay.start()
                     self._bootstrap_error = None
                     log.info("service.started", service=self.name)
+                    await self._watch_queues()
                     return
             except asyncio.CancelledError:
                 raise
@@ -164,6 +165,17 @@ class ServiceRuntime:
                         pass
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _watch_queues(self) -> None:
+        """Keep the queue-depth gauges fresh for /metrics (and the AI runner's autoscaling)."""
+        while True:
+            try:
+                await self.consumers.refresh_queue_depths(self.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a metric must never take a service down
+                log.debug("queues.depth_unavailable", error=repr(exc))
+            await asyncio.sleep(self.settings.queue_depth_interval_seconds)
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:

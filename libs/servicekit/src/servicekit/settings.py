@@ -33,6 +33,7 @@ class ServiceSettings(BaseSettings):
     delivery_limit: int = Field(default=5, ge=1, description="Broker redeliveries before parking.")
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
     outbox_batch: int = Field(default=100, ge=1)
+    queue_depth_interval_seconds: float = Field(default=15.0, gt=0)
 
     auth_url: str = Field(default="http://127.0.0.1:8001", description="auth's internal base URL.")
     jwt_issuer: str = "mock-interview-auth"

@@ -368,3 +368,43 @@ async def test_projection_dropped_and_rebuilt_equals_live(isolation: dict[str, A
         applied = await rebuild(view, rt.store, Tally.aggregate_type)
         assert applied == 6
         assert await view.collection.find().sort("_id").to_list() == live
+
+
+async def test_trace_context_rides_in_the_envelope_to_the_consumer(isolation: dict[str, Any]) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    rt, _ = make_runtime(isolation)
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = rt.create_app()
+    async with running(app):
+        with trace.get_tracer("test").start_as_current_span("POST /tallies") as request_span:
+            await increment(rt, "traced", 1)
+        trace_id = request_span.get_span_context().trace_id
+        await eventually(lambda: effect(rt, "traced"), message="consumed")
+        stored = (await rt.store.load("traced"))[0]
+        assert stored.traceparent and f"{trace_id:032x}" in stored.traceparent
+
+        def consumer_spans() -> list[Any]:
+            return [s for s in exporter.get_finished_spans()
+                    if s.name == "consume KitTallyIncremented"
+                    and s.context.trace_id == trace_id]
+
+        spans = await eventually(lambda: _async(consumer_spans()), message="consumer span")
+        assert spans[0].parent is not None
+
+
+async def test_queue_depth_gauges_read_the_broker(isolation: dict[str, Any]) -> None:
+    rt, _ = make_runtime(isolation)
+    app = rt.create_app()
+    async with running(app) as client:
+        depths = await rt.consumers.refresh_queue_depths("kit")
+        consumer = rt.consumers.consumers[0]
+        assert depths == {consumer.queue_name: 0, consumer.parked_queue_name: 0}
+        metrics = (await client.get("/metrics")).text
+        assert f'rabbitmq_queue_messages_ready{{queue="{consumer.queue_name}",service="kit"}}' in metrics
