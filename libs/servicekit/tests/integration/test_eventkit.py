@@ -370,7 +370,9 @@ async def test_projection_dropped_and_rebuilt_equals_live(isolation: dict[str, A
         assert await view.collection.find().sort("_id").to_list() == live
 
 
-async def test_trace_context_rides_in_the_envelope_to_the_consumer(isolation: dict[str, Any]) -> None:
+async def test_trace_context_rides_in_the_envelope_to_the_consumer(
+    isolation: dict[str, Any],
+) -> None:
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -391,9 +393,11 @@ async def test_trace_context_rides_in_the_envelope_to_the_consumer(isolation: di
         assert stored.traceparent and f"{trace_id:032x}" in stored.traceparent
 
         def consumer_spans() -> list[Any]:
-            return [s for s in exporter.get_finished_spans()
-                    if s.name == "consume KitTallyIncremented"
-                    and s.context.trace_id == trace_id]
+            return [
+                s
+                for s in exporter.get_finished_spans()
+                if s.name == "consume KitTallyIncremented" and s.context.trace_id == trace_id
+            ]
 
         spans = await eventually(lambda: _async(consumer_spans()), message="consumer span")
         assert spans[0].parent is not None
@@ -407,4 +411,5 @@ async def test_queue_depth_gauges_read_the_broker(isolation: dict[str, Any]) -> 
         consumer = rt.consumers.consumers[0]
         assert depths == {consumer.queue_name: 0, consumer.parked_queue_name: 0}
         metrics = (await client.get("/metrics")).text
-        assert f'rabbitmq_queue_messages_ready{{queue="{consumer.queue_name}",service="kit"}}' in metrics
+        series = f'rabbitmq_queue_messages_ready{{queue="{consumer.queue_name}",service="kit"}}'
+        assert series in metrics
