@@ -545,6 +545,9 @@ class Stack:
         return [
             sys.executable, "-m", "uvicorn", "--factory", f"{module}.main:create_app",
             "--host", "127.0.0.1", "--port", str(p.port),
+            # client addresses come from the socket; the gateway trusts X-Forwarded-For only
+            # from TRUSTED_PROXIES itself
+            "--no-proxy-headers", "--no-server-header",
         ]  # fmt: skip
 
     def _environment(self, name: str) -> dict[str, str]:

@@ -25,6 +25,7 @@ def isolated_env() -> dict[str, str]:
         "EVENTS_EXCHANGE": f"mi.events.e2e{tag}",
         "QUEUE_PREFIX": f"e2e{tag}.",
         "MONGO_DB_PREFIX": f"e2e{tag}_",
+        "REDIS_KEY_PREFIX": f"e2e{tag}:",
         "OUTBOX_POLL_SECONDS": "0.1",
         "ENVIRONMENT": "test",
     }

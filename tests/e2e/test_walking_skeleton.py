@@ -90,7 +90,7 @@ def test_gateway_answers_bad_requests_with_problems(stack: Any) -> None:
         )
         assert weak.status_code == 422 and weak.json()["code"] == "validation_error"
         assert client.get("/nothing-here").json()["code"] == "not_found"
-        assert client.delete("/user/me").json()["code"] == "method_not_allowed"
+        assert client.put("/user/me").json()["code"] == "method_not_allowed"
 
 
 def test_a_service_down_is_a_503_problem_and_no_event_is_lost(stack: Any) -> None:

@@ -16,7 +16,9 @@ from contracts.events import (
     SessionRequested,
     SessionScored,
     UnknownEventType,
+    UserDeleted,
     UserRegistered,
+    UserRoleChanged,
     parse_payload,
 )
 from contracts.problem import Problem
@@ -35,6 +37,8 @@ __all__ = [
     "SessionRequested",
     "SessionScored",
     "UnknownEventType",
+    "UserDeleted",
     "UserRegistered",
+    "UserRoleChanged",
     "parse_payload",
 ]

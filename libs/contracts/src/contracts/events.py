@@ -192,6 +192,22 @@ class UserRegistered(DomainEvent):
     registered_at: AwareDatetime
 
 
+@event
+class UserRoleChanged(DomainEvent):
+    user_id: str
+    role: Literal["user", "admin"]
+    changed_at: AwareDatetime
+    reason: str = ""
+
+
+@event
+class UserDeleted(DomainEvent):
+    """The account is gone: its tokens stop working everywhere at once."""
+
+    user_id: str
+    deleted_at: AwareDatetime
+
+
 # ---------------------------------------------------------------------------
 # interviews
 

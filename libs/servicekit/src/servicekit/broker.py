@@ -52,6 +52,8 @@ UNROUTED = "mi.unrouted"
 INBOX = "inbox"
 
 EventHandler = Callable[[DomainEvent, EventEnvelope, AsyncClientSession], Awaitable[None]]
+StatelessHandler = Callable[[DomainEvent, EventEnvelope], Awaitable[None]]
+"""For services without Mongo (the gateway): the effect itself must be idempotent."""
 
 
 def events_exchange(name: str) -> RabbitExchange:
@@ -120,8 +122,9 @@ class EventConsumer:
     service: str
     name: str
     event_type: str
-    handler: EventHandler
+    handler: EventHandler | None
     queue_prefix: str = ""
+    stateless_handler: StatelessHandler | None = None
 
     @property
     def queue_name(self) -> str:
@@ -281,7 +284,12 @@ class ConsumerHost:
         self, consumer: EventConsumer, envelope: EventEnvelope, event: DomainEvent
     ) -> bool:
         """Run the handler and record the inbox row in one transaction; False if seen before."""
+        if consumer.stateless_handler is not None:
+            await consumer.stateless_handler(event, envelope)
+            return True
+        assert consumer.handler is not None
         assert self.client is not None and self.db is not None
+        handler = consumer.handler
         inbox = self.db[INBOX]
         key = f"{consumer.inbox_consumer}:{envelope.event_id}"
 
@@ -301,7 +309,7 @@ class ConsumerHost:
                 )
             except DuplicateKeyError as exc:
                 raise _Seen from exc
-            await consumer.handler(event, envelope, session)
+            await handler(event, envelope, session)
 
         try:
             await in_transaction(self.client, work)

@@ -37,6 +37,8 @@ class Principal:
     user_id: str
     role: Literal["user", "admin"]
     email: str | None = None
+    session_id: str | None = None
+    expires_at: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -128,6 +130,8 @@ class JwksVerifier:
             user_id=str(claims["sub"]),
             role="admin" if role == "admin" else "user",
             email=claims.get("email"),
+            session_id=claims.get("sid"),
+            expires_at=int(claims["exp"]),
         )
 
 

@@ -22,6 +22,7 @@ from servicekit.broker import (
     ConsumerHost,
     EventConsumer,
     EventHandler,
+    StatelessHandler,
     events_exchange,
     make_broker,
 )
@@ -68,6 +69,8 @@ class ServiceRuntime:
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
         self.readiness_checks: dict[str, ReadinessCheck] = {}
+        self.informational_checks: dict[str, ReadinessCheck] = {}
+        # reported by /readyz without gating readiness: dependencies the service degrades without
         self._client: AsyncMongoClient[Document] | None = None
         self._db: AsyncDatabase[Document] | None = None
         self._store: EventStore | None = None
@@ -101,6 +104,26 @@ class ServiceRuntime:
         def register(handler: EventHandler) -> EventHandler:
             self.consumers.add(
                 EventConsumer(self.name, name, event_type, handler, self.settings.queue_prefix)
+            )
+            return handler
+
+        return register
+
+    def stateless_consumer(
+        self, event_type: str, name: str = "main"
+    ) -> Callable[[StatelessHandler], StatelessHandler]:
+        """Decorator for services without Mongo: no inbox, so the effect must be idempotent."""
+
+        def register(handler: StatelessHandler) -> StatelessHandler:
+            self.consumers.add(
+                EventConsumer(
+                    self.name,
+                    name,
+                    event_type,
+                    None,
+                    self.settings.queue_prefix,
+                    stateless_handler=handler,
+                )
             )
             return handler
 
@@ -229,13 +252,28 @@ class ServiceRuntime:
                 checks[name] = False
         ready = all(v for v in checks.values())
         detail: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": checks}
+        if self.informational_checks:
+            degraded: dict[str, bool] = {}
+            for name, check in self.informational_checks.items():
+                try:
+                    degraded[name] = bool(await asyncio.wait_for(check(), timeout=2.0))
+                except Exception:  # noqa: BLE001
+                    degraded[name] = False
+            detail["degraded_without"] = degraded
         if attached:
             detail["queues"] = attached
         if self._bootstrap_error:
             detail["starting"] = self._bootstrap_error
         return detail
 
-    def create_app(self, routers: Sequence[APIRouter] = (), title: str | None = None) -> FastAPI:
+    def create_app(
+        self,
+        routers: Sequence[APIRouter] = (),
+        title: str | None = None,
+        middleware: Sequence[tuple[Any, dict[str, Any]]] = (),
+    ) -> FastAPI:
+        """The service's app; `middleware` runs inside the request-context middleware, so
+        whatever it answers still carries request ids, logs and metrics."""
         app = FastAPI(
             title=title or f"{self.name} service",
             lifespan=self.lifespan,
@@ -244,6 +282,8 @@ class ServiceRuntime:
         )
         app.state.runtime = self
         install_problem_handlers(app)
+        for cls, options in middleware:
+            app.add_middleware(cls, **options)
         app.add_middleware(
             RequestContextMiddleware, service=self.name, max_body_bytes=self.settings.max_body_bytes
         )

@@ -143,6 +143,7 @@ def isolation(mongo_uri: str, rabbitmq_url: str, unique: str, tmp_path: Path) ->
         "rabbitmq_url": rabbitmq_url,
         "events_exchange": f"mi.events.t{unique}",
         "queue_prefix": f"t{unique}.",
+        "redis_key_prefix": f"t{unique}:",
         "data_dir": tmp_path,
         "outbox_poll_seconds": 0.05,
         "log_json": True,

@@ -7,7 +7,8 @@ from servicekit.identity import JwksVerifier
 from servicekit.runtime import ServiceRuntime
 
 from auth.adapters.keys import KeyRing
-from auth.adapters.users_view import UsersView
+from auth.app.accounts import Accounts
+from auth.entrypoints.consumers import register_consumers
 from auth.entrypoints.http import router
 from auth.settings import Settings
 
@@ -15,19 +16,27 @@ from auth.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = ServiceRuntime(settings)
-
-    @rt.on_startup
-    async def _indexes(runtime: ServiceRuntime) -> None:
-        await UsersView(runtime.db).ensure_indexes()
-
-    app = rt.create_app([router], title="auth")
-    app.state.keys = KeyRing.load(
+    keys = KeyRing.load(
         settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None,
         settings.jwt_key_id,
         settings.data_dir / "jwt-keys",
     )
+    accounts = Accounts(rt, settings, keys)
+    register_consumers(rt)
+
+    @rt.on_startup
+    async def _prepare(runtime: ServiceRuntime) -> None:
+        await accounts.users.ensure_indexes()
+        await accounts.refresh_tokens.ensure_indexes()
+        for email in sorted(settings.admins):  # ADMIN_EMAILS also promotes existing accounts
+            doc = await accounts.users.by_email(email)
+            if doc is not None and doc["role"] != "admin":
+                await accounts.set_role(email, "admin", reason="ADMIN_EMAILS")
+
+    app = rt.create_app([router], title="auth")
+    app.state.accounts = accounts
     # auth holds the keys itself: verify against them directly, no HTTP hop to itself
     app.state.verifier = JwksVerifier(
-        None, settings.jwt_issuer, settings.jwt_audience, jwks=app.state.keys.jwks()
+        None, settings.jwt_issuer, settings.jwt_audience, jwks=keys.jwks()
     )
     return app

@@ -14,6 +14,8 @@ class Settings(ServiceSettings):
         description="PEM Ed25519 private key; generated under DATA_DIR in development.",
     )
     jwt_key_id: str | None = None
+    refresh_ttl_days: int = Field(default=30, ge=1, le=365)
+    free_weekly_limit: int = Field(default=2, ge=0)
     admin_emails: str = Field(
         default="", description="Comma-separated emails bootstrapped as admins."
     )

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import redis.asyncio as aioredis
+from contracts import DomainEvent, EventEnvelope, UserDeleted
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from servicekit.identity import JwksVerifier
 from servicekit.runtime import ServiceRuntime
 
+from gateway.adapters.ratelimit import RateLimiter
+from gateway.adapters.revocations import Revocations
 from gateway.adapters.upstream import Upstreams
+from gateway.entrypoints.edge import Edge, SecurityHeadersMiddleware
 from gateway.entrypoints.http import router
 from gateway.settings import Settings
+
+DESCRIPTION = """The public API of the mock-interview platform.
+
+Errors are RFC 9457 `application/problem+json` with a stable `code`. Every response carries
+`X-Request-ID`. Authenticate with `Authorization: Bearer <access_token>` from `/auth/login`.
+"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    # the gateway owns nothing durable: no Mongo, no outbox
+    # the gateway owns nothing durable: no Mongo, no outbox; Redis holds counters only
     rt = ServiceRuntime(settings, uses_mongo=False)
     upstreams = Upstreams(
         {
@@ -24,20 +36,76 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
         settings.upstream_timeout_seconds,
     )
+    redis_client = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
+    )
+    verifier = JwksVerifier(
+        f"{settings.auth_url}/internal/jwks.json", settings.jwt_issuer, settings.jwt_audience
+    )
+    revocations = Revocations(
+        redis_client,
+        ttl_seconds=settings.access_token_ttl_seconds + 60,
+        prefix=settings.redis_key_prefix,
+    )
+    edge = Edge(
+        settings, verifier, RateLimiter(redis_client, settings.redis_key_prefix), revocations
+    )
+
+    @rt.stateless_consumer("UserDeleted")
+    async def _revoke(event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, UserDeleted)
+        await revocations.revoke_user(event.user_id)
+
+    async def redis_ok() -> bool:
+        return bool(await redis_client.ping())
+
+    if not settings.rate_limit_fail_open:
+        rt.readiness_checks["redis"] = redis_ok
+    else:
+        rt.informational_checks["redis"] = redis_ok
 
     @rt.on_shutdown
     async def _close(_: ServiceRuntime) -> None:
         await upstreams.close()
+        await redis_client.aclose()
 
-    app = rt.create_app([router], title="Mock-interview platform API")
+    middleware: list[tuple[object, dict[str, object]]] = [(SecurityHeadersMiddleware, {})]
+    if settings.cors_origin_list:
+        middleware.append(
+            (
+                CORSMiddleware,
+                {
+                    "allow_origins": settings.cors_origin_list,
+                    "allow_credentials": True,
+                    "allow_methods": ["GET", "POST", "PUT", "DELETE"],
+                    "allow_headers": [
+                        "Authorization",
+                        "Content-Type",
+                        "X-Request-ID",
+                        "Last-Event-ID",
+                    ],
+                    "expose_headers": [
+                        "X-Request-ID",
+                        "Retry-After",
+                        "Location",
+                        "RateLimit-Limit",
+                        "RateLimit-Remaining",
+                        "RateLimit-Reset",
+                    ],
+                    "max_age": 600,
+                },
+            )
+        )
+    app = rt.create_app([router], title="Mock-interview platform API", middleware=middleware)
+    app.description = DESCRIPTION
+    app.version = "1.0.0"
     app.state.upstreams = upstreams
-    app.state.verifier = JwksVerifier(
-        f"{settings.auth_url}/internal/jwks.json", settings.jwt_issuer, settings.jwt_audience
-    )
+    app.state.verifier = verifier
+    app.state.edge = edge
     try:
         from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 
         AioHttpClientInstrumentor().instrument()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - tracing never stops the gateway from starting
         pass
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field
 from servicekit.settings import ServiceSettings
 
@@ -13,3 +15,28 @@ class Settings(ServiceSettings):
     billing_url: str = "http://127.0.0.1:8004"
     upstream_timeout_seconds: float = Field(default=15.0, gt=0)
     cors_origins: str = Field(default="", description="Comma-separated allowed origins.")
+    trusted_proxies: str = Field(
+        default="", description="CIDRs whose X-Forwarded-For is believed (the ingress)."
+    )
+    redis_key_prefix: str = Field(default="mi:", description="Prefix of every Redis key.")
+    rate_limit_fail_open: bool = Field(
+        default=True, description="When Redis is down: let requests through (True) or 503."
+    )
+    rate_limit_ip: str = Field(default="300/60", description="Per client IP, every route.")
+    rate_limit_user: str = Field(default="120/60", description="Per signed-in user.")
+    rate_limit_login_ip: str = Field(default="10/60", description="Login attempts per IP.")
+    rate_limit_login_account: str = Field(
+        default="10/300", description="Login attempts per email, from any IP."
+    )
+    rate_limit_register_ip: str = Field(default="5/60", description="Registrations per IP.")
+    access_token_ttl_seconds: int = Field(default=900, ge=60)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(c.strip()) for c in self.trusted_proxies.split(",") if c.strip()
+        ]

@@ -1,9 +1,10 @@
-"""The `users` read model: one document per user, folded from the User stream. Its unique
-email index, written in the registering transaction, is what makes emails unique."""
+"""The `users` read model: one document per live user, folded from the User stream. Its
+unique email index, written in the registering transaction, is what makes emails unique.
+Deleting a user removes the document, so the email can be registered again."""
 
 from __future__ import annotations
 
-from contracts import EventEnvelope, UserRegistered
+from contracts import EventEnvelope, UserDeleted, UserRegistered, UserRoleChanged
 from pymongo import ASCENDING
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
@@ -19,6 +20,7 @@ class UsersView:
 
     async def apply(self, envelope: EventEnvelope, session: AsyncClientSession | None) -> None:
         event = envelope.event()
+        version = envelope.aggregate_version
         if isinstance(event, UserRegistered):
             await self.collection.update_one(
                 {"_id": event.user_id},
@@ -28,12 +30,20 @@ class UsersView:
                         "name": event.name,
                         "role": event.role,
                         "registered_at": event.registered_at,
-                        "version": envelope.aggregate_version,
+                        "version": version,
                     }
                 },
                 upsert=True,
                 session=session,
             )
+        elif isinstance(event, UserRoleChanged):
+            await self.collection.update_one(
+                {"_id": event.user_id},
+                {"$set": {"role": event.role, "version": version}},
+                session=session,
+            )
+        elif isinstance(event, UserDeleted):
+            await self.collection.delete_one({"_id": event.user_id}, session=session)
 
     async def reset(self) -> None:
         await self.collection.drop()
@@ -41,3 +51,6 @@ class UsersView:
 
     async def get(self, user_id: str) -> Document | None:
         return await self.collection.find_one({"_id": user_id})
+
+    async def by_email(self, email: str) -> Document | None:
+        return await self.collection.find_one({"email": email})

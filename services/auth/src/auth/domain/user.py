@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import Literal
 
-from contracts import DomainEvent, UserRegistered
+from contracts import DomainEvent, UserDeleted, UserRegistered, UserRoleChanged
 from servicekit.eventstore import Aggregate
 from servicekit.problems import DomainError
 
@@ -52,6 +52,12 @@ def check_password(password: str, email: str, name: str) -> None:
         raise InvalidRegistration("password: must not contain your name or email", field="password")
 
 
+class UserGone(DomainError):
+    status = 401
+    code = "invalid_token"
+    title = "Invalid or expired access token"
+
+
 class User(Aggregate):
     aggregate_type = "user"
 
@@ -60,6 +66,7 @@ class User(Aggregate):
         self.email: str | None = None
         self.name: str | None = None
         self.role: Literal["user", "admin"] = "user"
+        self.deleted = False
 
     @classmethod
     def register(
@@ -76,8 +83,28 @@ class User(Aggregate):
         )
         return user
 
+    def change_role(self, role: Literal["user", "admin"], now: datetime, reason: str) -> bool:
+        """Record a role change; False (nothing recorded) when the role is already that."""
+        self._ensure_active()
+        if self.role == role:
+            return False
+        self.record(UserRoleChanged(user_id=self.id, role=role, changed_at=now, reason=reason))
+        return True
+
+    def delete(self, now: datetime) -> None:
+        self._ensure_active()
+        self.record(UserDeleted(user_id=self.id, deleted_at=now))
+
+    def _ensure_active(self) -> None:
+        if self.deleted:
+            raise UserGone("This account has been deleted.")
+
     def when(self, event: DomainEvent) -> None:
         if isinstance(event, UserRegistered):
             self.email = event.email
             self.name = event.name
             self.role = event.role
+        elif isinstance(event, UserRoleChanged):
+            self.role = event.role
+        elif isinstance(event, UserDeleted):
+            self.deleted = True

@@ -1,48 +1,31 @@
-"""auth's HTTP API (reached through the gateway): register, login, JWKS, me."""
+"""auth's HTTP API, reached through the gateway (SPEC.md section 2)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Any
 
-import jwt
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
-from pymongo.errors import DuplicateKeyError
+from contracts.api import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest
+from contracts.calendar import week_resets_at
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from servicekit.identity import CurrentUser
-from servicekit.mongo import AsyncClientSession
 from servicekit.problems import DomainError
-from servicekit.runtime import ServiceRuntime
 
-from auth.adapters.keys import KeyRing
-from auth.adapters.passwords import hash_password, verify_password
-from auth.adapters.users_view import UsersView
-from auth.domain.user import EmailTaken, InvalidRegistration, User, check_password, normalise_email
-from auth.settings import Settings
+from auth.adapters.plans import Plans
+from auth.adapters.refresh_tokens import RefreshTokenInvalid
+from auth.app.accounts import Accounts, TokenPair
+from auth.domain.user import UserGone
 
 router = APIRouter()
 
-
-class RegisterBody(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    email: Annotated[str, Field(min_length=3, max_length=254)]
-    password: Annotated[str, Field(min_length=1, max_length=128)]
+COOKIE = "refresh_token"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class LoginBody(BaseModel):
-    email: Annotated[str, Field(max_length=254)]
-    password: Annotated[str, Field(max_length=128)]
-
-
-class InvalidCredentials(DomainError):
-    status = 401
-    code = "invalid_credentials"
-    title = "Email or password is wrong"
-
-
-def _rt(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+def _accounts(request: Request) -> Accounts:
+    accounts: Accounts = request.app.state.accounts
+    return accounts
 
 
 def _public_user(doc: dict[str, Any]) -> dict[str, Any]:
@@ -55,95 +38,97 @@ def _public_user(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _token_response(pair: TokenPair, request: Request) -> JSONResponse:
+    response = JSONResponse(pair.body(), headers=NO_STORE)
+    max_age = int((pair.refresh.expires_at - datetime.now(UTC)).total_seconds())
+    response.set_cookie(
+        COOKIE,
+        pair.refresh.token,
+        max_age=max_age,
+        path="/auth",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
 @router.post("/auth/register", status_code=201)
-async def register(body: RegisterBody, request: Request) -> dict[str, Any]:
-    rt = _rt(request)
-    settings: Settings = rt.settings  # type: ignore[assignment]
-    email = normalise_email(body.email)
-    check_password(body.password, email, body.name)
-    password_hash = await hash_password(body.password)
-    role = "admin" if email in settings.admins else "user"
-    user_id = str(uuid.uuid4())
-    view = UsersView(rt.db)
-    from servicekit.eventstore import Repository
-
-    repo = Repository(rt.store, User)
-
-    async def work(session: AsyncClientSession) -> None:
-        user = User.register(user_id, email, body.name, role, datetime.now(UTC))
-        envelopes = await repo.save(user, session, correlation_id=request.state.correlation_id)
-        for envelope in envelopes:
-            await view.apply(envelope, session)
-        await rt.db["credentials"].insert_one(
-            {"_id": email, "user_id": user_id, "password_hash": password_hash}, session=session
-        )
-
-    try:
-        await rt.command(work)
-    except DuplicateKeyError as exc:
-        raise EmailTaken("An account with this email already exists.") from exc
-    doc = await view.get(user_id)
-    assert doc is not None
+async def register(body: RegisterRequest, request: Request, response: Response) -> dict[str, Any]:
+    doc = await _accounts(request).register(
+        body.name, body.email, body.password, request.state.correlation_id
+    )
+    response.headers.update(NO_STORE)
     return _public_user(doc)
 
 
 @router.post("/auth/login")
-async def login(body: LoginBody, request: Request) -> dict[str, Any]:
-    rt = _rt(request)
-    settings: Settings = rt.settings  # type: ignore[assignment]
-    try:
-        email = normalise_email(body.email)
-    except InvalidRegistration:
-        email = None
-    cred = await rt.db["credentials"].find_one({"_id": email}) if email else None
-    if not await verify_password(cred["password_hash"] if cred else None, body.password):
-        raise InvalidCredentials("Check the email and password and try again.")
-    assert cred is not None
-    user = await UsersView(rt.db).get(cred["user_id"])
-    if user is None:
-        raise InvalidCredentials("Check the email and password and try again.")
-    keys: KeyRing = request.app.state.keys
-    now = datetime.now(UTC)
-    claims = {
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "sub": user["_id"],
-        "role": user["role"],
-        "email": user["email"],
-        "iat": now,
-        "nbf": now,
-        "exp": now + timedelta(seconds=settings.jwt_access_ttl_seconds),
-        "jti": uuid.uuid4().hex,
-    }
-    token = jwt.encode(
-        claims, keys.active.private, algorithm="EdDSA", headers={"kid": keys.active.kid}
-    )
-    return {
-        "access_token": token,
-        "token_type": "bearer",
-        "expires_in": settings.jwt_access_ttl_seconds,
-    }
+async def login(body: LoginRequest, request: Request) -> JSONResponse:
+    pair = await _accounts(request).login(body.email, body.password)
+    return _token_response(pair, request)
 
 
-@router.get("/internal/jwks.json")
-async def jwks(request: Request) -> dict[str, Any]:
-    keys: KeyRing = request.app.state.keys
-    return keys.jwks()
+@router.post("/auth/refresh")
+async def refresh(request: Request, body: RefreshRequest | None = None) -> JSONResponse:
+    token = (body.refresh_token if body else None) or request.cookies.get(COOKIE)
+    if not token:
+        raise RefreshTokenInvalid("Send the refresh token in the body or the refresh_token cookie.")
+    pair = await _accounts(request).refresh(token)
+    return _token_response(pair, request)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(
+    principal: CurrentUser, request: Request, body: LogoutRequest | None = None
+) -> Response:
+    token = (body.refresh_token if body else None) or request.cookies.get(COOKIE)
+    await _accounts(request).logout(principal.user_id, token, principal.session_id)
+    response = Response(status_code=204, headers=NO_STORE)
+    response.delete_cookie(COOKIE, path="/auth", secure=True, httponly=True, samesite="strict")
+    return response
 
 
 @router.get("/user/me")
-async def me(principal: CurrentUser, request: Request) -> dict[str, Any]:
-    settings = _rt(request).settings
-    doc = await UsersView(_rt(request).db).get(principal.user_id)
+async def me(principal: CurrentUser, request: Request, response: Response) -> dict[str, Any]:
+    accounts = _accounts(request)
+    doc = await accounts.users.get(principal.user_id)
     if doc is None:
-        raise DomainError(
-            "This account no longer exists.",
-            status=401,
-            code="invalid_token",
-            title="Invalid or expired access token",
-        )
-    weekly_limit = getattr(settings, "free_weekly_limit", 2)
+        raise UserGone("This account no longer exists.")
+    plan = await Plans(accounts.rt.db).get(principal.user_id)
+    weekly_limit = plan["weekly_limit"] if plan else accounts.settings.free_weekly_limit
+    response.headers.update(NO_STORE)
     return _public_user(doc) | {
-        "plan": "free",
-        "quota": {"weekly_limit": weekly_limit, "used": None, "remaining": None, "resets_at": None},
+        "plan": plan["plan"] if plan else "free",
+        # `used` comes from the interviews service's quota ledger once it exists
+        "quota": {
+            "weekly_limit": weekly_limit,
+            "used": 0,
+            "remaining": weekly_limit,
+            "resets_at": week_resets_at(datetime.now(UTC)).isoformat(),
+        },
     }
+
+
+@router.delete("/user/me", status_code=204)
+async def delete_me(principal: CurrentUser, request: Request) -> Response:
+    await _accounts(request).delete(principal.user_id, request.state.correlation_id)
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/auth", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/internal/jwks.json", include_in_schema=False)
+async def jwks(request: Request) -> dict[str, Any]:
+    return _accounts(request).keys.jwks()
+
+
+@router.get("/internal/users/{user_id}", include_in_schema=False)
+async def user_for_services(
+    user_id: str, principal: CurrentUser, request: Request
+) -> dict[str, Any]:
+    if not principal.is_admin and principal.user_id != user_id:
+        raise DomainError("Not yours.", status=404, code="not_found", title="Not found")
+    doc = await _accounts(request).users.get(user_id)
+    if doc is None:
+        raise DomainError("No such user.", status=404, code="not_found", title="Not found")
+    return _public_user(doc)

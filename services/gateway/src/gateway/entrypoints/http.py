@@ -1,54 +1,251 @@
-"""Public routes: each path of the contract is forwarded to the service that owns it. The
-access token is verified here first (and again by the service)."""
+"""The public contract (SPEC.md section 2): each path verified and limited at the edge, then
+forwarded to the service that owns it. Request bodies are validated here too, so the OpenAPI
+at /docs is the real contract and junk never travels further than the edge."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from contracts.api import (
+    LoginRequest,
+    LogoutRequest,
+    Me,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    UserOut,
+)
+from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
-from servicekit.identity import bearer_token
+from servicekit.identity import Forbidden
 
 from gateway.adapters.upstream import Upstreams
-
-router = APIRouter()
-
-ALL = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-PUBLIC = frozenset(
-    {
-        ("POST", "/auth/register"),
-        ("POST", "/auth/login"),
-        ("POST", "/auth/refresh"),
-        ("POST", "/billing/webhook"),
-    }
-)
+from gateway.entrypoints.edge import Edge, rate_limit_headers
 
 
-async def _forward(service: str, request: Request) -> Response:
-    if (request.method, request.url.path) not in PUBLIC and not request.url.path.startswith(
-        "/billing/local-checkout/"
-    ):
-        await request.app.state.verifier.verify(bearer_token(request))
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}} for s in statuses}
+
+
+def _edge(request: Request) -> Edge:
+    edge: Edge = request.app.state.edge
+    return edge
+
+
+async def limit_by_ip(request: Request) -> None:
+    await _edge(request).per_ip(request)
+
+
+router = APIRouter(dependencies=[Depends(limit_by_ip)], responses=problems(413, 415, 429, 503))
+
+
+async def forward(service: str, request: Request) -> Response:
     upstreams: Upstreams = request.app.state.upstreams
-    return await upstreams.forward(service, request)
+    response = await upstreams.forward(service, request)
+    response.headers.update(rate_limit_headers(request))
+    return response
 
 
-@router.api_route("/auth/{rest:path}", methods=["POST"], include_in_schema=False)
-async def auth_routes(request: Request) -> Response:
-    return await _forward("auth", request)
+async def signed_in(request: Request) -> Response | None:
+    await _edge(request).authenticate(request)
+    return None
 
 
-@router.get("/user/me", include_in_schema=False)
+AUTHED = [Depends(signed_in)]
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+@router.post(
+    "/auth/register",
+    tags=["auth"],
+    status_code=201,
+    response_model=UserOut,
+    responses=problems(409, 422),
+)
+async def register(body: RegisterRequest, request: Request) -> Response:
+    await _edge(request).per_ip(request, "register_ip")
+    return await forward("auth", request)
+
+
+@router.post("/auth/login", tags=["auth"], response_model=TokenPair, responses=problems(401, 422))
+async def login(body: LoginRequest, request: Request) -> Response:
+    edge = _edge(request)
+    await edge.per_ip(request, "login_ip")
+    await edge.limit(request, "login_account", body.email.strip().lower())
+    return await forward("auth", request)
+
+
+@router.post("/auth/refresh", tags=["auth"], response_model=TokenPair, responses=problems(401, 422))
+async def refresh(request: Request, body: RefreshRequest | None = Body(default=None)) -> Response:
+    await _edge(request).per_ip(request, "login_ip")
+    return await forward("auth", request)
+
+
+@router.post(
+    "/auth/logout", tags=["auth"], status_code=204, dependencies=AUTHED, responses=problems(401)
+)
+async def logout(request: Request, body: LogoutRequest | None = Body(default=None)) -> Response:
+    return await forward("auth", request)
+
+
+@router.get(
+    "/user/me", tags=["auth"], response_model=Me, dependencies=AUTHED, responses=problems(401)
+)
 async def user_me(request: Request) -> Response:
-    return await _forward("auth", request)
+    return await forward("auth", request)
 
 
-@router.api_route("/questions", methods=["GET", "POST"], include_in_schema=False)
-@router.api_route("/questions/{rest:path}", methods=ALL, include_in_schema=False)
-@router.api_route("/interviews", methods=["GET", "POST"], include_in_schema=False)
-@router.api_route("/interviews/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
-async def interview_routes(request: Request) -> Response:
-    return await _forward("interviews", request)
+@router.delete(
+    "/user/me", tags=["auth"], status_code=204, dependencies=AUTHED, responses=problems(401)
+)
+async def delete_me(request: Request) -> Response:
+    return await forward("auth", request)
 
 
-@router.api_route("/billing/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
-async def billing_routes(request: Request) -> Response:
-    return await _forward("billing", request)
+# --- question bank and interviews (interviews service) ---------------------------------
+
+
+@router.get("/questions", tags=["questions"], dependencies=AUTHED, responses=problems(401, 422))
+async def list_questions(request: Request) -> Response:
+    return await forward("interviews", request)
+
+
+@router.post(
+    "/questions",
+    tags=["questions"],
+    status_code=201,
+    dependencies=AUTHED,
+    responses=problems(401, 403, 422),
+)
+async def create_question(request: Request, body: dict[str, Any] = Body(...)) -> Response:
+    return await forward("interviews", request)
+
+
+@router.get(
+    "/questions/{question_id}",
+    tags=["questions"],
+    dependencies=AUTHED,
+    responses=problems(401, 404),
+)
+async def get_question(question_id: str, request: Request) -> Response:
+    return await forward("interviews", request)
+
+
+@router.put(
+    "/questions/{question_id}",
+    tags=["questions"],
+    dependencies=AUTHED,
+    responses=problems(401, 403, 404, 422),
+)
+async def update_question(
+    question_id: str, request: Request, body: dict[str, Any] = Body(...)
+) -> Response:
+    return await forward("interviews", request)
+
+
+@router.delete(
+    "/questions/{question_id}",
+    tags=["questions"],
+    status_code=204,
+    dependencies=AUTHED,
+    responses=problems(401, 403, 404),
+)
+async def delete_question(question_id: str, request: Request) -> Response:
+    return await forward("interviews", request)
+
+
+@router.post(
+    "/interviews",
+    tags=["interviews"],
+    status_code=202,
+    dependencies=AUTHED,
+    responses=problems(401, 422),
+)
+async def start_interview(request: Request, body: dict[str, Any] = Body(...)) -> Response:
+    return await forward("interviews", request)
+
+
+@router.get("/interviews", tags=["interviews"], dependencies=AUTHED, responses=problems(401))
+async def list_interviews(request: Request) -> Response:
+    return await forward("interviews", request)
+
+
+@router.get(
+    "/interviews/{session_id}",
+    tags=["interviews"],
+    dependencies=AUTHED,
+    responses=problems(401, 404),
+)
+async def get_interview(session_id: str, request: Request) -> Response:
+    return await forward("interviews", request)
+
+
+@router.post(
+    "/interviews/{session_id}/submit",
+    tags=["interviews"],
+    status_code=202,
+    dependencies=AUTHED,
+    responses=problems(401, 404, 409, 422),
+)
+async def submit_answers(
+    session_id: str, request: Request, body: dict[str, Any] = Body(...)
+) -> Response:
+    return await forward("interviews", request)
+
+
+@router.get(
+    "/interviews/{session_id}/events",
+    tags=["interviews"],
+    dependencies=AUTHED,
+    responses=problems(401, 404),
+)
+async def interview_events(session_id: str, request: Request) -> Response:
+    """Server-Sent Events: one event per status change until a final status."""
+    return await forward("interviews", request)
+
+
+@router.get(
+    "/interviews/{session_id}/transcript",
+    tags=["interviews"],
+    dependencies=AUTHED,
+    responses=problems(401, 404),
+)
+async def transcript(session_id: str, request: Request) -> Response:
+    return await forward("interviews", request)
+
+
+# --- billing ----------------------------------------------------------------------------
+
+
+@router.get("/billing/subscription", tags=["billing"], dependencies=AUTHED, responses=problems(401))
+async def subscription(request: Request) -> Response:
+    return await forward("billing", request)
+
+
+@router.post(
+    "/billing/checkout",
+    tags=["billing"],
+    status_code=201,
+    dependencies=AUTHED,
+    responses=problems(401, 409, 422),
+)
+async def checkout(request: Request, body: dict[str, Any] = Body(...)) -> Response:
+    return await forward("billing", request)
+
+
+@router.post("/billing/webhook", tags=["billing"], responses=problems(400))
+async def stripe_webhook(request: Request) -> Response:
+    return await forward("billing", request)
+
+
+# --- admin ------------------------------------------------------------------------------
+
+
+@router.get("/admin/stats", tags=["admin"], dependencies=AUTHED, responses=problems(401, 403))
+async def admin_stats(request: Request) -> Response:
+    if not request.state.principal.is_admin:
+        raise Forbidden("Only administrators can see platform statistics.")
+    return await forward("interviews", request)

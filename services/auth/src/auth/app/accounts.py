@@ -1,0 +1,197 @@
+"""auth's use cases: register, authenticate, issue and rotate tokens, delete an account,
+change a role. Ports (runtime, views, token store) are passed in; no HTTP here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import jwt
+from pymongo.errors import DuplicateKeyError
+from servicekit.eventstore import Repository
+from servicekit.mongo import AsyncClientSession
+from servicekit.problems import DomainError
+from servicekit.runtime import ServiceRuntime
+
+from auth.adapters.keys import KeyRing
+from auth.adapters.passwords import hash_password, verify_password
+from auth.adapters.refresh_tokens import Issued, RefreshTokens
+from auth.adapters.users_view import UsersView
+from auth.domain.user import (
+    EmailTaken,
+    InvalidRegistration,
+    User,
+    UserGone,
+    check_password,
+    normalise_email,
+)
+from auth.settings import Settings
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    code = "invalid_credentials"
+    title = "Email or password is wrong"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    expires_in: int
+    refresh: Issued
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh.token,
+        }
+
+
+class Accounts:
+    def __init__(self, rt: ServiceRuntime, settings: Settings, keys: KeyRing) -> None:
+        self.rt = rt
+        self.settings = settings
+        self.keys = keys
+
+    @property
+    def users(self) -> UsersView:
+        return UsersView(self.rt.db)
+
+    @property
+    def refresh_tokens(self) -> RefreshTokens:
+        return RefreshTokens(self.rt.db, timedelta(days=self.settings.refresh_ttl_days))
+
+    @property
+    def repo(self) -> Repository[User]:
+        return Repository(self.rt.store, User)
+
+    async def _save(
+        self, user: User, session: AsyncClientSession, correlation_id: str | None
+    ) -> None:
+        for envelope in await self.repo.save(user, session, correlation_id=correlation_id):
+            await self.users.apply(envelope, session)
+
+    async def register(
+        self, name: str, raw_email: str, password: str, correlation_id: str | None
+    ) -> dict[str, Any]:
+        email = normalise_email(raw_email)
+        check_password(password, email, name)
+        password_hash = await hash_password(password)
+        role: Literal["user", "admin"] = "admin" if email in self.settings.admins else "user"
+        user_id = str(uuid.uuid4())
+
+        async def work(session: AsyncClientSession) -> None:
+            user = User.register(user_id, email, name, role, datetime.now(UTC))
+            await self._save(user, session, correlation_id)
+            await self.rt.db["credentials"].insert_one(
+                {"_id": email, "user_id": user_id, "password_hash": password_hash}, session=session
+            )
+
+        try:
+            await self.rt.command(work)
+        except DuplicateKeyError as exc:
+            raise EmailTaken("An account with this email already exists.") from exc
+        doc = await self.users.get(user_id)
+        assert doc is not None
+        return doc
+
+    async def authenticate(self, raw_email: str, password: str) -> dict[str, Any]:
+        """The user for these credentials; the same work and answer for unknown emails."""
+        try:
+            email: str | None = normalise_email(raw_email)
+        except InvalidRegistration:
+            email = None
+        cred = await self.rt.db["credentials"].find_one({"_id": email}) if email else None
+        if not await verify_password(cred["password_hash"] if cred else None, password):
+            raise InvalidCredentials("Check the email and password and try again.")
+        assert cred is not None
+        user = await self.users.get(cred["user_id"])
+        if user is None:
+            raise InvalidCredentials("Check the email and password and try again.")
+        return user
+
+    def access_token(self, user: dict[str, Any], family_id: str) -> str:
+        now = datetime.now(UTC)
+        claims = {
+            "iss": self.settings.jwt_issuer,
+            "aud": self.settings.jwt_audience,
+            "sub": user["_id"],
+            "role": user["role"],
+            "email": user["email"],
+            "sid": family_id,
+            "iat": now,
+            "nbf": now,
+            "exp": now + timedelta(seconds=self.settings.jwt_access_ttl_seconds),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(
+            claims,
+            self.keys.active.private,
+            algorithm="EdDSA",
+            headers={"kid": self.keys.active.kid},
+        )
+
+    async def login(self, raw_email: str, password: str) -> TokenPair:
+        user = await self.authenticate(raw_email, password)
+        issued = await self.refresh_tokens.open_family(user["_id"])
+        return TokenPair(
+            self.access_token(user, issued.family_id), self.settings.jwt_access_ttl_seconds, issued
+        )
+
+    async def refresh(self, token: str) -> TokenPair:
+        issued = await self.refresh_tokens.rotate(token)
+        user = await self.users.get(issued.user_id)
+        if user is None:
+            await self.refresh_tokens.revoke_family(issued.family_id, reason="user gone")
+            raise UserGone("This account no longer exists.")
+        return TokenPair(
+            self.access_token(user, issued.family_id), self.settings.jwt_access_ttl_seconds, issued
+        )
+
+    async def logout(self, user_id: str, refresh_token: str | None, session_id: str | None) -> None:
+        """Revoke the login's family: the one of the refresh token, else the token's session."""
+        store = self.refresh_tokens
+        family = await store.family_of(refresh_token) if refresh_token else None
+        if family is not None and family["user_id"] == user_id:
+            await store.revoke_family(family["_id"], reason="logout")
+        elif session_id:
+            owned = await store.families.find_one({"_id": session_id, "user_id": user_id})
+            if owned is not None:
+                await store.revoke_family(session_id, reason="logout")
+
+    async def delete(self, user_id: str, correlation_id: str | None) -> None:
+        async def work(session: AsyncClientSession) -> None:
+            user = await self.repo.get(user_id, session=session)
+            if user is None or user.deleted:
+                raise UserGone("This account no longer exists.")
+            email = user.email
+            user.delete(datetime.now(UTC))
+            await self._save(user, session, correlation_id)
+            await self.rt.db["credentials"].delete_one({"_id": email}, session=session)
+
+        await self.rt.command(work)
+        await self.refresh_tokens.revoke_user(user_id, reason="account deleted")
+
+    async def set_role(self, raw_email: str, role: Literal["user", "admin"], reason: str) -> bool:
+        email = normalise_email(raw_email)
+        doc = await self.users.by_email(email)
+        if doc is None:
+            raise DomainError(
+                f"No user with email {email}.",
+                status=404,
+                code="user_not_found",
+                title="User not found",
+            )
+
+        async def work(session: AsyncClientSession) -> bool:
+            user = await self.repo.get(doc["_id"], session=session)
+            assert user is not None
+            changed = user.change_role(role, datetime.now(UTC), reason)
+            await self._save(user, session, None)
+            return changed
+
+        return await self.rt.command(work)

@@ -1,0 +1,196 @@
+"""The edge: who is calling (client IP, verified identity), rate limits, security headers,
+content-type checks. Everything here runs before a request is forwarded."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from fastapi import Request
+from servicekit.identity import InvalidToken, JwksVerifier, Principal, bearer_token
+from servicekit.logs import bind_context, get_logger
+from servicekit.problems import DomainError, problem_response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.adapters.ratelimit import Decision, Policy, RateLimiter, RedisUnavailable
+from gateway.adapters.revocations import Revocations
+from gateway.settings import Settings
+
+log = get_logger(__name__)
+
+SECURITY_HEADERS = [
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# Swagger UI at /docs loads its script and styles from jsDelivr.
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
+    b"https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+NO_STORE_PREFIXES = ("/auth/", "/user/")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every response and refuses bodies that are not JSON."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        csp = DOCS_CSP if path in ("/docs", "/redoc") else API_CSP
+        no_store = path.startswith(NO_STORE_PREFIXES)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                headers.append((b"content-security-policy", csp))
+                if no_store:
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if scope["method"] in BODY_METHODS and _has_body(scope) and not _is_json(scope):
+            response = problem_response(
+                415,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "Send the request body as application/json.",
+                instance=path,
+            )
+            await response(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    if length is not None:
+        return length.strip() not in (b"", b"0")
+    return _header(scope, b"transfer-encoding") is not None
+
+
+def _is_json(scope: Scope) -> bool:
+    content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+    return content_type == b"application/json" or content_type.endswith(b"+json")
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    """The socket peer, or, behind a trusted proxy, the first untrusted X-Forwarded-For hop."""
+    peer = request.client.host if request.client else "0.0.0.0"
+    networks = settings.trusted_proxy_networks
+    if not networks:
+        return peer
+
+    def trusted(ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in net for net in networks)
+
+    if not trusted(peer):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            return hop
+    return peer
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+
+class Edge:
+    """Per-request checks; one instance per app, holding its Redis-backed helpers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        verifier: JwksVerifier,
+        limiter: RateLimiter,
+        revocations: Revocations,
+    ) -> None:
+        self.settings = settings
+        self.verifier = verifier
+        self.limiter = limiter
+        self.revocations = revocations
+        self.policies = {
+            name: Policy.parse(name, getattr(settings, f"rate_limit_{name}"))
+            for name in ("ip", "user", "login_ip", "login_account", "register_ip")
+        }
+
+    async def limit(self, request: Request, policy_name: str, subject: str) -> None:
+        policy = self.policies[policy_name]
+        try:
+            decision = await self.limiter.hit(policy, subject)
+        except RedisUnavailable:
+            if self.settings.rate_limit_fail_open:
+                log.warning("ratelimit.redis_down_failing_open", policy=policy_name)
+                return
+            raise DomainError(
+                "Rate limiting is unavailable; try again shortly.",
+                status=503,
+                code="service_unavailable",
+                title="Service unavailable",
+                headers={"Retry-After": "5"},
+            ) from None
+        _remember(request, decision)
+        if not decision.allowed:
+            raise TooManyRequests(
+                f"Too many requests ({policy.limit} per {int(policy.period_seconds)}s); "
+                f"retry in {decision.headers()['Retry-After']}s.",
+                headers=decision.headers(),
+            )
+
+    async def per_ip(self, request: Request, policy_name: str = "ip") -> None:
+        await self.limit(request, policy_name, client_ip(request, self.settings))
+
+    async def authenticate(self, request: Request) -> Principal:
+        principal = await self.verifier.verify(bearer_token(request))
+        try:
+            revoked = await self.revocations.is_revoked(principal.user_id)
+        except (OSError, Exception) as exc:  # noqa: BLE001 - Redis down: the signature still holds
+            log.warning("revocations.unavailable", error=repr(exc))
+            revoked = False
+        if revoked:
+            raise InvalidToken("This account no longer exists.")
+        bind_context(user_id=principal.user_id)
+        request.state.principal = principal
+        await self.limit(request, "user", principal.user_id)
+        return principal
+
+
+def _remember(request: Request, decision: Decision) -> None:
+    """Keep the tightest decision so the response can carry its RateLimit-* headers."""
+    current: Decision | None = getattr(request.state, "rate_limit", None)
+    if current is None or decision.remaining < current.remaining:
+        request.state.rate_limit = decision
+
+
+def rate_limit_headers(request: Request) -> dict[str, Any]:
+    decision: Decision | None = getattr(request.state, "rate_limit", None)
+    return decision.headers() if decision else {}
