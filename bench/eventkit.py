@@ -26,8 +26,11 @@ What is measured (N events, default 2000, spread over `--aggregates` streams, pu
 
 Also printed: CPU seconds used during each phase by this process, by the Mongo-wire server
 (when this script started it), by RabbitMQ (`beam.smp`, when visible in /proc) and by the
-whole machine (so load from anything else shows); with `--trace-mongo`, the Mongo commands
-the kit issued per event (a pymongo CommandListener; adds a little client overhead).
+whole machine (so load from anything else shows); the kit's append conflicts (its
+`event_append_conflicts_total` metric), handler runs (more than N means retried
+transactions) and handler runs that met an aggregate's version after a later one (events
+of one aggregate handled out of order); with `--trace-mongo`, the Mongo commands the kit
+issued per event (a pymongo CommandListener; adds a little client overhead).
 
 The kit runs in-process through `servicekit.testing.running(app)` with its own database,
 exchange and queue prefix; its queues and exchange are deleted at the end and its database
@@ -627,6 +630,128 @@ def redirect_kit_logs(path: Path) -> Callable[[], None]:
     return stream.close
 
 
+async def measure_kit(
+    rt: ServiceRuntime,
+    arrivals: Arrivals,
+    order: OrderWatch,
+    *,
+    n: int,
+    warmup: int,
+    probes: int,
+    aggregates: int,
+    concurrency: int,
+    deadline: float,
+    progress: Progress,
+    pids: tuple[int | None, int | None],
+    tally: MongoCommandTally | None,
+    profile_path: str | None,
+) -> KitResult:
+    """Warm-up, one-at-a-time probes, then the loaded run, on a started runtime."""
+    repo = Repository(rt.store, Pinger)
+    started: dict[int, int] = {}
+    committed: dict[int, int] = {}
+
+    def aggregate_of(seq: int) -> str:
+        if seq < 0:
+            return f"warm-{-seq % aggregates:04d}"
+        if seq >= PROBE_BASE:
+            return f"probe-{seq % aggregates:04d}"
+        return f"pinger-{seq % aggregates:04d}"
+
+    async def append(seq: int) -> None:
+        aggregate_id = aggregate_of(seq)
+        started[seq] = time.perf_counter_ns()
+
+        async def work(session: AsyncClientSession) -> None:
+            pinger = await repo.get(aggregate_id, session=session) or Pinger(aggregate_id)
+            pinger.ping(seq)
+            await repo.save(pinger, session)
+
+        await rt.command(work)
+        committed[seq] = time.perf_counter_ns()
+
+    async def batch(seqs: range, workers: int) -> None:
+        arrivals.expect(seqs)
+        await run_workers(seqs, workers, append)
+        await wait_for_event(arrivals.complete, deadline, progress)
+
+    progress.detail = lambda: (
+        f"{arrivals.count} of the batch handled; relay published "
+        f"{metric(*PUBLISHED):.0f} events so far, warm-up and probes included"
+    )
+    # warm-up on aggregates of its own (pooled connections, queue leader, code paths)
+    progress.phase = "kit: warm-up"
+    await batch(range(-warmup, 0), concurrency)
+
+    unloaded: Dist | None = None
+    unloaded_command: Dist | None = None
+    if probes:
+        progress.phase = "kit: one at a time"
+        probe_seqs = range(PROBE_BASE, PROBE_BASE + probes)
+        for seq in probe_seqs:
+            await batch(range(seq, seq + 1), 1)
+        unloaded = Dist.of_ns([arrivals.at[s] - started[s] for s in probe_seqs])
+        unloaded_command = Dist.of_ns([committed[s] - started[s] for s in probe_seqs])
+
+    progress.phase = f"kit: {n} events, {concurrency} concurrent commands"
+    conflicts_before = metric(*CONFLICTS)
+    published_before = metric(*PUBLISHED)
+    calls_before = arrivals.calls
+    order.inversions = 0
+    all_published: list[int] = []
+
+    async def watch_publishing() -> None:
+        while metric(*PUBLISHED) - published_before < n:
+            await asyncio.sleep(0.005)
+        all_published.append(time.perf_counter_ns())
+
+    profiler = cProfile.Profile() if profile_path else None
+    watcher = asyncio.create_task(watch_publishing())
+    if tally:
+        tally.active = True
+    try:
+        with CpuMeter(*pids) as cpu:
+            t0 = time.perf_counter_ns()
+            if profiler:
+                profiler.enable()
+            try:
+                arrivals.expect(range(n))
+                await run_workers(range(n), concurrency, append)
+                t_appended = time.perf_counter_ns()
+                await wait_for_event(arrivals.complete, deadline, progress)
+            finally:
+                if profiler:
+                    profiler.disable()
+    finally:
+        watcher.cancel()
+        if tally:
+            tally.active = False
+    if profiler and profile_path:
+        profiler.dump_stats(profile_path)
+
+    progress.phase = "kit: reading back outbox and inbox"
+    relay_lag, sent_to_handled = await mongo_breakdown(rt, n)
+    seqs = range(n)
+    commands = [(name, c, tally.micros[name]) for name, c in tally.count.items()] if tally else []
+    return KitResult(
+        append_wall=(t_appended - t0) / 1e9,
+        total_wall=(max(arrivals.at[s] for s in seqs) - t0) / 1e9,
+        all_published_after=(all_published[0] - t0) / 1e9 if all_published else None,
+        command=Dist.of_ns([committed[s] - started[s] for s in seqs]),
+        after_commit=Dist.of_ns([arrivals.at[s] - committed[s] for s in seqs]),
+        e2e=Dist.of_ns([arrivals.at[s] - started[s] for s in seqs]),
+        relay_lag=relay_lag,
+        sent_to_handled=sent_to_handled,
+        unloaded=unloaded,
+        unloaded_command=unloaded_command,
+        conflicts=metric(*CONFLICTS) - conflicts_before,
+        handler_calls=arrivals.calls - calls_before,
+        out_of_order=order.inversions,
+        cpu=cpu,
+        mongo_commands=sorted(commands, key=lambda item: -item[1]),
+    )
+
+
 async def kit_round_trip(
     settings: ServiceSettings,
     *,
@@ -642,6 +767,7 @@ async def kit_round_trip(
     tally: MongoCommandTally | None,
     profile_path: str | None,
 ) -> KitResult:
+    """Run the kit in-process on its own database, exchange and queues, measure, clean up."""
     arrivals = Arrivals()
     order = OrderWatch()
     rt = build_runtime(settings, arrivals, order)
@@ -649,120 +775,30 @@ async def kit_round_trip(
     app = rt.create_app()
     queues = [c.queue_name for c in rt.consumers.consumers]
     queues += [c.parked_queue_name for c in rt.consumers.consumers]
-    started: dict[int, int] = {}
-    committed: dict[int, int] = {}
-    loop = asyncio.get_running_loop()
+    ready_timeout = max(1.0, min(60.0, deadline - asyncio.get_running_loop().time()))
     try:
         progress.phase = "kit: start-up (waiting for /readyz)"
-        async with running(app, ready_timeout=max(1.0, min(60.0, deadline - loop.time()))):
-            repo = Repository(rt.store, Pinger)
-
-            def aggregate_of(seq: int) -> str:
-                if seq < 0:
-                    return f"warm-{-seq % aggregates:04d}"
-                if seq >= PROBE_BASE:
-                    return f"probe-{seq % aggregates:04d}"
-                return f"pinger-{seq % aggregates:04d}"
-
-            async def append(seq: int) -> None:
-                aggregate_id = aggregate_of(seq)
-                started[seq] = time.perf_counter_ns()
-
-                async def work(session: AsyncClientSession) -> None:
-                    pinger = await repo.get(aggregate_id, session=session) or Pinger(aggregate_id)
-                    pinger.ping(seq)
-                    await repo.save(pinger, session)
-
-                await rt.command(work)
-                committed[seq] = time.perf_counter_ns()
-
-            async def batch(seqs: range, workers: int) -> None:
-                arrivals.expect(seqs)
-                await run_workers(seqs, workers, append)
-                await wait_for_event(arrivals.complete, deadline, progress)
-
-            progress.detail = lambda: (
-                f"{arrivals.count} of the batch handled; relay published "
-                f"{metric(*PUBLISHED):.0f} events so far, warm-up and probes included"
-            )
-            # warm-up on aggregates of its own (pooled connections, queue leader, code paths)
-            progress.phase = "kit: warm-up"
-            await batch(range(-warmup, 0), concurrency)
-
-            unloaded: Dist | None = None
-            unloaded_command: Dist | None = None
-            if probes:
-                progress.phase = "kit: one at a time"
-                probe_seqs = range(PROBE_BASE, PROBE_BASE + probes)
-                for seq in probe_seqs:
-                    await batch(range(seq, seq + 1), 1)
-                unloaded = Dist.of_ns([arrivals.at[s] - started[s] for s in probe_seqs])
-                unloaded_command = Dist.of_ns([committed[s] - started[s] for s in probe_seqs])
-
-            progress.phase = f"kit: {n} events, {concurrency} concurrent commands"
-            conflicts_before = metric(*CONFLICTS)
-            published_before = metric(*PUBLISHED)
-            calls_before = arrivals.calls
-            order.inversions = 0
-            all_published: list[int] = []
-
-            async def watch_publishing() -> None:
-                while metric(*PUBLISHED) - published_before < n:
-                    await asyncio.sleep(0.005)
-                all_published.append(time.perf_counter_ns())
-
-            profiler = cProfile.Profile() if profile_path else None
-            watcher = asyncio.create_task(watch_publishing())
-            if tally:
-                tally.active = True
+        async with running(app, ready_timeout=ready_timeout):
             try:
-                with CpuMeter(*pids) as cpu:
-                    t0 = time.perf_counter_ns()
-                    if profiler:
-                        profiler.enable()
-                    try:
-                        arrivals.expect(range(n))
-                        await run_workers(range(n), concurrency, append)
-                        t_appended = time.perf_counter_ns()
-                        await wait_for_event(arrivals.complete, deadline, progress)
-                    finally:
-                        if profiler:
-                            profiler.disable()
-            finally:
-                watcher.cancel()
-                if tally:
-                    tally.active = False
-            if profiler and profile_path:
-                profiler.dump_stats(profile_path)
-
-            progress.phase = "kit: reading back outbox and inbox"
-            relay_lag, sent_to_handled = await mongo_breakdown(rt, n)
-            seqs = range(n)
-            result = KitResult(
-                append_wall=(t_appended - t0) / 1e9,
-                total_wall=(max(arrivals.at[s] for s in seqs) - t0) / 1e9,
-                all_published_after=(all_published[0] - t0) / 1e9 if all_published else None,
-                command=Dist.of_ns([committed[s] - started[s] for s in seqs]),
-                after_commit=Dist.of_ns([arrivals.at[s] - committed[s] for s in seqs]),
-                e2e=Dist.of_ns([arrivals.at[s] - started[s] for s in seqs]),
-                relay_lag=relay_lag,
-                sent_to_handled=sent_to_handled,
-                unloaded=unloaded,
-                unloaded_command=unloaded_command,
-                conflicts=metric(*CONFLICTS) - conflicts_before,
-                handler_calls=arrivals.calls - calls_before,
-                out_of_order=order.inversions,
-                cpu=cpu,
-                mongo_commands=sorted(
-                    ((name, count, tally.micros[name]) for name, count in tally.count.items()),
-                    key=lambda item: -item[1],
+                result = await measure_kit(
+                    rt,
+                    arrivals,
+                    order,
+                    n=n,
+                    warmup=warmup,
+                    probes=probes,
+                    aggregates=aggregates,
+                    concurrency=concurrency,
+                    deadline=deadline,
+                    progress=progress,
+                    pids=pids,
+                    tally=tally,
+                    profile_path=profile_path,
                 )
-                if tally
-                else [],
-            )
-            progress.phase = "kit: shutdown"
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(rt.client.drop_database(settings.database), 15)
+            finally:
+                progress.phase = "kit: shutdown"
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(rt.client.drop_database(settings.database), 15)
     finally:
         # `running` deletes them too, but not when its body raised (a timeout, say)
         with contextlib.suppress(Exception):
