@@ -27,6 +27,13 @@ def isolated_env() -> dict[str, str]:
         "MONGO_DB_PREFIX": f"e2e{tag}_",
         "REDIS_KEY_PREFIX": f"e2e{tag}:",
         "OUTBOX_POLL_SECONDS": "0.1",
+        # short windows so throttling and its end are observable within a test
+        "RATE_LIMIT_LOGIN_IP": "10/10",
+        "RATE_LIMIT_LOGIN_ACCOUNT": "5/5",
+        "RATE_LIMIT_REGISTER_IP": "5/10",
+        "ADMIN_EMAILS": "root@example.com",
+        # the fuzzing test plays many clients through X-Forwarded-For from 127.0.0.1 only
+        "TRUSTED_PROXIES": "127.0.0.1/32",
         "ENVIRONMENT": "test",
     }
 

@@ -16,23 +16,30 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 from contracts import DomainEvent, EventEnvelope
 from pymongo import ASCENDING
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from servicekit.metrics import APPEND_CONFLICTS, EVENTS_APPENDED
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, AsyncMongoClient, Document
+from servicekit.problems import DomainError
 from servicekit.tracing import current_trace_headers
 
 EVENTS = "events"
+_WRITE_CONFLICT = 112
 OUTBOX = "outbox"
 
 T = TypeVar("T")
 
 
-class ConcurrencyConflict(Exception):
-    """Another writer appended to the aggregate first; reload and retry the command."""
+class ConcurrencyConflict(DomainError):
+    """Another writer appended to the aggregate first; reload and retry the command. Reaches
+    a client (409) only when a command lost every retry on a very hot aggregate."""
+
+    status = 409
+    code = "concurrent_update"
+    title = "Concurrent update"
 
     def __init__(self, aggregate_id: str, expected_version: int) -> None:
-        super().__init__(f"aggregate {aggregate_id} moved past version {expected_version}")
+        super().__init__("Someone else changed this at the same moment; try again.")
         self.aggregate_id = aggregate_id
         self.expected_version = expected_version
 
@@ -107,6 +114,10 @@ class EventStore:
             [("sent", ASCENDING), ("created_at", ASCENDING), ("aggregate_version", ASCENDING)],
             name="unsent_in_order",
         )
+        # published rows are kept a week for inspection, then expire
+        await self.outbox.create_index(
+            [("sent_at", ASCENDING)], expireAfterSeconds=7 * 24 * 3600, name="sent_ttl"
+        )
 
     async def load(
         self, aggregate_id: str, session: AsyncClientSession | None = None
@@ -161,6 +172,15 @@ class EventStore:
                 await self.events.insert_many(docs, ordered=True, session=session)
         except (DuplicateKeyError, BulkWriteError) as exc:
             if not _is_version_clash(exc):
+                raise
+            APPEND_CONFLICTS.labels(self.producer).inc()
+            raise ConcurrencyConflict(aggregate_id, expected_version) from exc
+        except OperationFailure as exc:
+            # A concurrent transaction inserted the same version first: MongoDB reports a
+            # WriteConflict (transient). Surface it as our conflict, so the command is retried
+            # by `retry_on_conflict` with its bounded, jittered backoff and counted, instead of
+            # PyMongo silently re-running the callback for up to two minutes.
+            if exc.code != _WRITE_CONFLICT:
                 raise
             APPEND_CONFLICTS.labels(self.producer).inc()
             raise ConcurrencyConflict(aggregate_id, expected_version) from exc
@@ -249,7 +269,7 @@ class Repository(Generic[A]):
 
 
 async def retry_on_conflict(
-    command: Callable[[], Awaitable[T]], attempts: int = 5, base_delay: float = 0.005
+    command: Callable[[], Awaitable[T]], attempts: int = 8, base_delay: float = 0.005
 ) -> T:
     """Re-run a whole command (load, decide, append) on fresh state after a conflict."""
     for attempt in range(1, attempts + 1):
@@ -265,7 +285,7 @@ async def retry_on_conflict(
 async def transactional_command(
     client: AsyncMongoClient[Document],
     work: Callable[[AsyncClientSession], Awaitable[T]],
-    attempts: int = 5,
+    attempts: int = 8,
 ) -> T:
     """`work` in a transaction, retried on fresh state when an append conflicts."""
     from servicekit.mongo import in_transaction

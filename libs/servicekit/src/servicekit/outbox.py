@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import socket
+import time
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
+        self._lease_until: datetime | None = None
+        self._metrics_at = 0.0
 
     def notify(self) -> None:
         """Something was committed: publish now instead of at the next poll."""
@@ -92,7 +95,9 @@ class OutboxRelay:
                 if await self.acquire_lease():
                     published = await self.publish_pending()
                     self.last_error = None
-                await self.refresh_backlog_metrics()
+                if time.monotonic() - self._metrics_at > 5.0:
+                    self._metrics_at = time.monotonic()
+                    await self.refresh_backlog_metrics()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep relaying; the row stays unsent
@@ -109,6 +114,10 @@ class OutboxRelay:
 
     async def acquire_lease(self) -> bool:
         now = datetime.now(UTC)
+        if self._lease_until and self._lease_until - now > timedelta(
+            seconds=self.lease_seconds / 2
+        ):
+            return True  # held with time to spare: no write on every wake-up
         until = now + timedelta(seconds=self.lease_seconds)
         try:
             doc = await self.leases.find_one_and_update(
@@ -118,8 +127,11 @@ class OutboxRelay:
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
+            self._lease_until = None
             return False  # another replica holds a live lease
-        return doc is not None and doc.get("owner") == self.owner
+        held = doc is not None and doc.get("owner") == self.owner
+        self._lease_until = until if held else None
+        return held
 
     async def publish_pending(self) -> int:
         rows = await (

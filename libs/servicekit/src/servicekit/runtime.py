@@ -76,6 +76,7 @@ class ServiceRuntime:
         self._store: EventStore | None = None
         self.relay: OutboxRelay | None = None
         self._bootstrap_task: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Future[Any] | None = None
         self._bootstrap_error: str | None = "starting"
         self.relay_enabled = uses_mongo
 
@@ -157,7 +158,10 @@ class ServiceRuntime:
                         await hook(self)
                     stage = "broker"
                 if stage == "broker":
-                    await self.broker.connect()
+                    # shielded: cancelling aio-pika mid-connect leaves tasks that never end,
+                    # so shutdown waits for this attempt to finish instead
+                    self._connecting = asyncio.ensure_future(self.broker.connect())
+                    await asyncio.shield(self._connecting)
                     await self.consumers.declare_topology()
                     await self.broker.start()
                     stage = "relay"
@@ -216,6 +220,11 @@ class ServiceRuntime:
                 await self._bootstrap_task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
+            if self._connecting is not None and not self._connecting.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._connecting), timeout=15)
+                except (TimeoutError, Exception):  # noqa: BLE001 - stopping anyway
+                    pass
             if self.relay:
                 await self.relay.stop()
             try:

@@ -138,14 +138,19 @@ async def test_stale_append_raises_concurrency_conflict(isolation: dict[str, Any
         assert await rt.db["outbox"].count_documents({"aggregate_id": "s-1"}) == 2
 
 
-async def test_many_concurrent_commands_all_land_in_order(isolation: dict[str, Any]) -> None:
+async def test_many_concurrent_commands_all_land_in_order_and_conflicts_are_counted(
+    isolation: dict[str, Any],
+) -> None:
     rt, _ = make_runtime(isolation)
     rt.relay_enabled = False
     app = rt.create_app()
+    before = REGISTRY.get_sample_value("event_append_conflicts_total", {"service": "kit"}) or 0.0
     async with running(app):
-        await asyncio.gather(*(increment(rt, "m-1", 1) for _ in range(8)))
+        await asyncio.gather(*(increment(rt, "m-1", 1) for _ in range(6)))
         stream = await rt.store.load("m-1")
-        assert [e.aggregate_version for e in stream] == list(range(1, 9))
+        assert [e.aggregate_version for e in stream] == list(range(1, 7))
+    after = REGISTRY.get_sample_value("event_append_conflicts_total", {"service": "kit"}) or 0.0
+    assert after > before, "racing appends conflicted and were retried by the kit"
 
 
 class CrashAfterPublish(OutboxRelay):
