@@ -98,6 +98,9 @@ class HiddenTest(_Value):
     weight: float = Field(default=1.0, gt=0)
 
 
+Comparison = Literal["exact", "unordered", "float"]
+
+
 class CodingQuestionSnapshot(_Value):
     """What the session was given of a coding question, frozen at request time."""
 
@@ -108,17 +111,24 @@ class CodingQuestionSnapshot(_Value):
     prompt: str
     difficulty: Difficulty
     tags: tuple[str, ...] = ()
-    function_name: str
+    function_name: str = Field(description="Same name in every language.")
     signatures: dict[str, str] = Field(description="Language -> function signature.")
     tests: tuple[HiddenTest, ...]
+    comparison: Comparison = Field(
+        default="exact", description="exact; unordered (top-level list order ignored); float."
+    )
     time_limit_ms: int = Field(default=2000, gt=0)
     memory_limit_mb: int = Field(default=256, gt=0)
     rubric: tuple[str, ...] = ()
+    optimal_complexity: str = ""
 
 
 class RubricLevel(_Value):
     dimension: str
     description: str = Field(description="What a strong answer shows on this dimension.")
+    levels: dict[str, str] = Field(
+        default_factory=dict, description="Score band ('1', '3', '5') -> what it looks like."
+    )
     weight: float = Field(default=1.0, gt=0)
 
 
@@ -231,6 +241,22 @@ class AnswersSubmitted(DomainEvent):
     user_id: str
     answers: tuple[Answer, ...] = Field(min_length=1)
     submitted_at: AwareDatetime
+
+
+SessionStatus = Literal["queued", "ready", "scoring", "completed", "failed"]
+
+
+@event
+class SessionStatusChanged(DomainEvent):
+    """Published by interviews on every status change, for live updates (SSE)."""
+
+    session_id: str
+    user_id: str
+    status: SessionStatus
+    sequence: int = Field(ge=1, description="Grows with every change; the SSE event id.")
+    reason: str | None = None
+    overall_score: int | None = None
+    changed_at: AwareDatetime
 
 
 # ---------------------------------------------------------------------------

@@ -14,8 +14,9 @@ import json
 import os
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,10 +126,15 @@ class EventConsumer:
     handler: EventHandler | None
     queue_prefix: str = ""
     stateless_handler: StatelessHandler | None = None
+    broadcast: bool = False
+    """Every replica gets every event (its own exclusive, auto-deleted queue): for pushing
+    live updates to connected clients, where a missed event is re-read on reconnect."""
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
     def queue_name(self) -> str:
-        return f"{self.queue_prefix}{self.service}.{self.name}.{self.event_type}"
+        base = f"{self.queue_prefix}{self.service}.{self.name}.{self.event_type}"
+        return f"{base}.{self.instance}" if self.broadcast else base
 
     @property
     def parked_queue_name(self) -> str:
@@ -139,6 +145,14 @@ class EventConsumer:
         return f"{self.name}.{self.event_type}"
 
     def queue(self, delivery_limit: int) -> RabbitQueue:
+        if self.broadcast:
+            return RabbitQueue(
+                self.queue_name,
+                durable=False,
+                exclusive=True,
+                auto_delete=True,
+                routing_key=self.event_type,
+            )
         return RabbitQueue(
             self.queue_name,
             queue_type=QueueType.QUORUM,
@@ -212,6 +226,8 @@ class ConsumerHost:
         await self.broker.declare_exchange(self.exchange)
         dlx = await self.broker.declare_exchange(DLX_EXCHANGE)
         for consumer in self.consumers:
+            if consumer.broadcast:
+                continue
             parked = await self.broker.declare_queue(consumer.parked_queue())
             await parked.bind(dlx, routing_key=consumer.parked_queue_name)
 
@@ -242,7 +258,8 @@ class ConsumerHost:
                 reason=str(exc),
                 message_id=message.message_id,
             )
-            await self.park(consumer, message, str(exc))
+            if not consumer.broadcast:  # a broadcast queue has no parked twin: drop it
+                await self.park(consumer, message, str(exc))
             await message.ack()
             EVENTS_CONSUMED.labels(*labels, "parked").inc()
             return
@@ -267,7 +284,10 @@ class ConsumerHost:
             except Exception as exc:
                 log.exception("event.handler_failed", consumer=consumer.queue_name, error=repr(exc))
                 EVENTS_CONSUMED.labels(*labels, "failed").inc()
-                await message.nack(requeue=True)
+                if consumer.broadcast:
+                    await message.ack()  # live pushes are best effort; clients re-read on resume
+                else:
+                    await message.nack(requeue=True)
                 return
         await message.ack()
         outcome = "handled" if handled else "duplicate"
@@ -326,6 +346,8 @@ class ConsumerHost:
         channel = await connection.channel()
         try:
             for consumer in self.consumers:
+                if consumer.broadcast:
+                    continue
                 for name in (consumer.queue_name, consumer.parked_queue_name):
                     queue = await channel.declare_queue(name, passive=True)
                     count = queue.declaration_result.message_count or 0

@@ -49,6 +49,9 @@ class Aggregate:
     exceptions from command methods before calling `record`."""
 
     aggregate_type: ClassVar[str]
+    local_events: ClassVar[frozenset[str]] = frozenset()
+    """Event types kept in the stream but not published: facts this service learned from
+    another service's event (which is already on the bus)."""
 
     def __init__(self, aggregate_id: str) -> None:
         self.id = aggregate_id
@@ -137,9 +140,11 @@ class EventStore:
         session: AsyncClientSession,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        unpublished: frozenset[str] = frozenset(),
     ) -> list[EventEnvelope]:
         """Append after `expected_version` inside `session`'s transaction, queueing each event
-        in the outbox. Raises `ConcurrencyConflict` if the version is taken."""
+        in the outbox (except types in `unpublished`). Raises `ConcurrencyConflict` if the
+        version is taken."""
         headers = current_trace_headers()
         now = datetime.now(UTC)
         envelopes: list[EventEnvelope] = []
@@ -184,22 +189,24 @@ class EventStore:
                 raise
             APPEND_CONFLICTS.labels(self.producer).inc()
             raise ConcurrencyConflict(aggregate_id, expected_version) from exc
-        await self.outbox.insert_many(
-            [
-                {
-                    "_id": str(e.event_id),
-                    "envelope": e.model_dump(mode="json"),
-                    "event_type": e.event_type,
-                    "aggregate_id": e.aggregate_id,
-                    "aggregate_version": e.aggregate_version,
-                    "created_at": now,
-                    "sent": False,
-                    "attempts": 0,
-                }
-                for e in envelopes
-            ],
-            session=session,
-        )
+        to_publish = [e for e in envelopes if e.event_type not in unpublished]
+        if to_publish:
+            await self.outbox.insert_many(
+                [
+                    {
+                        "_id": str(e.event_id),
+                        "envelope": e.model_dump(mode="json"),
+                        "event_type": e.event_type,
+                        "aggregate_id": e.aggregate_id,
+                        "aggregate_version": e.aggregate_version,
+                        "created_at": now,
+                        "sent": False,
+                        "attempts": 0,
+                    }
+                    for e in to_publish
+                ],
+                session=session,
+            )
         for e in envelopes:
             EVENTS_APPENDED.labels(self.producer, e.event_type).inc()
         return envelopes
@@ -262,6 +269,7 @@ class Repository(Generic[A]):
             session=session,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            unpublished=self.cls.local_events,
         )
         aggregate.version += len(aggregate.pending)
         aggregate.pending = []

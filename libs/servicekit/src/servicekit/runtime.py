@@ -130,6 +130,27 @@ class ServiceRuntime:
 
         return register
 
+    def broadcast_consumer(
+        self, event_type: str, name: str = "live"
+    ) -> Callable[[StatelessHandler], StatelessHandler]:
+        """Decorator: this replica sees every `event_type` (no inbox, no retries)."""
+
+        def register(handler: StatelessHandler) -> StatelessHandler:
+            self.consumers.add(
+                EventConsumer(
+                    self.name,
+                    name,
+                    event_type,
+                    None,
+                    self.settings.queue_prefix,
+                    stateless_handler=handler,
+                    broadcast=True,
+                )
+            )
+            return handler
+
+        return register
+
     def on_startup(self, hook: Hook) -> Hook:
         self.startup_hooks.append(hook)
         return hook

@@ -193,3 +193,48 @@ async def running(app: FastAPI, ready_timeout: float = 20.0) -> AsyncIterator[ht
         await delete_test_topology(
             rt.settings.rabbitmq_url, rt.settings.queue_prefix, queues, rt.settings.events_exchange
         )
+
+
+class TokenMint:
+    """Signs access tokens the way auth does, with a key of its own, for in-process tests of
+    services that verify tokens (give their app `verifier()`)."""
+
+    def __init__(self, issuer: str = "mock-interview-auth", audience: str = "mock-interview") -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        self.issuer = issuer
+        self.audience = audience
+        self.key = Ed25519PrivateKey.generate()
+        self.kid = "test-" + uuid.uuid4().hex[:8]
+
+    def jwks(self) -> dict[str, Any]:
+        import base64
+
+        from cryptography.hazmat.primitives import serialization
+
+        raw = self.key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": self.kid, "alg": "EdDSA"}]}
+
+    def verifier(self) -> Any:
+        from servicekit.identity import JwksVerifier
+
+        return JwksVerifier(None, self.issuer, self.audience, jwks=self.jwks())
+
+    def token(self, user_id: str, role: str = "user", ttl: int = 900) -> str:
+        import jwt
+
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": self.audience, "sub": user_id, "role": role,
+                  "iat": now, "nbf": now, "exp": now + ttl}
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, user_id: str, role: str = "user") -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token(user_id, role)}"}
+
+
+@pytest.fixture
+def mint() -> TokenMint:
+    return TokenMint()

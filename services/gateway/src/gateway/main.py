@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
-from contracts import DomainEvent, EventEnvelope, UserDeleted
+from contracts import DomainEvent, EventEnvelope, SessionStatusChanged, UserDeleted
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from servicekit.identity import JwksVerifier
 from servicekit.runtime import ServiceRuntime
 
+from gateway.adapters.live import LiveSessions
 from gateway.adapters.ratelimit import RateLimiter
 from gateway.adapters.revocations import Revocations
 from gateway.adapters.upstream import Upstreams
@@ -50,6 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     edge = Edge(
         settings, verifier, RateLimiter(redis_client, settings.redis_key_prefix), revocations
     )
+
+    live = LiveSessions()
+
+    @rt.broadcast_consumer("SessionStatusChanged")
+    async def _push(event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, SessionStatusChanged)
+        live.publish(event)
 
     @rt.stateless_consumer("UserDeleted")
     async def _revoke(event: DomainEvent, envelope: EventEnvelope) -> None:
@@ -102,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.upstreams = upstreams
     app.state.verifier = verifier
     app.state.edge = edge
+    app.state.live = live
     try:
         from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 

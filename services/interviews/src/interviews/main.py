@@ -1,14 +1,87 @@
-"""interviews composition root (skeleton: the features arrive with the interviews issue)."""
+"""interviews composition root."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import FastAPI
+from servicekit.identity import JwksVerifier
+from servicekit.logs import get_logger
+from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
+from interviews.adapters.bank import QuestionBank, load_seed
+from interviews.app.sessions import Clock, Interviews
+from interviews.entrypoints.consumers import register_consumers
+from interviews.entrypoints.http import router
 from interviews.settings import Settings
 
+log = get_logger(__name__)
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def check_reference_solutions(question: Any) -> None:
+    """A coding question is accepted only if its reference solutions pass its own tests."""
+    try:
+        from codejudge import Judge, JudgeSettings
+    except ImportError:  # pragma: no cover - the judge library ships with the service
+        raise DomainError("The code judge is not installed.", status=503,
+                          code="judge_unavailable", title="Judge unavailable") from None
+    judge = Judge(JudgeSettings(max_concurrency=1))
+    for language, source in question.reference_solutions.items():
+        report = await judge.run(language=language, source=source,
+                                 function_name=question.function_name, tests=question.tests,
+                                 comparison=question.comparison,
+                                 time_limit_ms=question.time_limit_ms,
+                                 memory_limit_mb=question.memory_limit_mb)
+        if report.passed != report.total:
+            failing = [r.test_id for r in report.results if r.verdict != "accepted"]
+            raise DomainError(
+                f"The {language} reference solution fails tests {', '.join(failing[:10])}.",
+                status=422, code="reference_solution_fails", title="Reference solution fails")
+
+
+def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> FastAPI:
     settings = settings or Settings()
     rt = ServiceRuntime(settings)
-    return rt.create_app([], title="interviews")
+    interviews = Interviews(rt, settings, clock)
+    register_consumers(rt, interviews)
+    watchdog: list[asyncio.Task[None]] = []
+
+    async def expire_forever() -> None:
+        while True:
+            await asyncio.sleep(settings.deadline_check_seconds)
+            try:
+                if expired := await interviews.expire_stuck():
+                    log.warning("sessions.expired", count=expired)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - try again at the next tick
+                log.warning("sessions.expiry_failed", error=repr(exc))
+
+    @rt.on_startup
+    async def _prepare(runtime: ServiceRuntime) -> None:
+        await interviews.view.ensure_indexes()
+        bank = QuestionBank(runtime.db)
+        await bank.ensure_indexes()
+        written = await bank.seed(load_seed())
+        log.info("bank.seeded", written=written)
+        watchdog.append(asyncio.create_task(expire_forever()))
+
+    @rt.on_shutdown
+    async def _stop(_: ServiceRuntime) -> None:
+        for task in watchdog:
+            task.cancel()
+
+    app = rt.create_app([router], title="interviews")
+    app.state.interviews = interviews
+    app.state.solution_checker = check_reference_solutions
+    app.state.verifier = JwksVerifier(
+        f"{settings.auth_url}/internal/jwks.json", settings.jwt_issuer, settings.jwt_audience
+    )
+    return app

@@ -10,3 +10,6 @@ class Settings(ServiceSettings):
     service_name: str = "interviews"
     free_weekly_limit: int = Field(default=2, ge=0)
     premium_weekly_limit: int = Field(default=20, ge=0)
+    queued_deadline_seconds: int = Field(default=300, ge=5)
+    scoring_deadline_seconds: int = Field(default=900, ge=5)
+    deadline_check_seconds: float = Field(default=30.0, gt=0)

@@ -59,6 +59,22 @@ class Upstreams:
         if self._session is not None:
             await self._session.close()
 
+    async def get_json(self, service: str, path: str, request: Request) -> Any | None:
+        """GET an internal JSON resource as the calling user; None if it is not a 200."""
+        headers = {"x-request-id": request.state.request_id,
+                   "x-correlation-id": request.state.correlation_id}
+        if "authorization" in request.headers:
+            headers["authorization"] = request.headers["authorization"]
+        try:
+            async with self.session().get(self.services[service] + path, headers=headers,
+                                          allow_redirects=False) as upstream:
+                if upstream.status != 200:
+                    return None
+                return await upstream.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("upstream.get_failed", service=service, path=path, error=repr(exc))
+            return None
+
     async def forward(self, service: str, request: Request) -> Response:
         base = self.services[service]
         url = base + request.url.path

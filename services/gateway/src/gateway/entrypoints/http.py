@@ -4,6 +4,8 @@ at /docs is the real contract and junk never travels further than the edge."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 from contracts.api import (
@@ -17,11 +19,12 @@ from contracts.api import (
 )
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from servicekit.identity import Forbidden
 
 from gateway.adapters.upstream import Upstreams
 from gateway.entrypoints.edge import Edge, rate_limit_headers
+from gateway.entrypoints.sse import stream_session_events
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -1,0 +1,211 @@
+"""interviews' HTTP API (through the gateway): sessions, answers, the question bank."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from contracts.events import Answer, Difficulty
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from servicekit.identity import CurrentUser, Forbidden, Principal
+from servicekit.problems import DomainError
+
+from interviews.adapters.bank import QUESTION
+from interviews.app.sessions import Interviews
+from interviews.domain.questions import public_view
+
+router = APIRouter()
+
+
+class StartRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["coding", "behavioral", "mixed"]
+    difficulty: Difficulty | None = None
+    tags: list[Annotated[str, Field(max_length=40)]] | None = Field(default=None, max_length=10)
+    question_count: int | None = Field(default=None, ge=1, le=5)
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question_id: Annotated[str, Field(min_length=1, max_length=100)]
+    response: Annotated[str, Field(max_length=20_000)]
+    language: str | None = Field(default=None, max_length=20)
+
+
+class SubmitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: list[AnswerIn] = Field(min_length=1, max_length=10)
+
+
+def _interviews(request: Request) -> Interviews:
+    interviews: Interviews = request.app.state.interviews
+    return interviews
+
+
+def session_out(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in doc.items() if k not in ("_id", "version", "usage")}
+    out["id"] = doc["_id"]
+    out["transcript_url"] = f"/interviews/{doc['_id']}/transcript" if doc.get("status") == "completed" else None
+    for key in ("created_at", "updated_at", "submitted_at"):
+        if hasattr(out.get(key), "isoformat"):
+            out[key] = out[key].isoformat()
+    out["history"] = [
+        h | {"at": h["at"].isoformat() if hasattr(h["at"], "isoformat") else h["at"]}
+        for h in out.get("history", [])
+    ]
+    return out
+
+
+@router.post("/interviews", status_code=202)
+async def start(body: StartRequest, principal: CurrentUser, request: Request,
+                response: Response) -> dict[str, Any]:
+    doc = await _interviews(request).start(principal, body.type, body.difficulty, body.tags,
+                                           body.question_count, request.state.correlation_id)
+    response.headers["Location"] = f"/interviews/{doc['_id']}"
+    return session_out(doc)
+
+
+@router.get("/interviews")
+async def list_sessions(principal: CurrentUser, request: Request,
+                        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                        offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> dict[str, Any]:
+    items, total = await _interviews(request).list(principal, limit, offset)
+    return {"items": [session_out(d) for d in items], "total": total, "limit": limit,
+            "offset": offset}
+
+
+@router.get("/interviews/{session_id}")
+async def get_session(session_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
+    return session_out(await _interviews(request).get(principal, session_id))
+
+
+@router.post("/interviews/{session_id}/submit", status_code=202)
+async def submit(session_id: str, body: SubmitRequest, principal: CurrentUser,
+                 request: Request) -> dict[str, Any]:
+    answers = [Answer(question_id=a.question_id, response=a.response, language=a.language)
+               for a in body.answers]
+    doc = await _interviews(request).submit(principal, session_id, answers,
+                                            request.state.correlation_id)
+    return {"id": doc["_id"], "status": doc["status"]}
+
+
+@router.get("/interviews/{session_id}/transcript")
+async def transcript(session_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
+    doc = await _interviews(request).get(principal, session_id)
+    if doc["status"] != "completed":
+        raise DomainError("The transcript exists once the interview has been scored.",
+                          status=404, code="transcript_not_ready", title="No transcript yet")
+    results = {r["question_id"]: r for r in doc.get("results", [])}
+    answers = {a["question_id"]: a for a in doc.get("answers", [])}
+    return {
+        "session_id": doc["_id"],
+        "introduction": doc.get("introduction"),
+        "overall_score": doc.get("overall_score"),
+        "summary": doc.get("summary"),
+        "transcript_key": doc.get("transcript_key"),
+        "entries": [
+            {"question": q, "answer": answers.get(q["question_id"]),
+             "result": results.get(q["question_id"])}
+            for q in doc.get("questions", [])
+        ],
+    }
+
+
+@router.get("/internal/quota")
+async def my_quota(principal: CurrentUser, request: Request) -> dict[str, Any]:
+    return await _interviews(request).quota(principal.user_id)
+
+
+@router.get("/internal/sessions/{session_id}/history")
+async def history(session_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
+    """For the gateway's SSE resume: the status changes so far (owner only)."""
+    doc = await _interviews(request).get(principal, session_id, owner_only=True)
+    return {"id": doc["_id"], "status": doc["status"],
+            "history": session_out(doc)["history"]}
+
+
+# --- question bank --------------------------------------------------------------------
+
+def _require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("Only administrators can change the question bank.")
+
+
+@router.get("/questions")
+async def list_questions(
+    principal: CurrentUser,
+    request: Request,
+    type: Literal["coding", "behavioral"] | None = None,
+    difficulty: Difficulty | None = None,
+    tags: Annotated[str | None, Query(max_length=400, pattern=r"^[a-z0-9,-]*$")] = None,
+    tags_mode: Literal["any", "all"] = "any",
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    tag_list = [t for t in (tags or "").split(",") if t]
+    docs, total = await _interviews(request).bank.search(
+        type_=type, difficulty=difficulty, tags=tag_list or None, tags_mode=tags_mode, text=q,
+        limit=limit, offset=offset)
+    return {"items": [public_view(d, principal.is_admin) for d in docs], "total": total,
+            "limit": limit, "offset": offset}
+
+
+@router.get("/questions/{question_id}")
+async def get_question(question_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
+    doc = await _interviews(request).bank.get(question_id)
+    if doc is None:
+        raise DomainError("No such question.", status=404, code="not_found", title="Not found")
+    return public_view(doc, principal.is_admin)
+
+
+async def _validated(request: Request, data: dict[str, Any]) -> Any:
+    try:
+        question = QUESTION.validate_python(data)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                  for e in exc.errors(include_url=False)]
+        raise DomainError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                    for e in errors)[:1000],
+                          status=422, code="validation_error", title="Validation failed",
+                          errors=errors) from None
+    checker = request.app.state.solution_checker
+    if question.type == "coding":
+        await checker(question)
+    return question
+
+
+@router.post("/questions", status_code=201)
+async def create_question(data: dict[str, Any], principal: CurrentUser,
+                          request: Request) -> dict[str, Any]:
+    _require_admin(principal)
+    bank = _interviews(request).bank
+    if await bank.questions.find_one({"_id": data.get("id")}):
+        raise DomainError("A question with this id exists; PUT a new version instead.",
+                          status=409, code="question_exists", title="Question exists")
+    question = await _validated(request, data | {"version": 1})
+    return public_view(await bank.publish(question), admin=True)
+
+
+@router.put("/questions/{question_id}")
+async def update_question(question_id: str, data: dict[str, Any], principal: CurrentUser,
+                          request: Request) -> dict[str, Any]:
+    _require_admin(principal)
+    bank = _interviews(request).bank
+    current = await bank.get(question_id)
+    if current is None:
+        raise DomainError("No such question.", status=404, code="not_found", title="Not found")
+    question = await _validated(request, data | {"id": question_id,
+                                                 "version": current["version"] + 1})
+    return public_view(await bank.publish(question), admin=True)
+
+
+@router.delete("/questions/{question_id}", status_code=204)
+async def delete_question(question_id: str, principal: CurrentUser, request: Request) -> Response:
+    _require_admin(principal)
+    if not await _interviews(request).bank.deactivate(question_id):
+        raise DomainError("No such question.", status=404, code="not_found", title="Not found")
+    return Response(status_code=204)
