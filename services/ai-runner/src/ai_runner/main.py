@@ -1,14 +1,82 @@
-"""ai-runner composition root (skeleton: the judge and scoring arrive with the AI-runner issue)."""
+"""ai-runner composition root."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from servicekit.identity import JwksVerifier
 from servicekit.runtime import ServiceRuntime
 
+from ai_runner.adapters.transcripts import LocalTranscripts, S3Transcripts, TranscriptStore
+from ai_runner.app.jobs import Jobs
+from ai_runner.app.ports import Grader
+from ai_runner.entrypoints.consumers import register_consumers
+from ai_runner.entrypoints.http import router
 from ai_runner.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def make_grader(settings: Settings) -> Grader:
+    if settings.ai_api_key is not None:
+        from ai_runner.adapters.gemini import GeminiGrader
+
+        return GeminiGrader(  # type: ignore[no-any-return]
+            api_key=settings.ai_api_key.get_secret_value(), model=settings.ai_model,
+            base_url=settings.ai_base_url, timeout_seconds=settings.ai_timeout_seconds,
+            max_attempts=settings.ai_max_attempts,
+            price_input_per_m=settings.ai_price_input_per_million,
+            price_output_per_m=settings.ai_price_output_per_million)
+    from ai_runner.scoring.offline import OfflineGrader
+
+    return OfflineGrader()  # type: ignore[no-any-return]
+
+
+def make_judge(settings: Settings) -> Any:
+    from codejudge import Judge, JudgeSettings
+
+    return Judge(JudgeSettings(max_concurrency=settings.judge_concurrency,
+                               allow_unsandboxed=settings.judge_allow_unsandboxed))
+
+
+def make_transcripts(settings: Settings) -> TranscriptStore:
+    if settings.s3_endpoint:
+        return S3Transcripts(settings.s3_endpoint, settings.s3_bucket,
+                             settings.s3_key.get_secret_value() if settings.s3_key else None,
+                             settings.s3_secret.get_secret_value() if settings.s3_secret else None,
+                             settings.s3_region)
+    return LocalTranscripts(settings.data_dir / "transcripts")
+
+
+def create_app(settings: Settings | None = None, grader: Grader | None = None,
+               judge: Any = None, transcripts: TranscriptStore | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = ServiceRuntime(settings)
-    return rt.create_app([], title="ai-runner")
+    judge = judge or make_judge(settings)
+    jobs = Jobs(rt, settings, grader or make_grader(settings), judge,
+                transcripts or make_transcripts(settings))
+    register_consumers(rt, jobs)
+
+    @rt.on_startup
+    async def _start(_: ServiceRuntime) -> None:
+        await jobs.ensure_indexes()
+        jobs.start()
+
+    @rt.on_shutdown
+    async def _stop(_: ServiceRuntime) -> None:
+        await jobs.stop()
+
+    async def sandbox_ready() -> bool:
+        # the judge refuses to run unsandboxed unless development allows it
+        return bool(settings.judge_allow_unsandboxed or judge.sandbox_available())
+
+    async def storage_ready() -> bool:
+        return await jobs.transcripts.ready()
+
+    rt.readiness_checks["sandbox"] = sandbox_ready
+    rt.readiness_checks["transcripts"] = storage_ready
+    app = rt.create_app([router], title="ai-runner")
+    app.state.jobs = jobs
+    app.state.verifier = JwksVerifier(
+        f"{settings.auth_url}/internal/jwks.json", settings.jwt_issuer, settings.jwt_audience
+    )
+    return app

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field, SecretStr
 from servicekit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
     service_name: str = "ai-runner"
+
+    ai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AI_API_KEY", "GEMINI_API_KEY", "ai_api_key")
+    )
     ai_model: str = "gemini-2.0-flash"
+    ai_base_url: str | None = Field(default=None, description="Override the provider's URL.")
+    ai_timeout_seconds: float = Field(default=30.0, gt=0)
+    ai_max_attempts: int = Field(default=4, ge=1, le=10)
+    ai_price_input_per_million: float = Field(default=0.10, ge=0)
+    ai_price_output_per_million: float = Field(default=0.40, ge=0)
+
+    s3_endpoint: str | None = None
+    s3_bucket: str = "mock-interview-transcripts"
+    s3_key: SecretStr | None = None
+    s3_secret: SecretStr | None = None
+    s3_region: str = "us-east-1"
+
+    judge_allow_unsandboxed: bool = Field(
+        default=False, description="Development only: judge with rlimits when bwrap is missing."
+    )
+    judge_concurrency: int = Field(default=2, ge=1, le=16)
+    worker_concurrency: int = Field(default=2, ge=1, le=32)
+    job_lease_seconds: float = Field(default=60.0, gt=1)
+    job_poll_seconds: float = Field(default=0.5, gt=0)
+    prepare_deadline_seconds: int = Field(default=120, ge=5)
+    scoring_deadline_seconds: int = Field(default=600, ge=5)
+    job_max_attempts: int = Field(default=3, ge=1)

@@ -217,7 +217,8 @@ async def interview_events(session_id: str, request: Request) -> Response:
     responses=problems(401, 404),
 )
 async def transcript(session_id: str, request: Request) -> Response:
-    return await forward("interviews", request)
+    """The stored transcript (JSON, or `?format=markdown`), kept by the AI runner."""
+    return await forward("ai-runner", request)
 
 
 # --- billing ----------------------------------------------------------------------------
@@ -241,6 +242,43 @@ async def checkout(request: Request, body: dict[str, Any] = Body(...)) -> Respon
 
 @router.post("/billing/webhook", tags=["billing"], responses=problems(400))
 async def stripe_webhook(request: Request) -> Response:
+    return await forward("billing", request)
+
+
+@router.post(
+    "/billing/subscription/cancel",
+    tags=["billing"],
+    dependencies=AUTHED,
+    responses=problems(401, 409),
+)
+async def cancel_subscription(request: Request) -> Response:
+    """Cancel at the end of the paid period: premium stays until then."""
+    return await forward("billing", request)
+
+
+# The local checkout (no STRIPE_API_KEY): public pages, reachable only by their unguessable id.
+@router.get("/billing/local-checkout/{checkout_id}", tags=["billing"], responses=problems(404))
+async def local_checkout_page(checkout_id: str, request: Request) -> Response:
+    return await forward("billing", request)
+
+
+@router.post(
+    "/billing/local-checkout/{checkout_id}/pay",
+    tags=["billing"],
+    status_code=303,
+    responses=problems(404, 409),
+)
+async def local_checkout_pay(checkout_id: str, request: Request) -> Response:
+    return await forward("billing", request)
+
+
+@router.post(
+    "/billing/local-checkout/{checkout_id}/decline",
+    tags=["billing"],
+    status_code=303,
+    responses=problems(404, 409),
+)
+async def local_checkout_decline(checkout_id: str, request: Request) -> Response:
     return await forward("billing", request)
 
 

@@ -92,28 +92,6 @@ async def submit(session_id: str, body: SubmitRequest, principal: CurrentUser,
     return {"id": doc["_id"], "status": doc["status"]}
 
 
-@router.get("/interviews/{session_id}/transcript")
-async def transcript(session_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
-    doc = await _interviews(request).get(principal, session_id)
-    if doc["status"] != "completed":
-        raise DomainError("The transcript exists once the interview has been scored.",
-                          status=404, code="transcript_not_ready", title="No transcript yet")
-    results = {r["question_id"]: r for r in doc.get("results", [])}
-    answers = {a["question_id"]: a for a in doc.get("answers", [])}
-    return {
-        "session_id": doc["_id"],
-        "introduction": doc.get("introduction"),
-        "overall_score": doc.get("overall_score"),
-        "summary": doc.get("summary"),
-        "transcript_key": doc.get("transcript_key"),
-        "entries": [
-            {"question": q, "answer": answers.get(q["question_id"]),
-             "result": results.get(q["question_id"])}
-            for q in doc.get("questions", [])
-        ],
-    }
-
-
 @router.get("/internal/quota")
 async def my_quota(principal: CurrentUser, request: Request) -> dict[str, Any]:
     return await _interviews(request).quota(principal.user_id)
