@@ -1,0 +1,71 @@
+"""Without a working bubblewrap the judge refuses to run code, unless a developer allowed the
+unsandboxed fallback; bad arguments are rejected before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+from codejudge import Judge, JudgeSettings, SandboxUnavailable
+from contracts.events import HiddenTest
+
+TESTS = [HiddenTest(test_id="t", input=[2, 3], expected=5, visible=True)]
+ADD = {
+    "python": "def add(a, b):\n    return a + b\n",
+    "javascript": "function add(a, b) { return a + b; }",
+}
+
+
+def no_bwrap(**overrides: object) -> JudgeSettings:
+    return JudgeSettings(bwrap_path="/nonexistent/bwrap", **overrides)  # type: ignore[arg-type]
+
+
+async def test_without_bubblewrap_run_raises_sandbox_unavailable() -> None:
+    judge = Judge(no_bwrap())
+    assert judge.sandbox_available() is False
+    assert "bubblewrap not found" in (judge.sandbox_unavailable_reason or "")
+    with pytest.raises(SandboxUnavailable, match="bubblewrap not found"):
+        await judge.run(language="python", source=ADD["python"], function_name="add", tests=TESTS)
+
+
+@pytest.mark.parametrize("language", ["python", "javascript"])
+async def test_allow_unsandboxed_still_judges_with_rlimits(
+    judge_settings: JudgeSettings, language: str
+) -> None:
+    judge = Judge(
+        no_bwrap(
+            allow_unsandboxed=True,
+            sandbox_uid=judge_settings.sandbox_uid,
+            sandbox_gid=judge_settings.sandbox_gid,
+        )
+    )
+    report = await judge.run(
+        language=language, source=ADD[language], function_name="add", tests=TESTS
+    )
+    assert [r.verdict for r in report.results] == ["accepted"]
+    assert report.sandboxed is False
+
+    looping = await judge.run(
+        language=language,
+        source="def add(a, b):\n    while True:\n        pass\n"
+        if language == "python"
+        else "function add() { for (;;) {} }",
+        function_name="add",
+        tests=TESTS,
+        time_limit_ms=200,
+    )
+    assert [r.verdict for r in looping.results] == ["time_limit_exceeded"]
+
+
+async def test_unsupported_language_and_bad_names_are_value_errors(judge: Judge) -> None:
+    with pytest.raises(ValueError, match="unsupported language"):
+        await judge.run(language="cobol", source="", function_name="add", tests=TESTS)
+    for name in ("import", "two-sum", "class", "", "f()"):
+        with pytest.raises(ValueError, match="function_name"):
+            await judge.run(language="python", source="", function_name=name, tests=TESTS)
+    with pytest.raises(ValueError, match="comparison"):
+        await judge.run(
+            language="python",
+            source="",
+            function_name="add",
+            tests=TESTS,
+            comparison="fuzzy",  # type: ignore[arg-type]
+        )

@@ -1,0 +1,54 @@
+"""Checkout sessions started by users: Stripe's (by Stripe's session id) and local ones
+(ids of 32 random url-safe bytes: the id is the only key to a local checkout page)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from servicekit.mongo import AsyncDatabase, Document
+
+LOCAL_PREFIX = "cs_local_"
+LOCAL_ID = re.compile(r"^cs_local_[A-Za-z0-9_-]{43}$")
+
+
+def new_local_id() -> str:
+    return LOCAL_PREFIX + secrets.token_urlsafe(32)
+
+
+class Checkouts:
+    name = "checkouts"
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[self.name]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index(
+            [("idempotency_key", ASCENDING), ("status", ASCENDING)], name="by_key"
+        )
+        await self.collection.create_index([("user_id", ASCENDING), ("created_at", ASCENDING)])
+
+    async def open_for(self, idempotency_key: str, now: datetime) -> Document | None:
+        """An open, unexpired checkout started for the same request (a double click)."""
+        return await self.collection.find_one(
+            {"idempotency_key": idempotency_key, "status": "open", "expires_at": {"$gt": now}}
+        )
+
+    async def save(self, doc: dict[str, Any]) -> None:
+        await self.collection.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def get(self, checkout_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": checkout_id})
+
+    async def close(
+        self, checkout_id: str, status: str, field: str, now: datetime
+    ) -> Document | None:
+        """Move an open, unexpired checkout to `status` (once); None if it was not open."""
+        return await self.collection.find_one_and_update(
+            {"_id": checkout_id, "status": "open", "expires_at": {"$gt": now}},
+            {"$set": {"status": status, field: now}},
+            return_document=ReturnDocument.AFTER,
+        )

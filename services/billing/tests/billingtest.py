@@ -1,0 +1,241 @@
+"""Helpers for billing's tests: an adjustable clock, Stripe-format webhook events signed
+with Stripe's scheme, a listener on the bus, and the harness around the in-process app."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from servicekit.testing import TokenMint, eventually
+
+SECRET = "whsec_test_" + "s3cr3t" * 4
+
+
+@dataclass
+class FakeClock:
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def signature(payload: str, secret: str = SECRET, timestamp: int | None = None) -> str:
+    """Stripe's scheme: t=<unix>,v1=hex(HMAC-SHA256(secret, f"{t}.{payload}"))."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def stripe_event(event_type: str, obj: dict[str, Any], created: datetime) -> dict[str, Any]:
+    return {
+        "id": "evt_" + uuid.uuid4().hex[:24],
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": ts(created),
+        "data": {"object": obj},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+    }
+
+
+def checkout_completed(
+    user_id: str, subscription: str, customer: str, created: datetime, paid: bool = True
+) -> dict[str, Any]:
+    return stripe_event(
+        "checkout.session.completed",
+        {
+            "id": "cs_test_" + uuid.uuid4().hex[:24],
+            "object": "checkout.session",
+            "client_reference_id": user_id,
+            "customer": customer,
+            "subscription": subscription,
+            "mode": "subscription",
+            "payment_status": "paid" if paid else "unpaid",
+            "status": "complete",
+            "amount_total": 1500,
+            "currency": "usd",
+            "created": ts(created) - 60,
+            "metadata": {"user_id": user_id, "plan": "premium"},
+        },
+        created,
+    )
+
+
+def subscription_changed(
+    event_type: str,
+    user_id: str | None,
+    subscription: str,
+    customer: str,
+    status: str,
+    created: datetime,
+    period_start: datetime,
+    period_end: datetime,
+    cancel_at_period_end: bool = False,
+    legacy_period: bool = False,
+) -> dict[str, Any]:
+    """A `customer.subscription.*` event; the period on the item (API 2025+) or, with
+    `legacy_period`, on the subscription itself as older API versions put it."""
+    item: dict[str, Any] = {"id": "si_" + subscription[4:], "object": "subscription_item"}
+    obj: dict[str, Any] = {
+        "id": subscription,
+        "object": "subscription",
+        "customer": customer,
+        "status": status,
+        "cancel_at_period_end": cancel_at_period_end,
+        "created": ts(period_start),
+        "metadata": {"user_id": user_id} if user_id else {},
+        "items": {"object": "list", "data": [item]},
+    }
+    period = {"current_period_start": ts(period_start), "current_period_end": ts(period_end)}
+    (obj if legacy_period else item).update(period)
+    return stripe_event(event_type, obj, created)
+
+
+def invoice(
+    event_type: str,
+    user_id: str | None,
+    subscription: str,
+    customer: str,
+    created: datetime,
+    amount: int = 1500,
+    attempt: int = 1,
+    billing_reason: str = "subscription_cycle",
+    invoice_id: str | None = None,
+    period_end: datetime | None = None,
+    legacy: bool = False,
+) -> dict[str, Any]:
+    paid = event_type == "invoice.paid"
+    obj: dict[str, Any] = {
+        "id": invoice_id or "in_" + uuid.uuid4().hex[:24],
+        "object": "invoice",
+        "customer": customer,
+        "amount_due": amount,
+        "amount_paid": amount if paid else 0,
+        "attempt_count": attempt,
+        "billing_reason": billing_reason,
+        "currency": "usd",
+        "status": "paid" if paid else "open",
+        "created": ts(created),
+        "lines": {
+            "object": "list",
+            "data": [
+                {
+                    "id": "il_" + uuid.uuid4().hex[:20],
+                    "amount": amount,
+                    "period": {
+                        "start": ts(created),
+                        "end": ts(period_end or created + timedelta(days=30)),
+                    },
+                }
+            ],
+        },
+    }
+    metadata = {"user_id": user_id} if user_id else {}
+    if legacy:  # API versions before 2025-03-31
+        obj |= {
+            "subscription": subscription,
+            "subscription_details": {"metadata": metadata},
+            "payment_intent": "pi_" + uuid.uuid4().hex[:20],
+            "charge": "ch_" + uuid.uuid4().hex[:20],
+        }
+    else:
+        obj["parent"] = {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": subscription, "metadata": metadata},
+        }
+    return stripe_event(event_type, obj, created)
+
+
+class BusListener:
+    """An exclusive queue on the test's exchange: what billing really published."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def of(self, event_type: str, user_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            m["payload"]
+            for m in self.messages
+            if m["event_type"] == event_type
+            and (user_id is None or m["payload"].get("user_id") == user_id)
+        ]
+
+
+@dataclass
+class Harness:
+    app: Any
+    client: httpx.AsyncClient
+    mint: TokenMint
+    clock: FakeClock
+    bus: BusListener
+
+    @property
+    def rt(self) -> Any:
+        return self.app.state.runtime
+
+    @property
+    def billing(self) -> Any:
+        return self.app.state.billing
+
+    @property
+    def db(self) -> Any:
+        return self.rt.db
+
+    def auth(self, user_id: str, role: str = "user") -> dict[str, str]:
+        return self.mint.headers(user_id, role)
+
+    async def deliver(
+        self,
+        event: dict[str, Any] | str,
+        secret: str = SECRET,
+        timestamp: int | None = None,
+        header: str | None = None,
+    ) -> httpx.Response:
+        payload = event if isinstance(event, str) else json.dumps(event)
+        return await self.client.post(
+            "/billing/webhook",
+            content=payload.encode(),
+            headers={
+                "content-type": "application/json; charset=utf-8",
+                "stripe-signature": header or signature(payload, secret, timestamp),
+            },
+        )
+
+    async def view(self, user_id: str) -> dict[str, Any]:
+        response = await self.client.get("/billing/subscription", headers=self.auth(user_id))
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def published(self, event_type: str, user_id: str, count: int = 1) -> list[Any]:
+        async def seen() -> list[Any]:
+            found = self.bus.of(event_type, user_id)
+            return found if len(found) >= count else []
+
+        return await eventually(seen, message=f"{count} {event_type} published for {user_id}")
+
+    async def state(self) -> dict[str, Any]:
+        """Everything billing stores, to show that a rejected request changed nothing."""
+        out = {}
+        for name in ("events", "outbox", "subscriptions", "payments", "stripe_events"):
+            docs = (
+                await self.db[name].find({}, {"updated_at": 0, "sent": 0, "sent_at": 0}).to_list()
+            )
+            out[name] = sorted(docs, key=lambda d: str(d["_id"]))
+        return out

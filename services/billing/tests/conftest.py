@@ -1,0 +1,65 @@
+"""In-process billing on the real broker and Mongo-wire server, with tokens from a test key,
+an adjustable clock, and a listener on the bus for the events billing publishes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pytest
+from billing.main import create_app
+from billing.settings import Settings
+from servicekit.testing import TokenMint, running
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from billingtest import SECRET, BusListener, FakeClock, Harness
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+async def _listen(rabbitmq_url: str, exchange: str, bus: BusListener) -> Any:
+    connection = await aio_pika.connect(rabbitmq_url)
+    channel = await connection.channel()
+    queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+    for event_type in ("PlanUpgraded", "PlanDowngraded", "PaymentFailed"):
+        await queue.bind(exchange, routing_key=event_type)
+
+    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        async with message.process():
+            envelope = json.loads(message.body)
+            bus.messages.append(envelope)
+
+    await queue.consume(on_message)
+    return connection
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+async def harness(
+    isolation: dict[str, Any],
+    mint: TokenMint,
+    clock: FakeClock,
+    settings_overrides: dict[str, Any],
+) -> AsyncIterator[Harness]:
+    settings = Settings(**isolation, stripe_webhook_secret=SECRET, **settings_overrides)
+    app = create_app(settings, clock=clock)
+    app.state.verifier = mint.verifier()
+    bus = BusListener()
+    async with running(app, ready_timeout=60) as client:
+        connection = await _listen(isolation["rabbitmq_url"], isolation["events_exchange"], bus)
+        try:
+            yield Harness(app, client, mint, clock, bus)
+        finally:
+            await connection.close()
