@@ -25,3 +25,16 @@ contracts:  ## write the events' JSON Schemas to libs/contracts/schemas/
 
 bench:  ## benchmarks that print figures (not tests)
 	$(UV) run python bench/eventkit.py
+
+admin:  ## grant the admin role: make admin EMAIL=someone@example.com
+	@test -n "$(EMAIL)" || (echo "usage: make admin EMAIL=someone@example.com" && exit 2)
+	$(UV) run python -m auth.cli admin "$(EMAIL)"
+
+stack:  ## the platform in containers (docker compose: Mongo replica set, RabbitMQ, Redis, MinIO); writes .env once
+	@test -f .env || { scripts/gen-env.sh > .env && chmod 600 .env && echo "stack: wrote .env with fresh secrets"; }; $$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose) up --build
+
+compose-check:  ## validate docker-compose.yml (schema, policies, and `docker-compose config` when installed)
+	scripts/compose-check.sh
+
+k8s-check:  ## kustomize build every overlay, validate against the Kubernetes schemas and policies
+	scripts/k8s-check.sh

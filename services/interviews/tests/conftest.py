@@ -41,16 +41,29 @@ class Harness:
     def auth(self, user_id: str, role: str = "user") -> dict[str, str]:
         return self.mint.headers(user_id, role)
 
-    async def publish(self, event: DomainEvent, aggregate_id: str, version: int = 1,
-                      envelope: EventEnvelope | None = None) -> EventEnvelope:
+    async def publish(
+        self,
+        event: DomainEvent,
+        aggregate_id: str,
+        version: int = 1,
+        envelope: EventEnvelope | None = None,
+    ) -> EventEnvelope:
         """Put an event on the bus as its producing service would."""
         envelope = envelope or EventEnvelope.wrap(
-            event, producer="ai-runner", aggregate_type="ai-job", aggregate_id=aggregate_id,
-            aggregate_version=version)
+            event,
+            producer="ai-runner",
+            aggregate_type="ai-job",
+            aggregate_id=aggregate_id,
+            aggregate_version=version,
+        )
         await self.rt.broker.publish(
-            envelope.model_dump_json().encode(), exchange=self.rt.exchange,
-            routing_key=envelope.event_type, mandatory=True, persist=True,
-            message_id=str(envelope.event_id))
+            envelope.model_dump_json().encode(),
+            exchange=self.rt.exchange,
+            routing_key=envelope.event_type,
+            mandatory=True,
+            persist=True,
+            message_id=str(envelope.event_id),
+        )
         return envelope
 
 
@@ -60,7 +73,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def harness(isolation: dict[str, Any], mint: TokenMint, clock: FakeClock) -> AsyncIterator[Harness]:
+async def harness(
+    isolation: dict[str, Any], mint: TokenMint, clock: FakeClock
+) -> AsyncIterator[Harness]:
     app = create_app(Settings(**isolation), clock=clock)
     app.state.verifier = mint.verifier()
     async with running(app, ready_timeout=60) as client:

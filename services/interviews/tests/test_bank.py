@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from codejudge import Judge, JudgeSettings
-
 from interviews.adapters.bank import load_seed
 from interviews.domain.questions import CodingQuestion
 
@@ -23,8 +22,17 @@ def test_the_bank_is_big_and_varied_enough() -> None:
     assert len(CODING) >= 40 and len(behavioural) >= 40
     assert {q.difficulty for q in CODING} == {"easy", "medium", "hard"}
     tags = {t for q in CODING for t in q.tags}
-    for tag in ("arrays", "strings", "hashing", "two-pointers", "graphs", "dynamic-programming",
-                "trees", "intervals", "heaps"):
+    for tag in (
+        "arrays",
+        "strings",
+        "hashing",
+        "two-pointers",
+        "graphs",
+        "dynamic-programming",
+        "trees",
+        "intervals",
+        "heaps",
+    ):
         assert tag in tags, tag
     for question in CODING:
         assert sum(not t.visible for t in question.tests) >= 8, question.id
@@ -38,9 +46,13 @@ async def test_every_reference_passes_and_every_wrong_solution_fails_in_the_sand
     async def check(question: CodingQuestion, language: str) -> list[str]:
         problems = []
         kwargs: dict[str, Any] = dict(
-            language=language, function_name=question.function_name, tests=question.tests,
-            comparison=question.comparison, time_limit_ms=question.time_limit_ms,
-            memory_limit_mb=question.memory_limit_mb)
+            language=language,
+            function_name=question.function_name,
+            tests=question.tests,
+            comparison=question.comparison,
+            time_limit_ms=question.time_limit_ms,
+            memory_limit_mb=question.memory_limit_mb,
+        )
         good = await judge.run(source=question.reference_solutions[language], **kwargs)
         if good.passed != good.total or not good.sandboxed:
             bad = [(r.test_id, r.verdict) for r in good.results if r.verdict != "accepted"]
@@ -50,8 +62,9 @@ async def test_every_reference_passes_and_every_wrong_solution_fails_in_the_sand
             problems.append(f"{question.id}/{language} wrong solution passes everything")
         return problems
 
-    results = await asyncio.gather(*(check(q, lang) for q in CODING
-                                     for lang in ("python", "javascript")))
+    results = await asyncio.gather(
+        *(check(q, lang) for q in CODING for lang in ("python", "javascript"))
+    )
     problems = [p for r in results for p in r]
     assert not problems, "\n".join(problems)
 
@@ -63,22 +76,32 @@ async def test_listing_filters_paginates_and_hides_answers(harness: Any) -> None
     text = str(page)
     assert "reference_solutions" not in text and "wrong_solutions" not in text
     assert all("tests" not in q and q["examples"] for q in page["items"])
-    behavioural = (await harness.client.get("/questions?type=behavioral&limit=1",
-                                            headers=user)).json()
+    behavioural = (
+        await harness.client.get("/questions?type=behavioral&limit=1", headers=user)
+    ).json()
     assert "sample_answer" not in behavioural["items"][0]
 
-    hard = (await harness.client.get("/questions?type=coding&difficulty=hard&limit=100",
-                                     headers=user)).json()
+    hard = (
+        await harness.client.get("/questions?type=coding&difficulty=hard&limit=100", headers=user)
+    ).json()
     assert hard["total"] == sum(q.difficulty == "hard" for q in CODING)
-    both = (await harness.client.get("/questions?tags=trees,dfs&tags_mode=all&limit=100",
-                                     headers=user)).json()
+    both = (
+        await harness.client.get("/questions?tags=trees,dfs&tags_mode=all&limit=100", headers=user)
+    ).json()
     assert both["total"] == sum({"trees", "dfs"} <= set(q.tags) for q in BANK)
-    either = (await harness.client.get("/questions?tags=trees,intervals&limit=100",
-                                       headers=user)).json()
+    either = (
+        await harness.client.get("/questions?tags=trees,intervals&limit=100", headers=user)
+    ).json()
     assert either["total"] == sum(bool({"trees", "intervals"} & set(q.tags)) for q in BANK)
     found = (await harness.client.get("/questions?q=PALINDROME", headers=user)).json()
     assert any(q["id"] == "valid-palindrome" for q in found["items"])
-    for bad in ("difficulty=impossible", "limit=0", "limit=1000", "type=essay", "tags=%3Cscript%3E"):
+    for bad in (
+        "difficulty=impossible",
+        "limit=0",
+        "limit=1000",
+        "type=essay",
+        "tags=%3Cscript%3E",
+    ):
         response = await harness.client.get(f"/questions?{bad}", headers=user)
         assert response.status_code == 422, bad
         assert response.json()["code"] == "validation_error"
@@ -111,10 +134,15 @@ async def test_admins_manage_questions_and_coding_questions_must_pass_their_test
     updated = await harness.client.put("/questions/two-sum-again", json=new, headers=admin)
     assert updated.status_code == 200 and updated.json()["version"] == 2
     versions = await harness.rt.db["question_versions"].count_documents(
-        {"_id": {"$regex": "^two-sum-again@"}})
+        {"_id": {"$regex": "^two-sum-again@"}}
+    )
     assert versions == 2
-    assert (await harness.client.delete("/questions/two-sum-again", headers=user)).status_code == 403
-    assert (await harness.client.delete("/questions/two-sum-again", headers=admin)).status_code == 204
+    assert (
+        await harness.client.delete("/questions/two-sum-again", headers=user)
+    ).status_code == 403
+    assert (
+        await harness.client.delete("/questions/two-sum-again", headers=admin)
+    ).status_code == 204
     gone = await harness.client.get("/questions/two-sum-again", headers=admin)
     assert gone.status_code == 404
 

@@ -10,11 +10,10 @@ from typing import Any
 
 from contracts import PlanUpgraded, SessionFailed, SessionReady, SessionScored
 from contracts.events import AnswerResult
-from servicekit.eventstore import rebuild
-from servicekit.testing import eventually
-
 from interviews.adapters.sessions_view import SessionsView
 from interviews.domain.session import InterviewSession
+from servicekit.eventstore import rebuild
+from servicekit.testing import eventually
 
 
 def user() -> str:
@@ -34,8 +33,12 @@ async def wait_status(h: Any, user_id: str, session_id: str, status: str) -> dic
 
 
 async def make_ready(h: Any, user_id: str, session_id: str) -> dict[str, Any]:
-    await h.publish(SessionReady(session_id=session_id, user_id=user_id, introduction="Hello",
-                                 ready_at=datetime.now(UTC)), session_id)
+    await h.publish(
+        SessionReady(
+            session_id=session_id, user_id=user_id, introduction="Hello", ready_at=datetime.now(UTC)
+        ),
+        session_id,
+    )
     return await wait_status(h, user_id, session_id, "ready")
 
 
@@ -53,8 +56,13 @@ async def test_fifty_simultaneous_requests_from_a_free_user_make_exactly_two(har
     listed = (await harness.client.get("/interviews", headers=harness.auth(alice))).json()
     assert listed["total"] == 2
     quota = (await harness.client.get("/internal/quota", headers=harness.auth(alice))).json()
-    assert quota | {"resets_at": None} == {"weekly_limit": 2, "used": 2, "remaining": 0,
-                                           "resets_at": None, "plan": "free"}
+    assert quota | {"resets_at": None} == {
+        "weekly_limit": 2,
+        "used": 2,
+        "remaining": 0,
+        "resets_at": None,
+        "plan": "free",
+    }
 
 
 async def test_quota_resets_at_the_iso_week_boundary(harness: Any) -> None:
@@ -67,16 +75,24 @@ async def test_quota_resets_at_the_iso_week_boundary(harness: Any) -> None:
     harness.clock.now = datetime(2026, 11, 30, 0, 0, 0, tzinfo=UTC)  # Monday 00:00 UTC
     second_week = await asyncio.gather(*(start(harness, bob) for _ in range(10)))
     assert [r.status_code for r in second_week].count(202) == 2
-    weeks = {s["quota_week"] for s in (await harness.client.get(
-        "/interviews", headers=harness.auth(bob))).json()["items"]}
+    weeks = {
+        s["quota_week"]
+        for s in (await harness.client.get("/interviews", headers=harness.auth(bob))).json()[
+            "items"
+        ]
+    }
     assert weeks == {"2026-W48", "2026-W49"}
 
 
 async def test_an_upgrade_raises_the_limit_within_seconds(harness: Any) -> None:
     carol = user()
     assert [(await start(harness, carol)).status_code for _ in range(3)] == [202, 202, 429]
-    await harness.publish(PlanUpgraded(user_id=carol, plan="premium", weekly_limit=20,
-                                       effective_at=datetime.now(UTC)), carol)
+    await harness.publish(
+        PlanUpgraded(
+            user_id=carol, plan="premium", weekly_limit=20, effective_at=datetime.now(UTC)
+        ),
+        carol,
+    )
 
     async def premium() -> bool:
         quota = (await harness.client.get("/internal/quota", headers=harness.auth(carol))).json()
@@ -90,14 +106,17 @@ async def test_other_users_get_404_and_admins_get_the_session(harness: Any) -> N
     alice, mallory, admin = user(), user(), user()
     session = (await start(harness, alice)).json()
     sid = session["id"]
-    for method, path, body in (("GET", f"/interviews/{sid}", None),
-                               ("POST", f"/interviews/{sid}/submit",
-                                {"answers": [{"question_id": "x", "response": "y"}]}),
-                               ("GET", f"/internal/sessions/{sid}/history", None)):
-        response = await harness.client.request(method, path, json=body,
-                                                headers=harness.auth(mallory))
-        missing = await harness.client.request(method, path.replace(sid, str(uuid.uuid4())),
-                                               json=body, headers=harness.auth(mallory))
+    for method, path, body in (
+        ("GET", f"/interviews/{sid}", None),
+        ("POST", f"/interviews/{sid}/submit", {"answers": [{"question_id": "x", "response": "y"}]}),
+        ("GET", f"/internal/sessions/{sid}/history", None),
+    ):
+        response = await harness.client.request(
+            method, path, json=body, headers=harness.auth(mallory)
+        )
+        missing = await harness.client.request(
+            method, path.replace(sid, str(uuid.uuid4())), json=body, headers=harness.auth(mallory)
+        )
         assert response.status_code == missing.status_code == 404, (path, response.text)
         assert response.json()["code"] == missing.json()["code"] == "not_found"
         assert response.json()["detail"] == missing.json()["detail"]
@@ -129,11 +148,19 @@ async def test_forward_only_status_and_answer_rules(harness: Any) -> None:
     sid = session["id"]
     coding = next(q for q in session["questions"] if q["kind"] == "coding")
     talk = next(q for q in session["questions"] if q["kind"] == "behavioral")
-    good = {"answers": [
-        {"question_id": coding["question_id"], "response": "def f(): pass", "language": "python"},
-        {"question_id": talk["question_id"], "response": "In my last team I ..."}]}
-    early = await harness.client.post(f"/interviews/{sid}/submit", json=good,
-                                      headers=harness.auth(alice))
+    good = {
+        "answers": [
+            {
+                "question_id": coding["question_id"],
+                "response": "def f(): pass",
+                "language": "python",
+            },
+            {"question_id": talk["question_id"], "response": "In my last team I ..."},
+        ]
+    }
+    early = await harness.client.post(
+        f"/interviews/{sid}/submit", json=good, headers=harness.auth(alice)
+    )
     assert early.status_code == 409 and early.json()["code"] == "not_ready"
 
     await make_ready(harness, alice, sid)
@@ -141,38 +168,62 @@ async def test_forward_only_status_and_answer_rules(harness: Any) -> None:
         "unknown question": [{"question_id": "nope", "response": "x"}],
         "duplicate": [good["answers"][1], good["answers"][1]],
         "too long": [{"question_id": talk["question_id"], "response": "x" * 20_001}],
-        "unsupported language": [{"question_id": coding["question_id"], "response": "x",
-                                  "language": "cobol"}],
-        "language on a behavioural answer": [{"question_id": talk["question_id"],
-                                              "response": "x", "language": "python"}],
+        "unsupported language": [
+            {"question_id": coding["question_id"], "response": "x", "language": "cobol"}
+        ],
+        "language on a behavioural answer": [
+            {"question_id": talk["question_id"], "response": "x", "language": "python"}
+        ],
     }
     for label, answers in bad_cases.items():
-        response = await harness.client.post(f"/interviews/{sid}/submit", json={"answers": answers},
-                                             headers=harness.auth(alice))
+        response = await harness.client.post(
+            f"/interviews/{sid}/submit", json={"answers": answers}, headers=harness.auth(alice)
+        )
         assert response.status_code == 422, label
         assert response.json()["code"] == "validation_error", label
 
-    accepted = await harness.client.post(f"/interviews/{sid}/submit", json=good,
-                                         headers=harness.auth(alice))
+    accepted = await harness.client.post(
+        f"/interviews/{sid}/submit", json=good, headers=harness.auth(alice)
+    )
     assert accepted.status_code == 202 and accepted.json()["status"] == "scoring"
-    retry = await harness.client.post(f"/interviews/{sid}/submit", json=good,
-                                      headers=harness.auth(alice))
+    retry = await harness.client.post(
+        f"/interviews/{sid}/submit", json=good, headers=harness.auth(alice)
+    )
     assert retry.status_code == 202  # a client retry of the same answers
     different = await harness.client.post(
-        f"/interviews/{sid}/submit", json={"answers": good["answers"][:1]},
-        headers=harness.auth(alice))
+        f"/interviews/{sid}/submit",
+        json={"answers": good["answers"][:1]},
+        headers=harness.auth(alice),
+    )
     assert different.status_code == 409 and different.json()["code"] == "already_submitted"
 
     # a late SessionReady cannot move the session back
-    await harness.publish(SessionReady(session_id=sid, user_id=alice, introduction="again",
-                                       ready_at=datetime.now(UTC)), sid, version=5)
-    await harness.publish(SessionScored(
-        session_id=sid, user_id=alice, overall_score=72, scored_at=datetime.now(UTC),
-        results=(AnswerResult(question_id=coding["question_id"], score=80),
-                 AnswerResult(question_id=talk["question_id"], score=64))), sid, version=3)
+    await harness.publish(
+        SessionReady(
+            session_id=sid, user_id=alice, introduction="again", ready_at=datetime.now(UTC)
+        ),
+        sid,
+        version=5,
+    )
+    await harness.publish(
+        SessionScored(
+            session_id=sid,
+            user_id=alice,
+            overall_score=72,
+            scored_at=datetime.now(UTC),
+            results=(
+                AnswerResult(question_id=coding["question_id"], score=80),
+                AnswerResult(question_id=talk["question_id"], score=64),
+            ),
+        ),
+        sid,
+        version=3,
+    )
     done = await wait_status(harness, alice, sid, "completed")
     assert [h["status"] for h in done["history"]] == ["queued", "ready", "scoring", "completed"]
-    assert [h["sequence"] for h in done["history"]] == sorted(h["sequence"] for h in done["history"])
+    assert [h["sequence"] for h in done["history"]] == sorted(
+        h["sequence"] for h in done["history"]
+    )
     assert done["overall_score"] == 72 and done["transcript_url"] == f"/interviews/{sid}/transcript"
 
 
@@ -181,8 +232,13 @@ async def test_failed_session_gives_the_quota_back_once(harness: Any) -> None:
     first = (await start(harness, alice)).json()["id"]
     assert (await start(harness, alice)).status_code == 202
     assert (await start(harness, alice)).status_code == 429
-    failed = SessionFailed(session_id=first, user_id=alice, stage="scoring",
-                           reason="The model provider kept timing out.", failed_at=datetime.now(UTC))
+    failed = SessionFailed(
+        session_id=first,
+        user_id=alice,
+        stage="scoring",
+        reason="The model provider kept timing out.",
+        failed_at=datetime.now(UTC),
+    )
     envelope = await harness.publish(failed, first)
     await harness.publish(failed, first, envelope=envelope)  # redelivered
     done = await wait_status(harness, alice, first, "failed")
@@ -194,8 +250,16 @@ async def test_failed_session_gives_the_quota_back_once(harness: Any) -> None:
 
     await eventually(one_back, message="quota returned")
     # a second, different failure report for the same session changes nothing
-    await harness.publish(SessionFailed(session_id=first, user_id=alice, stage="deadline",
-                                        reason="late", failed_at=datetime.now(UTC)), first)
+    await harness.publish(
+        SessionFailed(
+            session_id=first,
+            user_id=alice,
+            stage="deadline",
+            reason="late",
+            failed_at=datetime.now(UTC),
+        ),
+        first,
+    )
     await asyncio.sleep(0.5)
     quota = (await harness.client.get("/internal/quota", headers=harness.auth(alice))).json()
     assert quota["used"] == 1 and quota["remaining"] == 1 and quota["warning"]
@@ -220,12 +284,16 @@ async def test_sessions_projection_rebuilt_from_the_stream_gives_identical_api_o
     alice = user()
     ids = [(await start(harness, alice, kind)).json()["id"] for kind in ("coding", "behavioral")]
     await make_ready(harness, alice, ids[0])
-    before = [(await harness.client.get(f"/interviews/{i}", headers=harness.auth(alice))).json()
-              for i in ids]
+    before = [
+        (await harness.client.get(f"/interviews/{i}", headers=harness.auth(alice))).json()
+        for i in ids
+    ]
     listing = (await harness.client.get("/interviews", headers=harness.auth(alice))).json()
     view = SessionsView(harness.rt.db)
     assert await rebuild(view, harness.rt.store, InterviewSession.aggregate_type) > 0
-    after = [(await harness.client.get(f"/interviews/{i}", headers=harness.auth(alice))).json()
-             for i in ids]
+    after = [
+        (await harness.client.get(f"/interviews/{i}", headers=harness.auth(alice))).json()
+        for i in ids
+    ]
     assert after == before
     assert (await harness.client.get("/interviews", headers=harness.auth(alice))).json() == listing

@@ -30,20 +30,31 @@ async def check_reference_solutions(question: Any) -> None:
     try:
         from codejudge import Judge, JudgeSettings
     except ImportError:  # pragma: no cover - the judge library ships with the service
-        raise DomainError("The code judge is not installed.", status=503,
-                          code="judge_unavailable", title="Judge unavailable") from None
+        raise DomainError(
+            "The code judge is not installed.",
+            status=503,
+            code="judge_unavailable",
+            title="Judge unavailable",
+        ) from None
     judge = Judge(JudgeSettings(max_concurrency=1))
     for language, source in question.reference_solutions.items():
-        report = await judge.run(language=language, source=source,
-                                 function_name=question.function_name, tests=question.tests,
-                                 comparison=question.comparison,
-                                 time_limit_ms=question.time_limit_ms,
-                                 memory_limit_mb=question.memory_limit_mb)
+        report = await judge.run(
+            language=language,
+            source=source,
+            function_name=question.function_name,
+            tests=question.tests,
+            comparison=question.comparison,
+            time_limit_ms=question.time_limit_ms,
+            memory_limit_mb=question.memory_limit_mb,
+        )
         if report.passed != report.total:
             failing = [r.test_id for r in report.results if r.verdict != "accepted"]
             raise DomainError(
                 f"The {language} reference solution fails tests {', '.join(failing[:10])}.",
-                status=422, code="reference_solution_fails", title="Reference solution fails")
+                status=422,
+                code="reference_solution_fails",
+                title="Reference solution fails",
+            )
 
 
 def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> FastAPI:

@@ -44,8 +44,12 @@ class QuestionBank:
     def _document(question: Any, now: datetime) -> Document:
         data = question.model_dump(mode="json")
         search = f"{question.title}\n{question.prompt}".lower()
-        return data | {"_id": question.id, "active": True, "updated_at": now.isoformat(),
-                       "search": search}
+        return data | {
+            "_id": question.id,
+            "active": True,
+            "updated_at": now.isoformat(),
+            "search": search,
+        }
 
     async def seed(self, questions: list[Any]) -> int:
         """Insert or upgrade shipped questions; idempotent, never downgrades an admin's edit."""
@@ -61,9 +65,11 @@ class QuestionBank:
 
     async def publish(self, question: Any, now: datetime | None = None) -> Document:
         doc = self._document(question, now or datetime.now(UTC))
-        await self.versions.replace_one({"_id": f"{question.id}@{question.version}"},
-                                        doc | {"_id": f"{question.id}@{question.version}"},
-                                        upsert=True)
+        await self.versions.replace_one(
+            {"_id": f"{question.id}@{question.version}"},
+            doc | {"_id": f"{question.id}@{question.version}"},
+            upsert=True,
+        )
         await self.questions.replace_one({"_id": question.id}, doc, upsert=True)
         return doc
 
@@ -71,8 +77,9 @@ class QuestionBank:
         return await self.questions.find_one({"_id": question_id, "active": True})
 
     async def deactivate(self, question_id: str) -> bool:
-        result = await self.questions.update_one({"_id": question_id, "active": True},
-                                                 {"$set": {"active": False}})
+        result = await self.questions.update_one(
+            {"_id": question_id, "active": True}, {"$set": {"active": False}}
+        )
         return result.modified_count == 1
 
     async def search(
@@ -99,7 +106,9 @@ class QuestionBank:
         cursor = self.questions.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
         return await cursor.to_list(), total
 
-    async def candidates(self, type_: str, difficulty: str | None, tags: list[str] | None) -> list[Document]:
+    async def candidates(
+        self, type_: str, difficulty: str | None, tags: list[str] | None
+    ) -> list[Document]:
         query: dict[str, Any] = {"active": True, "type": type_}
         if difficulty:
             query["difficulty"] = difficulty

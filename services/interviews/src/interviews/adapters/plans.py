@@ -12,8 +12,9 @@ class PlanBook:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db["plans"]
 
-    async def record(self, user_id: str, plan: str, effective_at: datetime,
-                     session: AsyncClientSession) -> None:
+    async def record(
+        self, user_id: str, plan: str, effective_at: datetime, session: AsyncClientSession
+    ) -> None:
         current = await self.collection.find_one({"_id": user_id}, session=session)
         if current and current["effective_at"] > effective_at:
             return

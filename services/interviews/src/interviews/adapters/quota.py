@@ -30,7 +30,10 @@ class QuotaLedger:
         try:
             doc = await self.collection.find_one_and_update(
                 {"_id": self.key(user_id, week), "used": {"$lt": limit}},
-                {"$inc": {"used": 1}, "$set": {"user_id": user_id, "week": week, "updated_at": now}},
+                {
+                    "$inc": {"used": 1},
+                    "$set": {"user_id": user_id, "week": week, "updated_at": now},
+                },
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
                 session=session,

@@ -23,13 +23,16 @@ def candidate_view(question: Any) -> dict[str, Any]:
     data = question.model_dump(mode="json")
     if data["kind"] == "coding":
         data["examples"] = [
-            {"input": t["input"], "expected": t["expected"]} for t in data.pop("tests") if t["visible"]
+            {"input": t["input"], "expected": t["expected"]}
+            for t in data.pop("tests")
+            if t["visible"]
         ]
         data.pop("rubric", None)
         data.pop("optimal_complexity", None)
     else:
-        data["rubric"] = [{"dimension": r["dimension"], "description": r["description"]}
-                          for r in data["rubric"]]
+        data["rubric"] = [
+            {"dimension": r["dimension"], "description": r["description"]} for r in data["rubric"]
+        ]
     return data
 
 
@@ -40,7 +43,9 @@ class SessionsView:
         self.collection = db[self.name]
 
     async def ensure_indexes(self) -> None:
-        await self.collection.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.collection.create_index(
+            [("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
+        )
         await self.collection.create_index([("status", ASCENDING), ("updated_at", ASCENDING)])
 
     async def apply(self, envelope: EventEnvelope, session: AsyncClientSession | None) -> None:
@@ -66,22 +71,35 @@ class SessionsView:
                 "history": [],
             }
         elif isinstance(event, SessionReady):
-            update["$set"] |= {"introduction": event.introduction,
-                               "guidance": [g.model_dump(mode="json") for g in event.guidance]}
+            update["$set"] |= {
+                "introduction": event.introduction,
+                "guidance": [g.model_dump(mode="json") for g in event.guidance],
+            }
         elif isinstance(event, AnswersSubmitted):
-            update["$set"] |= {"answers": [a.model_dump(mode="json") for a in event.answers],
-                               "submitted_at": event.submitted_at}
+            update["$set"] |= {
+                "answers": [a.model_dump(mode="json") for a in event.answers],
+                "submitted_at": event.submitted_at,
+            }
         elif isinstance(event, SessionScored):
-            update["$set"] |= {"results": [r.model_dump(mode="json") for r in event.results],
-                               "overall_score": event.overall_score, "summary": event.summary,
-                               "transcript_key": event.transcript_key,
-                               "usage": event.usage.model_dump(mode="json") if event.usage else None}
+            update["$set"] |= {
+                "results": [r.model_dump(mode="json") for r in event.results],
+                "overall_score": event.overall_score,
+                "summary": event.summary,
+                "transcript_key": event.transcript_key,
+                "usage": event.usage.model_dump(mode="json") if event.usage else None,
+            }
         elif isinstance(event, SessionFailed):
             update["$set"] |= {"failure_reason": event.reason}
         elif isinstance(event, SessionStatusChanged):
             update["$set"] |= {"status": event.status, "updated_at": event.changed_at}
-            update["$push"] = {"history": {"status": event.status, "sequence": event.sequence,
-                                           "at": event.changed_at, "reason": event.reason}}
+            update["$push"] = {
+                "history": {
+                    "status": event.status,
+                    "sequence": event.sequence,
+                    "at": event.changed_at,
+                    "reason": event.reason,
+                }
+            }
         await self.collection.update_one({"_id": sid}, update, upsert=True, session=session)
 
     async def reset(self) -> None:
@@ -94,10 +112,15 @@ class SessionsView:
     async def list_for(self, user_id: str, limit: int, offset: int) -> tuple[list[Document], int]:
         query = {"user_id": user_id}
         total = await self.collection.count_documents(query)
-        cursor = self.collection.find(query).sort("created_at", DESCENDING).skip(offset).limit(limit)
+        cursor = (
+            self.collection.find(query).sort("created_at", DESCENDING).skip(offset).limit(limit)
+        )
         return await cursor.to_list(), total
 
     async def recent_question_ids(self, user_id: str, sessions: int = 5) -> set[str]:
-        cursor = (self.collection.find({"user_id": user_id}, {"questions.question_id": 1})
-                  .sort("created_at", DESCENDING).limit(sessions))
+        cursor = (
+            self.collection.find({"user_id": user_id}, {"questions.question_id": 1})
+            .sort("created_at", DESCENDING)
+            .limit(sessions)
+        )
         return {q["question_id"] async for doc in cursor for q in doc.get("questions", [])}

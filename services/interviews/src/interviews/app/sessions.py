@@ -40,14 +40,21 @@ from interviews.settings import Settings
 
 log = get_logger(__name__)
 
-QUOTA_DENIED = Counter("quota_denials_total", "POST /interviews refused by the weekly quota.",
-                       ["plan"], registry=REGISTRY)
-QUOTA_LAST_ONE = Counter("quota_last_one_total", "Sessions that left a user one interview.",
-                         ["plan"], registry=REGISTRY)
-SESSIONS_STARTED = Counter("interview_sessions_started_total", "Sessions created.", ["type"],
-                           registry=REGISTRY)
-SESSIONS_FINISHED = Counter("interview_sessions_finished_total", "Sessions ended.", ["status"],
-                            registry=REGISTRY)
+QUOTA_DENIED = Counter(
+    "quota_denials_total",
+    "POST /interviews refused by the weekly quota.",
+    ["plan"],
+    registry=REGISTRY,
+)
+QUOTA_LAST_ONE = Counter(
+    "quota_last_one_total", "Sessions that left a user one interview.", ["plan"], registry=REGISTRY
+)
+SESSIONS_STARTED = Counter(
+    "interview_sessions_started_total", "Sessions created.", ["type"], registry=REGISTRY
+)
+SESSIONS_FINISHED = Counter(
+    "interview_sessions_finished_total", "Sessions ended.", ["status"], registry=REGISTRY
+)
 
 Clock = Callable[[], datetime]
 
@@ -89,23 +96,41 @@ class Interviews:
         return Repository(self.rt.store, InterviewSession)
 
     def weekly_limit(self, plan: str) -> int:
-        return self.settings.premium_weekly_limit if plan == "premium" else self.settings.free_weekly_limit
+        return (
+            self.settings.premium_weekly_limit
+            if plan == "premium"
+            else self.settings.free_weekly_limit
+        )
 
-    async def _save(self, aggregate: InterviewSession, session: AsyncClientSession,
-                    correlation_id: str | None = None, causation_id: str | None = None) -> None:
-        for envelope in await self.repo.save(aggregate, session, correlation_id=correlation_id,
-                                             causation_id=causation_id):
+    async def _save(
+        self,
+        aggregate: InterviewSession,
+        session: AsyncClientSession,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> None:
+        for envelope in await self.repo.save(
+            aggregate, session, correlation_id=correlation_id, causation_id=causation_id
+        ):
             await self.view.apply(envelope, session)
 
     # -- starting --------------------------------------------------------------------------
-    async def _pick(self, user_id: str, session_id: str, kind: str, count: int,
-                    difficulty: str | None, tags: list[str] | None) -> list[Any]:
+    async def _pick(
+        self,
+        user_id: str,
+        session_id: str,
+        kind: str,
+        count: int,
+        difficulty: str | None,
+        tags: list[str] | None,
+    ) -> list[Any]:
         if count == 0:
             return []
         candidates = await self.bank.candidates(kind, difficulty, tags)
         if len(candidates) < count:
             raise NotEnoughQuestions(
-                f"Only {len(candidates)} {kind} questions match these filters; {count} needed.")
+                f"Only {len(candidates)} {kind} questions match these filters; {count} needed."
+            )
         recent = await self.view.recent_question_ids(user_id)
         rng = random.Random(session_id)
         fresh = [c for c in candidates if c["_id"] not in recent]
@@ -114,9 +139,15 @@ class Interviews:
         rng.shuffle(seen)
         return [self.bank.parse(doc).snapshot() for doc in (fresh + seen)[:count]]
 
-    async def start(self, principal: Principal, kind: Literal["coding", "behavioral", "mixed"],
-                    difficulty: str | None, tags: list[str] | None, count: int | None,
-                    correlation_id: str | None) -> dict[str, Any]:
+    async def start(
+        self,
+        principal: Principal,
+        kind: Literal["coding", "behavioral", "mixed"],
+        difficulty: str | None,
+        tags: list[str] | None,
+        count: int | None,
+        correlation_id: str | None,
+    ) -> dict[str, Any]:
         session_id = str(uuid.uuid4())
         if kind == "coding":
             counts = {"coding": count or 3, "behavioral": 0}
@@ -127,8 +158,9 @@ class Interviews:
             counts = {"coding": math.ceil(total / 2), "behavioral": total // 2}
         questions = []
         for question_kind, n in counts.items():
-            questions += await self._pick(principal.user_id, session_id, question_kind, n,
-                                          difficulty, tags)
+            questions += await self._pick(
+                principal.user_id, session_id, question_kind, n, difficulty, tags
+            )
 
         async def work(session: AsyncClientSession) -> tuple[int, int, str]:
             now = self.clock()
@@ -144,12 +176,19 @@ class Interviews:
                     f"You have used all {limit} interviews of your {plan} plan this week; "
                     f"the limit resets at {resets_at.isoformat()}.",
                     headers={"Retry-After": str(retry)},
-                    weekly_limit=limit, resets_at=resets_at.isoformat(),
+                    weekly_limit=limit,
+                    resets_at=resets_at.isoformat(),
                 )
             aggregate = InterviewSession.request(
-                SessionRequested(session_id=session_id, user_id=principal.user_id,
-                                 session_type=kind, difficulty=difficulty,  # type: ignore[arg-type]
-                                 questions=tuple(questions), quota_week=week, requested_at=now),
+                SessionRequested(
+                    session_id=session_id,
+                    user_id=principal.user_id,
+                    session_type=kind,
+                    difficulty=difficulty,  # type: ignore[arg-type]
+                    questions=tuple(questions),
+                    quota_week=week,
+                    requested_at=now,
+                ),
                 now,
             )
             await self._save(aggregate, session, correlation_id=correlation_id)
@@ -166,8 +205,13 @@ class Interviews:
         return doc | {"quota_remaining": remaining}
 
     # -- answering -------------------------------------------------------------------------
-    async def submit(self, principal: Principal, session_id: str, answers: list[Answer],
-                     correlation_id: str | None) -> dict[str, Any]:
+    async def submit(
+        self,
+        principal: Principal,
+        session_id: str,
+        answers: list[Answer],
+        correlation_id: str | None,
+    ) -> dict[str, Any]:
         await self.get(principal, session_id, owner_only=True)
 
         async def work(session: AsyncClientSession) -> None:
@@ -183,7 +227,9 @@ class Interviews:
         return doc
 
     # -- reading ---------------------------------------------------------------------------
-    async def get(self, principal: Principal, session_id: str, owner_only: bool = False) -> dict[str, Any]:
+    async def get(
+        self, principal: Principal, session_id: str, owner_only: bool = False
+    ) -> dict[str, Any]:
         doc = await self.view.get(session_id)
         # someone else's session and a missing one are indistinguishable
         allowed = doc is not None and (
@@ -194,7 +240,9 @@ class Interviews:
         assert doc is not None
         return doc
 
-    async def list(self, principal: Principal, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    async def list(
+        self, principal: Principal, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
         return await self.view.list_for(principal.user_id, limit, offset)
 
     async def quota(self, user_id: str) -> dict[str, Any]:
@@ -203,15 +251,25 @@ class Interviews:
         limit = self.weekly_limit(plan)
         used = min(await QuotaLedger(self.rt.db).used(user_id, iso_week(now)), limit)
         remaining = max(limit - used, 0)
-        quota: dict[str, Any] = {"weekly_limit": limit, "used": used, "remaining": remaining,
-                                 "resets_at": week_resets_at(now).isoformat(), "plan": plan}
+        quota: dict[str, Any] = {
+            "weekly_limit": limit,
+            "used": used,
+            "remaining": remaining,
+            "resets_at": week_resets_at(now).isoformat(),
+            "plan": plan,
+        }
         if remaining == 1:
             quota["warning"] = "last_interview_this_week"
         return quota
 
     # -- what other services report -----------------------------------------------------
-    async def _apply(self, session_id: str, envelope: EventEnvelope, session: AsyncClientSession,
-                     change: Callable[[InterviewSession], bool | None]) -> None:
+    async def _apply(
+        self,
+        session_id: str,
+        envelope: EventEnvelope,
+        session: AsyncClientSession,
+        change: Callable[[InterviewSession], bool | None],
+    ) -> None:
         aggregate = await self.repo.get(session_id, session=session)
         if aggregate is None:
             log.warning("session.unknown", session_id=session_id, event_type=envelope.event_type)
@@ -222,51 +280,78 @@ class Interviews:
             # late or duplicated news (e.g. scored after the deadline failed it): nothing to do
             log.info("session.transition_ignored", session_id=session_id, reason=str(exc))
             return
-        await self._save(aggregate, session, correlation_id=envelope.correlation_id,
-                         causation_id=str(envelope.event_id))
+        await self._save(
+            aggregate,
+            session,
+            correlation_id=envelope.correlation_id,
+            causation_id=str(envelope.event_id),
+        )
         if refund:
-            await QuotaLedger(self.rt.db).give_back(aggregate.user_id, aggregate.quota_week, session)
+            await QuotaLedger(self.rt.db).give_back(
+                aggregate.user_id, aggregate.quota_week, session
+            )
         if aggregate.status in ("completed", "failed"):
             SESSIONS_FINISHED.labels(aggregate.status).inc()
 
-    async def on_event(self, event: DomainEvent, envelope: EventEnvelope,
-                       session: AsyncClientSession) -> None:
+    async def on_event(
+        self, event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
         now = self.clock()
         if isinstance(event, SessionReady):
-            await self._apply(event.session_id, envelope, session, lambda a: a.mark_ready(event, now))
+            await self._apply(
+                event.session_id, envelope, session, lambda a: a.mark_ready(event, now)
+            )
         elif isinstance(event, SessionScored):
             await self._apply(event.session_id, envelope, session, lambda a: a.complete(event, now))
         elif isinstance(event, SessionFailed):
             await self._apply(event.session_id, envelope, session, lambda a: a.fail(event, now))
         elif isinstance(event, PlanUpgraded | PlanDowngraded):
-            await PlanBook(self.rt.db).record(event.user_id, event.plan, event.effective_at, session)
+            await PlanBook(self.rt.db).record(
+                event.user_id, event.plan, event.effective_at, session
+            )
 
     async def expire_stuck(self) -> int:
         """Fail sessions stuck past their deadline (the AI runner never answered), giving the
         quota back. Runs periodically; safe on every replica (appends conflict, not double)."""
         now = self.clock()
-        cutoff = {"queued": self.settings.queued_deadline_seconds,
-                  "scoring": self.settings.scoring_deadline_seconds}
+        cutoff = {
+            "queued": self.settings.queued_deadline_seconds,
+            "scoring": self.settings.scoring_deadline_seconds,
+        }
         failed = 0
         for status, seconds in cutoff.items():
             from datetime import timedelta
 
             cursor = self.view.collection.find(
                 {"status": status, "updated_at": {"$lt": now - timedelta(seconds=seconds)}},
-                {"_id": 1, "user_id": 1}).limit(100)
+                {"_id": 1, "user_id": 1},
+            ).limit(100)
             async for doc in cursor:
-                reason = ("We could not prepare this interview in time. Your interview credit "
-                          "has been returned." if status == "queued" else
-                          "Scoring took too long and was stopped. Your interview credit has "
-                          "been returned; please try again.")
-                event = SessionFailed(session_id=doc["_id"], user_id=doc["user_id"], reason=reason,
-                                      stage="deadline", failed_at=now)
+                reason = (
+                    "We could not prepare this interview in time. Your interview credit "
+                    "has been returned."
+                    if status == "queued"
+                    else "Scoring took too long and was stopped. Your interview credit has "
+                    "been returned; please try again."
+                )
+                event = SessionFailed(
+                    session_id=doc["_id"],
+                    user_id=doc["user_id"],
+                    reason=reason,
+                    stage="deadline",
+                    failed_at=now,
+                )
 
-                async def work(session: AsyncClientSession, sid: str = doc["_id"],
-                               ev: SessionFailed = event) -> None:
-                    envelope = EventEnvelope.wrap(ev, producer="interviews",
-                                                  aggregate_type="interview-session",
-                                                  aggregate_id=sid, aggregate_version=1)
+                async def work(
+                    session: AsyncClientSession, sid: str = doc["_id"], ev: SessionFailed = event
+                ) -> None:
+                    envelope = EventEnvelope.wrap(
+                        ev,
+                        producer="interviews",
+                        aggregate_type="interview-session",
+                        aggregate_id=sid,
+                        aggregate_version=1,
+                    )
                     await self._apply(sid, envelope, session, lambda a: a.fail(ev, now))
 
                 await self.rt.command(work)

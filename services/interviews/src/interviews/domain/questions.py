@@ -15,8 +15,15 @@ from contracts.events import (
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,80}$"
-REQUIRED_DIMENSIONS = ("situation", "task", "action", "result", "specificity", "impact",
-                       "reflection")
+REQUIRED_DIMENSIONS = (
+    "situation",
+    "task",
+    "action",
+    "result",
+    "specificity",
+    "impact",
+    "reflection",
+)
 
 
 class _Question(BaseModel):
@@ -60,11 +67,19 @@ class CodingQuestion(_Question):
 
     def snapshot(self) -> CodingQuestionSnapshot:
         return CodingQuestionSnapshot(
-            question_id=self.id, version=self.version, title=self.title, prompt=self.prompt,
-            difficulty=self.difficulty, tags=tuple(self.tags), function_name=self.function_name,
-            signatures=dict(self.signatures), tests=tuple(self.tests),
-            comparison=self.comparison, time_limit_ms=self.time_limit_ms,
-            memory_limit_mb=self.memory_limit_mb, rubric=tuple(self.rubric),
+            question_id=self.id,
+            version=self.version,
+            title=self.title,
+            prompt=self.prompt,
+            difficulty=self.difficulty,
+            tags=tuple(self.tags),
+            function_name=self.function_name,
+            signatures=dict(self.signatures),
+            tests=tuple(self.tests),
+            comparison=self.comparison,
+            time_limit_ms=self.time_limit_ms,
+            memory_limit_mb=self.memory_limit_mb,
+            rubric=tuple(self.rubric),
             optimal_complexity=self.optimal_complexity,
         )
 
@@ -86,9 +101,14 @@ class BehavioralQuestion(_Question):
 
     def snapshot(self) -> BehavioralQuestionSnapshot:
         return BehavioralQuestionSnapshot(
-            question_id=self.id, version=self.version, title=self.title, prompt=self.prompt,
-            difficulty=self.difficulty, tags=tuple(self.tags),
-            competencies=tuple(self.competencies), rubric=tuple(self.rubric),
+            question_id=self.id,
+            version=self.version,
+            title=self.title,
+            prompt=self.prompt,
+            difficulty=self.difficulty,
+            tags=tuple(self.tags),
+            competencies=tuple(self.competencies),
+            rubric=tuple(self.rubric),
             follow_ups=tuple(self.follow_ups),
         )
 
@@ -105,6 +125,9 @@ def public_view(doc: dict[str, Any], admin: bool) -> dict[str, Any]:
     for secret in ("reference_solutions", "wrong_solutions", "sample_answer"):
         data.pop(secret, None)
     if data.get("type") == "coding":
-        data["examples"] = [{"input": t["input"], "expected": t["expected"]}
-                            for t in data.pop("tests", []) if t.get("visible")]
+        data["examples"] = [
+            {"input": t["input"], "expected": t["expected"]}
+            for t in data.pop("tests", [])
+            if t.get("visible")
+        ]
     return data

@@ -84,8 +84,11 @@ class InterviewSession(Aggregate):
                 return False
             raise AlreadySubmitted("Answers for this session were already submitted.")
         self._validate(answers)
-        self.record(AnswersSubmitted(session_id=self.id, user_id=self.user_id,
-                                     answers=tuple(answers), submitted_at=now))
+        self.record(
+            AnswersSubmitted(
+                session_id=self.id, user_id=self.user_id, answers=tuple(answers), submitted_at=now
+            )
+        )
         self._status_changed("scoring", now)
         return True
 
@@ -114,39 +117,76 @@ class InterviewSession(Aggregate):
             where = ["body", "answers", index]
             question = by_id.get(answer.question_id)
             if question is None:
-                problems.append({"loc": [*where, "question_id"], "msg": "not a question of this session",
-                                 "type": "unknown_question"})
+                problems.append(
+                    {
+                        "loc": [*where, "question_id"],
+                        "msg": "not a question of this session",
+                        "type": "unknown_question",
+                    }
+                )
                 continue
             if answer.question_id in seen:
-                problems.append({"loc": [*where, "question_id"], "msg": "answered twice",
-                                 "type": "duplicate_answer"})
+                problems.append(
+                    {
+                        "loc": [*where, "question_id"],
+                        "msg": "answered twice",
+                        "type": "duplicate_answer",
+                    }
+                )
             seen.add(answer.question_id)
             if len(answer.response) > MAX_ANSWER_CHARS:
-                problems.append({"loc": [*where, "response"],
-                                 "msg": f"at most {MAX_ANSWER_CHARS} characters", "type": "too_long"})
+                problems.append(
+                    {
+                        "loc": [*where, "response"],
+                        "msg": f"at most {MAX_ANSWER_CHARS} characters",
+                        "type": "too_long",
+                    }
+                )
             if question.kind == "coding":
                 if answer.language not in LANGUAGES:
-                    problems.append({"loc": [*where, "language"],
-                                     "msg": f"one of {sorted(LANGUAGES)}",
-                                     "type": "unsupported_language"})
+                    problems.append(
+                        {
+                            "loc": [*where, "language"],
+                            "msg": f"one of {sorted(LANGUAGES)}",
+                            "type": "unsupported_language",
+                        }
+                    )
             elif answer.language is not None:
-                problems.append({"loc": [*where, "language"],
-                                 "msg": "behavioural answers have no language",
-                                 "type": "unsupported_language"})
+                problems.append(
+                    {
+                        "loc": [*where, "language"],
+                        "msg": "behavioural answers have no language",
+                        "type": "unsupported_language",
+                    }
+                )
         if not answers:
-            problems.append({"loc": ["body", "answers"], "msg": "at least one answer",
-                             "type": "missing"})
+            problems.append(
+                {"loc": ["body", "answers"], "msg": "at least one answer", "type": "missing"}
+            )
         if problems:
-            raise InvalidAnswers("; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}"
-                                           for p in problems), errors=problems)
+            raise InvalidAnswers(
+                "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems),
+                errors=problems,
+            )
 
-    def _status_changed(self, status: Status, now: datetime, reason: str | None = None,
-                        overall_score: int | None = None) -> None:
-        self.record(SessionStatusChanged(
-            session_id=self.id, user_id=self.user_id, status=status,
-            sequence=self.version + len(self.pending) + 1, reason=reason,
-            overall_score=overall_score, changed_at=now,
-        ))
+    def _status_changed(
+        self,
+        status: Status,
+        now: datetime,
+        reason: str | None = None,
+        overall_score: int | None = None,
+    ) -> None:
+        self.record(
+            SessionStatusChanged(
+                session_id=self.id,
+                user_id=self.user_id,
+                status=status,
+                sequence=self.version + len(self.pending) + 1,
+                reason=reason,
+                overall_score=overall_score,
+                changed_at=now,
+            )
+        )
 
     # -- fold ----------------------------------------------------------------------------
     def when(self, event: DomainEvent) -> None:

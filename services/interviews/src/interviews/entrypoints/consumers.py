@@ -8,6 +8,11 @@ from interviews.app.sessions import Interviews
 
 
 def register_consumers(rt: ServiceRuntime, interviews: Interviews) -> None:
-    for event_type in ("SessionReady", "SessionScored", "SessionFailed", "PlanUpgraded",
-                       "PlanDowngraded"):
+    for event_type in (
+        "SessionReady",
+        "SessionScored",
+        "SessionFailed",
+        "PlanUpgraded",
+        "PlanDowngraded",
+    ):
         rt.consumer(event_type)(interviews.on_event)

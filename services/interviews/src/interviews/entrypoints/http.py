@@ -48,7 +48,9 @@ def _interviews(request: Request) -> Interviews:
 def session_out(doc: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in doc.items() if k not in ("_id", "version", "usage")}
     out["id"] = doc["_id"]
-    out["transcript_url"] = f"/interviews/{doc['_id']}/transcript" if doc.get("status") == "completed" else None
+    out["transcript_url"] = (
+        f"/interviews/{doc['_id']}/transcript" if doc.get("status") == "completed" else None
+    )
     for key in ("created_at", "updated_at", "submitted_at"):
         if hasattr(out.get(key), "isoformat"):
             out[key] = out[key].isoformat()
@@ -60,21 +62,35 @@ def session_out(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/interviews", status_code=202)
-async def start(body: StartRequest, principal: CurrentUser, request: Request,
-                response: Response) -> dict[str, Any]:
-    doc = await _interviews(request).start(principal, body.type, body.difficulty, body.tags,
-                                           body.question_count, request.state.correlation_id)
+async def start(
+    body: StartRequest, principal: CurrentUser, request: Request, response: Response
+) -> dict[str, Any]:
+    doc = await _interviews(request).start(
+        principal,
+        body.type,
+        body.difficulty,
+        body.tags,
+        body.question_count,
+        request.state.correlation_id,
+    )
     response.headers["Location"] = f"/interviews/{doc['_id']}"
     return session_out(doc)
 
 
 @router.get("/interviews")
-async def list_sessions(principal: CurrentUser, request: Request,
-                        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                        offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> dict[str, Any]:
+async def list_sessions(
+    principal: CurrentUser,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
     items, total = await _interviews(request).list(principal, limit, offset)
-    return {"items": [session_out(d) for d in items], "total": total, "limit": limit,
-            "offset": offset}
+    return {
+        "items": [session_out(d) for d in items],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/interviews/{session_id}")
@@ -83,12 +99,16 @@ async def get_session(session_id: str, principal: CurrentUser, request: Request)
 
 
 @router.post("/interviews/{session_id}/submit", status_code=202)
-async def submit(session_id: str, body: SubmitRequest, principal: CurrentUser,
-                 request: Request) -> dict[str, Any]:
-    answers = [Answer(question_id=a.question_id, response=a.response, language=a.language)
-               for a in body.answers]
-    doc = await _interviews(request).submit(principal, session_id, answers,
-                                            request.state.correlation_id)
+async def submit(
+    session_id: str, body: SubmitRequest, principal: CurrentUser, request: Request
+) -> dict[str, Any]:
+    answers = [
+        Answer(question_id=a.question_id, response=a.response, language=a.language)
+        for a in body.answers
+    ]
+    doc = await _interviews(request).submit(
+        principal, session_id, answers, request.state.correlation_id
+    )
     return {"id": doc["_id"], "status": doc["status"]}
 
 
@@ -101,11 +121,11 @@ async def my_quota(principal: CurrentUser, request: Request) -> dict[str, Any]:
 async def history(session_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
     """For the gateway's SSE resume: the status changes so far (owner only)."""
     doc = await _interviews(request).get(principal, session_id, owner_only=True)
-    return {"id": doc["_id"], "status": doc["status"],
-            "history": session_out(doc)["history"]}
+    return {"id": doc["_id"], "status": doc["status"], "history": session_out(doc)["history"]}
 
 
 # --- question bank --------------------------------------------------------------------
+
 
 def _require_admin(principal: Principal) -> None:
     if not principal.is_admin:
@@ -126,14 +146,26 @@ async def list_questions(
 ) -> dict[str, Any]:
     tag_list = [t for t in (tags or "").split(",") if t]
     docs, total = await _interviews(request).bank.search(
-        type_=type, difficulty=difficulty, tags=tag_list or None, tags_mode=tags_mode, text=q,
-        limit=limit, offset=offset)
-    return {"items": [public_view(d, principal.is_admin) for d in docs], "total": total,
-            "limit": limit, "offset": offset}
+        type_=type,
+        difficulty=difficulty,
+        tags=tag_list or None,
+        tags_mode=tags_mode,
+        text=q,
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "items": [public_view(d, principal.is_admin) for d in docs],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/questions/{question_id}")
-async def get_question(question_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
+async def get_question(
+    question_id: str, principal: CurrentUser, request: Request
+) -> dict[str, Any]:
     doc = await _interviews(request).bank.get(question_id)
     if doc is None:
         raise DomainError("No such question.", status=404, code="not_found", title="Not found")
@@ -144,12 +176,17 @@ async def _validated(request: Request, data: dict[str, Any]) -> Any:
     try:
         question = QUESTION.validate_python(data)
     except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                  for e in exc.errors(include_url=False)]
-        raise DomainError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                    for e in errors)[:1000],
-                          status=422, code="validation_error", title="Validation failed",
-                          errors=errors) from None
+        errors = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False)
+        ]
+        raise DomainError(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)[:1000],
+            status=422,
+            code="validation_error",
+            title="Validation failed",
+            errors=errors,
+        ) from None
     checker = request.app.state.solution_checker
     if question.type == "coding":
         await checker(question)
@@ -157,27 +194,34 @@ async def _validated(request: Request, data: dict[str, Any]) -> Any:
 
 
 @router.post("/questions", status_code=201)
-async def create_question(data: dict[str, Any], principal: CurrentUser,
-                          request: Request) -> dict[str, Any]:
+async def create_question(
+    data: dict[str, Any], principal: CurrentUser, request: Request
+) -> dict[str, Any]:
     _require_admin(principal)
     bank = _interviews(request).bank
     if await bank.questions.find_one({"_id": data.get("id")}):
-        raise DomainError("A question with this id exists; PUT a new version instead.",
-                          status=409, code="question_exists", title="Question exists")
+        raise DomainError(
+            "A question with this id exists; PUT a new version instead.",
+            status=409,
+            code="question_exists",
+            title="Question exists",
+        )
     question = await _validated(request, data | {"version": 1})
     return public_view(await bank.publish(question), admin=True)
 
 
 @router.put("/questions/{question_id}")
-async def update_question(question_id: str, data: dict[str, Any], principal: CurrentUser,
-                          request: Request) -> dict[str, Any]:
+async def update_question(
+    question_id: str, data: dict[str, Any], principal: CurrentUser, request: Request
+) -> dict[str, Any]:
     _require_admin(principal)
     bank = _interviews(request).bank
     current = await bank.get(question_id)
     if current is None:
         raise DomainError("No such question.", status=404, code="not_found", title="Not found")
-    question = await _validated(request, data | {"id": question_id,
-                                                 "version": current["version"] + 1})
+    question = await _validated(
+        request, data | {"id": question_id, "version": current["version"] + 1}
+    )
     return public_view(await bank.publish(question), admin=True)
 
 

@@ -1,0 +1,276 @@
+"""Validate docker-compose.yml without a Docker engine: the Compose Specification JSON schema
+(deploy/schemas/compose-spec.json), then the platform's rules - every service of ours built
+from its Dockerfile, healthchecks, `depends_on` conditions that point at real services,
+no dependency cycles, only the gateway published, MongoDB a replica set, every variable the
+file interpolates documented in `.env.example`, and no secret written into either file.
+
+    python scripts/check_compose.py [docker-compose.yml] [--env-example .env.example]
+
+Exit status: 0 valid, 1 invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from secret_patterns import SECRET_NAME, SECRET_VALUE, URL_CREDENTIALS
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = REPO / "deploy" / "schemas" / "compose-spec.json"
+PUBLIC = {"gateway": 8000}  # the only published service and its container port
+# `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`
+INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+PLACEHOLDER = re.compile(r"^(|change-me|changeme|<[^>]*>|\"<[^>]*>\")$")
+
+
+def strings(node: Any) -> Iterable[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(key)
+            yield from strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        pairs = (item.partition("=") for item in env)
+        return {k: v for k, _, v in pairs}
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def only_interpolation(value: str) -> bool:
+    """The whole value comes from the environment (`${VAR...}`), nothing literal."""
+    match = INTERPOLATION.fullmatch(value.strip())
+    return match is not None and match.group(2) not in ("-", ":-")
+
+
+def parse_env_example(path: Path) -> tuple[dict[str, str], set[str], list[str]]:
+    """(variables set, variables mentioned only in comments, problems)."""
+    values: dict[str, str] = {}
+    mentioned: set[str] = set()
+    problems: list[str] = []
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            commented = re.match(r"#\s*([A-Z][A-Z0-9_]*)=", line)
+            if commented:
+                mentioned.add(commented.group(1))
+            if SECRET_VALUE.search(line):
+                problems.append(f"{path.name}:{number}: a comment holds what looks like a secret")
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            problems.append(f"{path.name}:{number}: not KEY=VALUE: {line[:60]!r}")
+            continue
+        values[key] = value
+        unquoted = value.strip().strip("'\"") if len(value) > 1 else value
+        if SECRET_VALUE.search(value) or (URL_CREDENTIALS.search(value)):
+            problems.append(f"{path.name}:{number}: {key} holds what looks like a real secret")
+        elif SECRET_NAME.search(key) and not PLACEHOLDER.match(unquoted) and "<" not in value:
+            problems.append(
+                f"{path.name}:{number}: {key} must be a placeholder (empty, change-me or "
+                f"<how to get one>), not a value"
+            )
+    return values, mentioned, problems
+
+
+def check(compose_path: Path, env_example: Path) -> list[str]:
+    problems: list[str] = []
+    base = compose_path.parent
+    try:
+        doc = yaml.safe_load(compose_path.read_text())
+    except yaml.YAMLError as exc:
+        return [f"{compose_path.name}: YAML: {exc}"]
+    if not isinstance(doc, dict):
+        return [f"{compose_path.name}: not a mapping"]
+
+    schema = json.loads(SCHEMA.read_text())
+    validator = jsonschema.Draft201909Validator(schema)
+    for error in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path) or "(root)"
+        problems.append(f"schema: {path}: {error.message[:300]}")
+    if problems:
+        return problems
+
+    services: dict[str, dict[str, Any]] = doc.get("services") or {}
+    if not services:
+        return ["no services"]
+
+    one_shots = {n for n, s in services.items() if str(s.get("restart", "no")) == "no"}
+    healthy = {
+        n
+        for n, s in services.items()
+        if s.get("healthcheck") and not s["healthcheck"].get("disable")
+    }
+
+    # -- every service of ours built from its Dockerfile
+    dockerfiles = {p.parent.name for p in (base / "services").glob("*/Dockerfile")}
+    for name in sorted(dockerfiles - set(services)):
+        problems.append(f"services/{name}/Dockerfile has no service in the compose file")
+    for name, svc in services.items():
+        if "build" not in svc and "image" not in svc:
+            problems.append(f"{name}: neither build nor image")
+        build = svc.get("build")
+        if name in dockerfiles and not build:
+            problems.append(f"{name}: must be built from services/{name}/Dockerfile")
+        if build:
+            if isinstance(build, str):
+                build = {"context": build}
+            context = base / build.get("context", ".")
+            dockerfile = context / build.get("dockerfile", "Dockerfile")
+            if build.get("context", ".") not in (".", "./"):
+                problems.append(f"{name}: build context must be the repository root (.)")
+            if not dockerfile.is_file():
+                problems.append(f"{name}: {dockerfile.relative_to(base)} does not exist")
+        elif ":" not in str(svc.get("image", "")).rsplit("/", 1)[-1]:
+            problems.append(f"{name}: image {svc.get('image')!r} has no tag")
+
+        # -- health and start order
+        if name not in one_shots and name not in healthy:
+            problems.append(f"{name}: long-running service without a healthcheck")
+        depends = svc.get("depends_on") or {}
+        if isinstance(depends, list):
+            problems.append(f"{name}: depends_on must give a condition for each dependency")
+            depends = {dep: {"condition": "service_started"} for dep in depends}
+        for dep, how in depends.items():
+            condition = (how or {}).get("condition", "service_started")
+            if dep not in services:
+                problems.append(f"{name}: depends on unknown service {dep!r}")
+            elif condition == "service_healthy" and dep not in healthy:
+                problems.append(f"{name}: waits for {dep} to be healthy, but it has no healthcheck")
+            elif condition == "service_completed_successfully" and dep not in one_shots:
+                problems.append(f"{name}: waits for {dep} to complete, but it is long-running")
+            elif condition == "service_started":
+                problems.append(
+                    f"{name}: depends on {dep} without waiting for it (use service_healthy "
+                    "or service_completed_successfully)"
+                )
+
+        # -- exposure
+        ports = svc.get("ports") or []
+        if name in PUBLIC:
+            targets = []
+            for port in ports:
+                target = (
+                    port.get("target") if isinstance(port, dict) else str(port).rsplit(":", 1)[-1]
+                )
+                targets.append(int(str(target).split("/")[0]))
+            if targets != [PUBLIC[name]]:
+                problems.append(f"{name}: must publish exactly container port {PUBLIC[name]}")
+        elif ports:
+            problems.append(f"{name}: publishes ports; only {', '.join(PUBLIC)} may")
+        if svc.get("network_mode") == "host" or svc.get("privileged"):
+            problems.append(f"{name}: host networking and privileged mode are not allowed")
+        for env_file in (
+            [svc["env_file"]] if isinstance(svc.get("env_file"), str) else svc.get("env_file") or []
+        ):
+            if str(env_file) != ".env":
+                problems.append(f"{name}: env_file must be .env (documented by .env.example)")
+
+        # -- secrets never written here
+        for key, value in environment(svc).items():
+            masked = INTERPOLATION.sub("${}", value)
+            if SECRET_NAME.search(key) and not only_interpolation(value):
+                problems.append(
+                    f"{name}: {key} must come from .env (${{{key}:?...}}), not a literal"
+                )
+            creds = URL_CREDENTIALS.search(masked)
+            if creds and creds.group(1) != "${}":
+                problems.append(f"{name}: {key} has a password written in its URL")
+        for text in strings(svc):
+            if SECRET_VALUE.search(text):
+                problems.append(f"{name}: holds what looks like a secret: {text[:40]!r}...")
+
+    problems += cycles(services)
+
+    # -- MongoDB must be a replica set (transactions, change streams)
+    mongo = [n for n, s in services.items() if str(s.get("image", "")).startswith("mongo:")]
+    if not mongo:
+        problems.append("no MongoDB service")
+    for name in mongo:
+        if "--replSet" not in " ".join(map(str, services[name].get("command") or [])):
+            problems.append(f"{name}: MongoDB must run as a replica set (--replSet)")
+    for name, svc in services.items():
+        uri = environment(svc).get("MONGO_URI")
+        if uri and "replicaSet=" not in uri:
+            problems.append(f"{name}: MONGO_URI must name the replica set (replicaSet=...)")
+
+    # -- .env.example documents every variable the file reads
+    if not env_example.is_file():
+        problems.append(f"{env_example.name} is missing")
+        return problems
+    values, mentioned, env_problems = parse_env_example(env_example)
+    problems += env_problems
+    for text in strings(doc):
+        for var, op, _ in INTERPOLATION.findall(text):
+            if op in ("", ":?", "?") and var not in values:
+                problems.append(f"${{{var}}} is required but {env_example.name} does not set it")
+            elif var not in values and var not in mentioned:
+                problems.append(f"${{{var}}} is not documented in {env_example.name}")
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", ".env"],
+        cwd=base,
+        capture_output=True,
+        check=False,
+    )
+    if tracked.returncode == 0:
+        problems.append(".env is committed: remove it from git (it holds the secrets)")
+    return problems
+
+
+def cycles(services: dict[str, dict[str, Any]]) -> list[str]:
+    graph = {
+        n: [d for d in (s.get("depends_on") or {}) if d in services] for n, s in services.items()
+    }
+    state: dict[str, int] = {}
+    found: list[str] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                found.append("dependency cycle: " + " -> ".join([*path[path.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("compose", nargs="?", type=Path, default=REPO / "docker-compose.yml")
+    parser.add_argument("--env-example", type=Path, default=None)
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    env_example = args.env_example or args.compose.parent / ".env.example"
+    problems = check(args.compose, env_example)
+    for problem in problems:
+        print(f"compose-check: FAIL {args.compose.name}: {problem}", file=sys.stderr)
+    if not problems:
+        print(
+            f"compose-check: {args.compose} valid (Compose Specification schema) and within policy"
+        )
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,546 @@
+"""Validate the Kubernetes manifests: `kustomize build` of every overlay, each object against
+the Kubernetes JSON schemas (kubernetes-validate, offline, strict: unknown fields fail) or our
+own schemas for the KEDA kinds, then the platform's policies (probes, resources, hardened
+securityContext, no committed secrets, NetworkPolicies, autoscaling, TLS ingress).
+
+    python scripts/check_k8s.py                      # every deploy/k8s/overlays/*
+    python scripts/check_k8s.py deploy/k8s/overlays/prod
+    python scripts/check_k8s.py --rendered built.yaml  # an already built stream
+
+Exit status: 0 valid, 1 invalid manifests, 2 a tool is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from secret_patterns import PRIVATE_KEY, SECRET_NAME, SECRET_VALUE, URL_CREDENTIALS
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OVERLAYS = REPO / "deploy" / "k8s" / "overlays"
+SCHEMAS = REPO / "deploy" / "schemas"
+KUBERNETES_VERSION = os.environ.get("K8S_VERSION", "1.32.0")
+
+# The only Secrets manifests may reference: created out of band (deploy/k8s/README.md).
+EXTERNAL_SECRETS = {"mock-interview-secrets", "gateway-tls"}
+# Services that must scale on CPU with an HPA; the AI runner scales on its queues.
+CPU_SCALED = {"gateway", "auth", "interviews", "billing"}
+QUEUE_SCALED = {"ai-runner": {"ai-runner.main.SessionRequested", "ai-runner.main.AnswersSubmitted"}}
+# The one workload allowed to relax seccomp/procMount/AppArmor: its bubblewrap sandbox
+# needs user namespaces and a fresh /proc (see base/ai-runner/deployment.yaml).
+SANDBOXED = {"ai-runner"}
+# Namespaces that may reach a pod of ours from outside the namespace, and what they may reach.
+OUTSIDE_PEERS = {
+    "ingress-nginx": {"gateway"},
+    "monitoring": None,  # None: any pod (metrics scraping)
+    "keda": {"rabbitmq"},
+}
+USER_ID = 10001
+
+
+# ------------------------------------------------------------------------ building
+
+
+def find_kustomize() -> list[str] | None:
+    """`kustomize build` or `kubectl kustomize`, whichever is installed."""
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        probe = subprocess.run(
+            ["kubectl", "kustomize", "--help"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0:
+            return ["kubectl", "kustomize"]
+    return None
+
+
+def build(overlay: Path, kustomize: list[str]) -> str:
+    done = subprocess.run([*kustomize, str(overlay)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BuildError(done.stderr.strip() or done.stdout.strip())
+    return done.stdout
+
+
+class BuildError(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------- reporting
+
+
+@dataclass
+class Report:
+    where: str
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, obj: dict[str, Any] | None, message: str) -> None:
+        self.problems.append(f"{self.where}: {ident(obj)}{message}")
+
+
+def ident(obj: dict[str, Any] | None) -> str:
+    if not obj:
+        return ""
+    meta = obj.get("metadata") or {}
+    return f"{obj.get('kind', '?')}/{meta.get('name', '?')}: "
+
+
+# ------------------------------------------------------------------------- schemas
+
+
+class SchemaUnavailable(Exception):
+    pass
+
+
+@functools.cache
+def _k8s_validator(kind: str, api_version: str) -> Any:
+    """A strict Draft 2020-12 validator for one built-in kind (cached: the definitions file
+    of a Kubernetes version is over a megabyte)."""
+    try:
+        import jsonschema
+        from kubernetes_validate import utils as kv
+        from referencing import Registry, Resource
+    except ImportError as exc:
+        raise SchemaUnavailable(
+            f"kubernetes-validate is not installed (a dev dependency of the workspace): {exc}"
+        ) from exc
+    version = [v for v in kv.all_versions() if _vkey(v) <= _vkey(KUBERNETES_VERSION)][-1]
+    schema_dir = f"kubernetes-json-schema/v{version}-local-strict"
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = kv.schema_contents(f"{schema_dir}/{kind.lower()}-{group_version}.json", version)
+    except FileNotFoundError:
+        return None
+    definitions = kv.schema_contents(f"{schema_dir}/_definitions.json", version)
+    registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
+    registry = Resource.from_contents(definitions) @ registry
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def _vkey(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+
+
+@functools.cache
+def _crd_validator(kind: str, api_version: str) -> Any:
+    import jsonschema
+
+    path = SCHEMAS / f"{api_version.split('/')[0]}" / f"{kind.lower()}.json"
+    if not path.exists():
+        return None
+    schema = json.loads(path.read_text())
+    if schema.get("x-apiVersion") != api_version:
+        return None
+    return jsonschema.Draft202012Validator(schema)
+
+
+def check_schema(obj: dict[str, Any], report: Report) -> None:
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if not isinstance(kind, str) or not isinstance(api_version, str):
+        report.add(obj, "missing kind or apiVersion")
+        return
+    validator = _crd_validator(kind, api_version) if "." in api_version.split("/")[0] else None
+    if validator is None:
+        validator = _k8s_validator(kind, api_version)
+    if validator is None:
+        report.add(obj, f"no schema for {api_version} {kind} (Kubernetes {KUBERNETES_VERSION})")
+        return
+    for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path) or "(root)"
+        report.add(obj, f"schema: {path}: {error.message[:300]}")
+
+
+# ------------------------------------------------------------------------ policies
+
+
+def containers(pod_spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for key in ("initContainers", "containers"):
+        yield from pod_spec.get(key) or []
+
+
+def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels / matchExpressions) matches `labels`."""
+    if selector is None:
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def check_secrets(objs: list[dict[str, Any]], report: Report) -> None:
+    for obj in objs:
+        if obj.get("kind") == "Secret":
+            report.add(obj, "a Secret object is committed; secrets are created out of band")
+        if obj.get("kind") == "ConfigMap":
+            for key, value in (obj.get("data") or {}).items():
+                if SECRET_NAME.search(key):
+                    report.add(obj, f"{key} looks like a secret: keep it in the Secret")
+                if SECRET_VALUE.search(str(value)) or URL_CREDENTIALS.search(str(value)):
+                    report.add(obj, f"{key} holds what looks like a secret value")
+    for text_obj in objs:
+        blob = yaml.safe_dump(text_obj)
+        if PRIVATE_KEY.search(blob):
+            report.add(text_obj, "contains a private key")
+
+
+def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for obj in objs:
+        by_kind.setdefault(obj.get("kind", ""), []).append(obj)
+    names = {kind: {o["metadata"]["name"] for o in items} for kind, items in by_kind.items()}
+    configmaps = names.get("ConfigMap", set())
+
+    autoscaled: dict[str, list[str]] = {}
+    for hpa in by_kind.get("HorizontalPodAutoscaler", []):
+        target = hpa["spec"]["scaleTargetRef"]
+        autoscaled.setdefault(target.get("name"), []).append("hpa")
+        if target.get("name") not in names.get(target.get("kind"), set()):
+            report.add(hpa, f"scales {target.get('kind')}/{target.get('name')}, which is not here")
+        metrics = hpa["spec"].get("metrics") or []
+        kinds = {m.get("type") for m in metrics}
+        if target.get("name") in CPU_SCALED:
+            cpu = [
+                m
+                for m in metrics
+                if m.get("type") == "Resource" and m.get("resource", {}).get("name") == "cpu"
+            ]
+            if not cpu:
+                report.add(hpa, "must scale on CPU")
+        if target.get("name") in QUEUE_SCALED:
+            queues: set[str] = set()
+            for m in metrics:
+                if m.get("type") == "External":
+                    for expr in (
+                        m["external"]["metric"].get("selector", {}).get("matchExpressions", [])
+                    ):
+                        if expr.get("key") == "queue":
+                            queues.update(expr.get("values") or [])
+            if not QUEUE_SCALED[target["name"]] <= queues or "External" not in kinds:
+                report.add(
+                    hpa, f"must scale on the queue depth of {sorted(QUEUE_SCALED[target['name']])}"
+                )
+    for so in by_kind.get("ScaledObject", []):
+        target = so["spec"]["scaleTargetRef"]["name"]
+        autoscaled.setdefault(target, []).append("keda")
+        if target not in names.get("Deployment", set()):
+            report.add(so, f"scales Deployment/{target}, which is not here")
+        queues = {
+            t.get("metadata", {}).get("queueName")
+            for t in so["spec"].get("triggers", [])
+            if t.get("type") == "rabbitmq"
+        }
+        wanted = QUEUE_SCALED.get(target, set())
+        if not wanted <= queues:
+            report.add(so, f"must have rabbitmq triggers for {sorted(wanted - queues)}")
+        for trigger in so["spec"].get("triggers", []):
+            ref = (trigger.get("authenticationRef") or {}).get("name")
+            if ref and ref not in names.get("TriggerAuthentication", set()):
+                report.add(so, f"authenticationRef {ref} is not here")
+    for auth in by_kind.get("TriggerAuthentication", []):
+        for ref in auth["spec"].get("secretTargetRef") or []:
+            if ref.get("name") not in EXTERNAL_SECRETS:
+                report.add(auth, f"secretTargetRef to unknown Secret {ref.get('name')}")
+
+    service_accounts = {o["metadata"]["name"]: o for o in by_kind.get("ServiceAccount", [])}
+    for sa in service_accounts.values():
+        if sa.get("automountServiceAccountToken") is not False:
+            report.add(sa, "automountServiceAccountToken must be false")
+
+    for dep in by_kind.get("Deployment", []):
+        name = dep["metadata"]["name"]
+        spec = dep.get("spec") or {}
+        template = spec.get("template") or {}
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        pod = template.get("spec") or {}
+        sandboxed = name in SANDBOXED
+
+        scalers = autoscaled.get(name, [])
+        if not scalers:
+            report.add(dep, "no HorizontalPodAutoscaler or ScaledObject scales it")
+        if len(scalers) > 1:
+            report.add(dep, f"scaled by more than one autoscaler ({', '.join(scalers)})")
+        if name in CPU_SCALED and "hpa" not in scalers:
+            report.add(dep, "needs a CPU HorizontalPodAutoscaler")
+        if scalers and "replicas" in spec:
+            report.add(dep, "sets spec.replicas although an autoscaler owns the count")
+        if not selects(spec.get("selector"), labels):
+            report.add(dep, "selector does not match the pod template's labels")
+        if not any(
+            selects({"matchLabels": s["spec"].get("selector") or {}}, labels)
+            and s["spec"].get("selector")
+            for s in by_kind.get("Service", [])
+        ):
+            report.add(dep, "no Service selects its pods")
+        if not any(
+            selects(p["spec"].get("selector"), labels)
+            for p in by_kind.get("PodDisruptionBudget", [])
+        ):
+            report.add(dep, "no PodDisruptionBudget covers its pods")
+
+        if pod.get("automountServiceAccountToken") is not False:
+            report.add(dep, "automountServiceAccountToken must be false")
+        sa_name = pod.get("serviceAccountName")
+        if not sa_name or sa_name not in service_accounts:
+            report.add(dep, f"serviceAccountName {sa_name!r} has no ServiceAccount here")
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            if pod.get(host):
+                report.add(dep, f"{host} is not allowed")
+        volumes = {v.get("name"): v for v in pod.get("volumes") or []}
+        for volume in volumes.values():
+            if "hostPath" in volume:
+                report.add(dep, f"hostPath volume {volume.get('name')} is not allowed")
+        psc = pod.get("securityContext") or {}
+        if psc.get("runAsNonRoot") is not True:
+            report.add(dep, "pod securityContext.runAsNonRoot must be true")
+        if psc.get("runAsUser") != USER_ID:
+            report.add(dep, f"pod securityContext.runAsUser must be {USER_ID}")
+        if (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+            report.add(dep, "pod securityContext.seccompProfile.type must be RuntimeDefault")
+        if sandboxed and pod.get("hostUsers") is not False:
+            report.add(
+                dep, "the sandboxed workload must run in its own user namespace (hostUsers: false)"
+            )
+
+        for c in containers(pod):
+            cname = c.get("name", "?")
+            where = f"container {cname}: "
+            image = c.get("image", "")
+            last = image.rsplit("/", 1)[-1]
+            if "@sha256:" not in image and (":" not in last or last.endswith(":latest")):
+                report.add(dep, f"{where}image {image!r} is not pinned to a tag or digest")
+            probes = {"livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+            for probe, path in probes.items():
+                got = ((c.get(probe) or {}).get("httpGet") or {}).get("path")
+                if got != path:
+                    report.add(dep, f"{where}{probe} must GET {path} (has {got!r})")
+            resources = c.get("resources") or {}
+            for bound in ("requests", "limits"):
+                for res in ("cpu", "memory"):
+                    if res not in (resources.get(bound) or {}):
+                        report.add(dep, f"{where}resources.{bound}.{res} is missing")
+            sc = c.get("securityContext") or {}
+            if sc.get("allowPrivilegeEscalation") is not False:
+                report.add(dep, f"{where}allowPrivilegeEscalation must be false")
+            if sc.get("readOnlyRootFilesystem") is not True:
+                report.add(dep, f"{where}readOnlyRootFilesystem must be true")
+            if sc.get("privileged"):
+                report.add(dep, f"{where}privileged is not allowed")
+            if sc.get("runAsNonRoot") is False or sc.get("runAsUser") not in (None, USER_ID):
+                report.add(dep, f"{where}must run as user {USER_ID}, non-root")
+            caps = sc.get("capabilities") or {}
+            if "ALL" not in (caps.get("drop") or []):
+                report.add(dep, f"{where}capabilities.drop must contain ALL")
+            if caps.get("add"):
+                report.add(dep, f"{where}capabilities.add is not allowed ({caps['add']})")
+            seccomp = (sc.get("seccompProfile") or {}).get("type", "RuntimeDefault")
+            if seccomp != "RuntimeDefault" and not (
+                sandboxed and seccomp in ("Unconfined", "Localhost")
+            ):
+                report.add(dep, f"{where}seccompProfile {seccomp} is not allowed")
+            if sc.get("procMount", "Default") != "Default" and not sandboxed:
+                report.add(dep, f"{where}procMount {sc.get('procMount')} is not allowed")
+            apparmor = (sc.get("appArmorProfile") or {}).get("type", "RuntimeDefault")
+            if apparmor == "Unconfined" and not sandboxed:
+                report.add(dep, f"{where}appArmorProfile Unconfined is not allowed")
+            mounts = {m.get("mountPath"): m.get("name") for m in c.get("volumeMounts") or []}
+            tmp = volumes.get(mounts.get("/tmp", ""), {})
+            if "emptyDir" not in tmp:
+                report.add(dep, f"{where}needs an emptyDir on /tmp (read-only root filesystem)")
+            for source in c.get("envFrom") or []:
+                ref = source.get("configMapRef") or {}
+                if ref and ref.get("name") not in configmaps:
+                    report.add(dep, f"{where}envFrom ConfigMap {ref.get('name')} is not here")
+                if source.get("secretRef"):
+                    ref = source["secretRef"]
+                    if ref.get("name") not in EXTERNAL_SECRETS:
+                        report.add(dep, f"{where}envFrom unknown Secret {ref.get('name')}")
+            for env in c.get("env") or []:
+                key = env.get("name", "")
+                secret_ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+                if secret_ref and secret_ref.get("name") not in EXTERNAL_SECRETS:
+                    report.add(
+                        dep, f"{where}{key} refers to unknown Secret {secret_ref.get('name')}"
+                    )
+                literal = str(env.get("value", ""))
+                if "value" in env and (
+                    SECRET_NAME.search(key)
+                    or SECRET_VALUE.search(literal)
+                    or URL_CREDENTIALS.search(literal)
+                ):
+                    report.add(dep, f"{where}{key} has a literal value; take it from the Secret")
+
+
+def check_network(objs: list[dict[str, Any]], report: Report) -> None:
+    policies = [o for o in objs if o.get("kind") == "NetworkPolicy"]
+    default_deny = [
+        p
+        for p in policies
+        if p["spec"].get("podSelector") in ({}, None)
+        and set(p["spec"].get("policyTypes") or []) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
+    ]
+    if not default_deny:
+        report.add(
+            None, "no default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules)"
+        )
+    dns = any(
+        any(
+            any(port.get("port") == 53 for port in rule.get("ports") or [])
+            for rule in p["spec"].get("egress") or []
+        )
+        for p in policies
+    )
+    if not dns:
+        report.add(None, "no NetworkPolicy allows DNS (port 53)")
+    app_pods = {
+        d["metadata"]["name"]: (d["spec"]["template"]["metadata"].get("labels") or {})
+        for d in objs
+        if d.get("kind") == "Deployment"
+    }
+    for p in policies:
+        for rule in p["spec"].get("ingress") or []:
+            peers = rule.get("from")
+            if not peers:
+                report.add(p, "an ingress rule without `from` admits every peer")
+                continue
+            for peer in peers:
+                if "ipBlock" in peer:
+                    report.add(
+                        p, "ingress from an ipBlock: only the ingress controller may reach us"
+                    )
+                ns = peer.get("namespaceSelector")
+                if ns is None:
+                    continue
+                ns_name = (ns.get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+                if ns_name not in OUTSIDE_PEERS:
+                    report.add(
+                        p, f"ingress from namespace {ns_name or ns!r} is not an allowed peer"
+                    )
+                    continue
+                allowed = OUTSIDE_PEERS[ns_name]
+                targets = {
+                    n for n, labels in app_pods.items() if selects(p["spec"]["podSelector"], labels)
+                }
+                if allowed is not None and targets - allowed:
+                    report.add(p, f"namespace {ns_name} may not reach {sorted(targets - allowed)}")
+    for ing in (o for o in objs if o.get("kind") == "Ingress"):
+        tls = ing["spec"].get("tls") or []
+        if not tls or not all(t.get("secretName") and t.get("hosts") for t in tls):
+            report.add(ing, "must terminate TLS (spec.tls with hosts and secretName)")
+        hosts = {h for t in tls for h in t.get("hosts") or []}
+        for rule in ing["spec"].get("rules") or []:
+            if rule.get("host") not in hosts:
+                report.add(ing, f"host {rule.get('host')!r} is not covered by TLS")
+            for path in (rule.get("http") or {}).get("paths") or []:
+                backend = (path.get("backend") or {}).get("service", {}).get("name")
+                if backend != "gateway":
+                    report.add(ing, f"routes to {backend!r}: only the gateway is public")
+
+
+def check_namespaces(objs: list[dict[str, Any]], report: Report) -> None:
+    spaces = {o["metadata"].get("namespace") for o in objs if o.get("kind") != "Namespace"}
+    if None in spaces:
+        report.add(None, "an object has no namespace")
+    declared = {o["metadata"]["name"] for o in objs if o.get("kind") == "Namespace"}
+    if spaces - {None} - declared:
+        report.add(None, f"namespaces used but not declared: {sorted(spaces - {None} - declared)}")
+
+
+def check_stream(text: str, where: str) -> list[str]:
+    report = Report(where)
+    try:
+        objs = [o for o in yaml.safe_load_all(text) if o is not None]
+    except yaml.YAMLError as exc:
+        return [f"{where}: YAML: {exc}"]
+    if not objs:
+        return [f"{where}: no objects"]
+    for obj in objs:
+        if not isinstance(obj, dict):
+            report.add(None, f"not an object: {obj!r:.80}")
+            continue
+        check_schema(obj, report)
+    if report.problems:  # policies assume schema-valid objects
+        return report.problems
+    check_secrets(objs, report)
+    check_workloads(objs, report)
+    check_network(objs, report)
+    check_namespaces(objs, report)
+    return report.problems
+
+
+def overlays_under(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.glob("*/kustomization.yaml"))
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("overlays", nargs="*", type=Path, help="kustomization directories")
+    parser.add_argument(
+        "--rendered",
+        type=Path,
+        action="append",
+        default=[],
+        help="an already built manifest stream to check",
+    )
+    args = parser.parse_args(list(argv) if argv is not None else None)
+
+    problems: list[str] = []
+    streams: list[tuple[str, str]] = [(str(p), p.read_text()) for p in args.rendered]
+    overlays = args.overlays or ([] if args.rendered else overlays_under(DEFAULT_OVERLAYS))
+    if overlays:
+        kustomize = find_kustomize()
+        if kustomize is None:
+            print(
+                "k8s-check: neither `kustomize` nor `kubectl kustomize` is installed",
+                file=sys.stderr,
+            )
+            return 2
+        for overlay in overlays:
+            try:
+                streams.append((str(overlay), build(overlay, kustomize)))
+            except BuildError as exc:
+                problems.append(f"{overlay}: kustomize build failed: {exc}")
+        print(f"k8s-check: built {len(overlays)} overlay(s) with `{' '.join(kustomize)}`")
+    try:
+        for where, text in streams:
+            found = check_stream(text, where)
+            problems += found
+            if not found:
+                count = sum(1 for o in yaml.safe_load_all(text) if o)
+                print(
+                    f"k8s-check: {where}: {count} objects valid "
+                    f"(Kubernetes {KUBERNETES_VERSION} schemas, strict) and within policy"
+                )
+    except SchemaUnavailable as exc:
+        print(f"k8s-check: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"k8s-check: FAIL {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

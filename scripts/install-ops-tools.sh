@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install the tools the ops checks use, from Debian's packages (idempotent; run as root, as
+# .ci/run does):
+#   docker-compose  Debian's Compose, so `make compose-check` also runs `docker-compose config`
+#   promtool        from Debian's prometheus package (extracted only: no server is installed
+#                   or started), so the alert rules are checked and unit-tested by promtool
+# `kubectl kustomize` (for `make k8s-check`) comes with the machine image; the Kubernetes
+# schemas come with the Python dev dependency kubernetes-validate.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" != 0 ]; then echo "install-ops-tools: run as root" >&2; exit 1; fi
+updated=0
+apt_update() { [ "$updated" = 1 ] || { apt-get update -qq; updated=1; }; }
+
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+  echo "install-ops-tools: installing docker-compose"
+  apt_update
+  apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+fi
+
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "install-ops-tools: installing promtool"
+  apt_update
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && apt-get download -qq prometheus 2>/dev/null && dpkg -x prometheus_*.deb root)
+  install -m 0755 "$work/root/usr/bin/promtool" /usr/local/bin/promtool
+fi
+echo "install-ops-tools: $(docker-compose version --short 2>/dev/null || docker compose version --short), $(promtool --version 2>&1 | head -1)"

@@ -1,0 +1,395 @@
+"""`make compose-check` and `make k8s-check` pass on the committed manifests and fail on
+broken copies: a dependency on a service that does not exist, a committed secret, a second
+published port, a Deployment without containers, a loosened securityContext, a missing
+default-deny NetworkPolicy..."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import check_compose
+import check_k8s
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "docker-compose.yml"
+K8S = REPO / "deploy" / "k8s"
+ENV = {**os.environ, "PYTHON": sys.executable}
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, env=ENV, cwd=REPO, timeout=120
+    )
+
+
+# ----------------------------------------------------------------------- compose
+
+
+@pytest.fixture
+def compose_project(tmp_path: Path) -> Path:
+    """A copy of what the compose check reads: the file, .env.example, the Dockerfiles."""
+    shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
+    shutil.copy(REPO / ".env.example", tmp_path / ".env.example")
+    for dockerfile in REPO.glob("services/*/Dockerfile"):
+        target = tmp_path / dockerfile.relative_to(REPO)
+        target.parent.mkdir(parents=True)
+        shutil.copy(dockerfile, target)
+    return tmp_path
+
+
+def edit_compose(project: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    path = project / "docker-compose.yml"
+    doc = yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_compose_check_accepts_the_committed_file() -> None:
+    done = run(REPO / "scripts" / "compose-check.sh")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "valid (Compose Specification schema) and within policy" in done.stdout
+    if shutil.which("docker-compose") or run("docker", "compose", "version").returncode == 0:
+        assert "config` accepts" in done.stdout, done.stdout  # the real Compose agreed too
+
+
+def test_compose_check_exits_non_zero_on_a_dependency_on_an_unknown_service(
+    compose_project: Path,
+) -> None:
+    def depend_on_ghost(doc: dict[str, Any]) -> None:
+        doc["services"]["gateway"]["depends_on"]["notifications"] = {"condition": "service_healthy"}
+
+    path = edit_compose(compose_project, depend_on_ghost)
+    done = run(REPO / "scripts" / "compose-check.sh", path)
+    assert done.returncode != 0
+    assert "depends on unknown service 'notifications'" in done.stderr
+
+
+def test_the_real_compose_also_rejects_an_unknown_dependency(compose_project: Path) -> None:
+    tool = shutil.which("docker-compose")
+    if tool is None:
+        pytest.skip("Debian's docker-compose is not installed (scripts/install-ops-tools.sh)")
+    path = edit_compose(
+        compose_project,
+        lambda doc: doc["services"]["auth"]["depends_on"].update(
+            {"ghost": {"condition": "service_healthy"}}
+        ),
+    )
+    shutil.copy(compose_project / ".env.example", compose_project / ".env")
+    done = subprocess.run(
+        [tool, "-f", str(path), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=compose_project,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "ghost" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        pytest.param(
+            lambda d: d["services"]["redis"]["environment"].update(
+                REDIS_PASSWORD="hunter2-hunter2"
+            ),
+            "REDIS_PASSWORD must come from .env",
+            id="literal-password",
+        ),
+        pytest.param(
+            lambda d: d["services"]["gateway"]["environment"].update(
+                REDIS_URL="redis://:s3cr3t@redis:6379/0"
+            ),
+            "REDIS_URL has a password written in its URL",
+            id="password-in-url",
+        ),
+        pytest.param(
+            lambda d: d["services"]["billing"]["environment"].update(
+                STRIPE_API_KEY="sk_live_51HxQeLAbCdEfGhIjKlMn"
+            ),
+            "STRIPE_API_KEY must come from .env",
+            id="stripe-key",
+        ),
+        pytest.param(
+            lambda d: d["services"]["auth"].update(ports=["8001:8000"]),
+            "auth: publishes ports; only gateway may",
+            id="second-published-port",
+        ),
+        pytest.param(
+            lambda d: d["services"]["billing"].pop("healthcheck"),
+            "billing: long-running service without a healthcheck",
+            id="no-healthcheck",
+        ),
+        pytest.param(
+            lambda d: d["services"]["auth"].update(
+                depends_on={"gateway": {"condition": "service_healthy"}}
+            ),
+            "dependency cycle",
+            id="cycle",
+        ),
+        pytest.param(
+            lambda d: d["services"]["ai-runner"]["depends_on"].update(
+                {"minio-setup": {"condition": "service_healthy"}}
+            ),
+            "waits for minio-setup to be healthy, but it has no healthcheck",
+            id="one-shot-awaited-as-healthy",
+        ),
+        pytest.param(
+            lambda d: d["services"]["mongo"].update(command=["--bind_ip_all"]),
+            "MongoDB must run as a replica set",
+            id="mongo-standalone",
+        ),
+        pytest.param(
+            lambda d: d["services"].pop("billing"),
+            "services/billing/Dockerfile has no service",
+            id="service-missing",
+        ),
+        pytest.param(
+            lambda d: d["services"]["auth"].update(restart_policy="always"),
+            "schema: services.auth",
+            id="unknown-key",
+        ),
+        pytest.param(
+            lambda d: d["services"]["interviews"]["environment"].update(
+                SMTP_PASSWORD="${SMTP_PASSWORD:?set it}"
+            ),
+            "${SMTP_PASSWORD} is required but .env.example does not set it",
+            id="undocumented-variable",
+        ),
+    ],
+)
+def test_compose_check_rejects(
+    compose_project: Path, change: Callable[[dict[str, Any]], None], complaint: str
+) -> None:
+    path = edit_compose(compose_project, change)
+    problems = check_compose.check(path, compose_project / ".env.example")
+    assert any(complaint in p for p in problems), problems
+
+
+def test_compose_check_rejects_a_real_secret_in_env_example(compose_project: Path) -> None:
+    example = compose_project / ".env.example"
+    pem = subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "ed25519"], capture_output=True, text=True, check=True
+    ).stdout.replace("\n", "\\n")
+    example.write_text(
+        re.sub(
+            r"^JWT_PRIVATE_KEY=.*$", f'JWT_PRIVATE_KEY="{pem}"', example.read_text(), flags=re.M
+        ).replace("RABBITMQ_DEFAULT_PASS=change-me", "RABBITMQ_DEFAULT_PASS=9f8e7d6c5b4a39281706")
+    )
+    problems = check_compose.check(compose_project / "docker-compose.yml", example)
+    assert any("JWT_PRIVATE_KEY holds what looks like a real secret" in p for p in problems)
+    assert any("RABBITMQ_DEFAULT_PASS must be a placeholder" in p for p in problems)
+
+
+def test_gen_env_makes_a_usable_env_from_the_example() -> None:
+    """`scripts/gen-env.sh > .env` is the first step of `make stack`: every placeholder
+    replaced, the signing key a real Ed25519 key, MinIO's key length limits met."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from dotenv import dotenv_values
+
+    done = run(REPO / "scripts" / "gen-env.sh")
+    assert done.returncode == 0, done.stderr
+    import io
+
+    values = dotenv_values(stream=io.StringIO(done.stdout))
+    assert "change-me" not in done.stdout
+    key = serialization.load_pem_private_key(values["JWT_PRIVATE_KEY"].encode(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    assert 3 <= len(values["S3_KEY"]) <= 20 and 8 <= len(values["S3_SECRET"]) <= 40
+    assert len(values["RABBITMQ_DEFAULT_PASS"]) >= 32
+    again = dotenv_values(stream=io.StringIO(run(REPO / "scripts" / "gen-env.sh").stdout))
+    assert again["REDIS_PASSWORD"] != values["REDIS_PASSWORD"]
+
+
+# -------------------------------------------------------------------- kubernetes
+
+
+def test_k8s_check_accepts_every_overlay() -> None:
+    done = run(REPO / "scripts" / "k8s-check.sh")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for overlay in ("dev", "prod"):
+        assert re.search(rf"overlays/{overlay}: \d+ objects valid", done.stdout), done.stdout
+
+
+def test_k8s_check_exits_non_zero_on_a_broken_overlay(tmp_path: Path) -> None:
+    shutil.copytree(K8S, tmp_path / "k8s")
+    deployment = tmp_path / "k8s" / "base" / "auth" / "deployment.yaml"
+    doc = yaml.safe_load(deployment.read_text())
+    del doc["spec"]["template"]["spec"]["containers"]
+    deployment.write_text(yaml.safe_dump(doc))
+    done = run(REPO / "scripts" / "k8s-check.sh", tmp_path / "k8s" / "overlays" / "prod")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Deployment/auth: schema: spec.template.spec: 'containers' is a required property" in (
+        done.stderr
+    )
+
+
+def test_k8s_check_exits_non_zero_when_kustomize_cannot_build(tmp_path: Path) -> None:
+    shutil.copytree(K8S, tmp_path / "k8s")
+    kustomization = tmp_path / "k8s" / "base" / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "  - notifications\n")
+    done = run(REPO / "scripts" / "k8s-check.sh", tmp_path / "k8s" / "overlays" / "dev")
+    assert done.returncode == 1
+    assert "kustomize build failed" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def prod_objects() -> list[dict[str, Any]]:
+    kustomize = check_k8s.find_kustomize()
+    assert kustomize, "kubectl kustomize or kustomize is needed for make k8s-check"
+    return [
+        o for o in yaml.safe_load_all(check_k8s.build(K8S / "overlays" / "prod", kustomize)) if o
+    ]
+
+
+def find(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def container(objs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return find(objs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+
+
+def add_secret(objs: list[dict[str, Any]]) -> None:
+    objs.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "mock-interview-secrets", "namespace": "mock-interview"},
+            "stringData": {"STRIPE_API_KEY": "sk_live_51HxQeLAbCdEfGhIjKlMn"},
+        }
+    )
+
+
+BREAKAGES: list[Any] = [
+    pytest.param(
+        add_secret,
+        "Secret/mock-interview-secrets: a Secret object is committed",
+        id="committed-secret",
+    ),
+    pytest.param(
+        lambda o: container(o, "billing")["env"].append(
+            {"name": "STRIPE_WEBHOOK_SECRET", "value": "whsec_abcdefghijklmnop"}
+        ),
+        "STRIPE_WEBHOOK_SECRET has a literal value",
+        id="literal-secret-env",
+    ),
+    pytest.param(
+        lambda o: find(o, "ConfigMap", "mock-interview-config")["data"].update(
+            MONGO_URI="mongodb://admin:hunter2@mongodb:27017/"
+        ),
+        "MONGO_URI holds what looks like a secret value",
+        id="credentials-in-configmap",
+    ),
+    pytest.param(
+        lambda o: container(o, "gateway")["securityContext"].update(readOnlyRootFilesystem=False),
+        "Deployment/gateway: container gateway: readOnlyRootFilesystem must be true",
+        id="writable-root",
+    ),
+    pytest.param(
+        lambda o: container(o, "auth")["securityContext"]["capabilities"].update(add=["NET_ADMIN"]),
+        "capabilities.add is not allowed",
+        id="added-capability",
+    ),
+    pytest.param(
+        lambda o: container(o, "interviews")["securityContext"].update(
+            seccompProfile={"type": "Unconfined"}
+        ),
+        "Deployment/interviews: container interviews: seccompProfile Unconfined is not allowed",
+        id="unconfined-outside-the-sandbox",
+    ),
+    pytest.param(
+        lambda o: find(o, "Deployment", "ai-runner")["spec"]["template"]["spec"].pop("hostUsers"),
+        "own user namespace (hostUsers: false)",
+        id="sandbox-without-user-namespace",
+    ),
+    pytest.param(
+        lambda o: container(o, "billing").pop("readinessProbe"),
+        "readinessProbe must GET /readyz",
+        id="no-readiness-probe",
+    ),
+    pytest.param(
+        lambda o: container(o, "auth")["resources"].pop("limits"),
+        "resources.limits.cpu is missing",
+        id="no-limits",
+    ),
+    pytest.param(
+        lambda o: container(o, "gateway").update(image="registry.example.com/mi/gateway:latest"),
+        "is not pinned to a tag or digest",
+        id="latest-image",
+    ),
+    pytest.param(
+        lambda o: find(o, "Deployment", "auth")["spec"]["template"]["spec"].update(
+            automountServiceAccountToken=True
+        ),
+        "Deployment/auth: automountServiceAccountToken must be false",
+        id="token-mounted",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "NetworkPolicy", "default-deny-all")),
+        "no default-deny NetworkPolicy",
+        id="no-default-deny",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "auth-from-services")["spec"]["ingress"].append(
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+                        }
+                    }
+                ]
+            }
+        ),
+        "namespace ingress-nginx may not reach ['auth']",
+        id="auth-exposed-to-ingress",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "HorizontalPodAutoscaler", "billing")),
+        "Deployment/billing: no HorizontalPodAutoscaler or ScaledObject scales it",
+        id="billing-not-autoscaled",
+    ),
+    pytest.param(
+        lambda o: find(o, "ScaledObject", "ai-runner")["spec"]["triggers"].pop(1),
+        "must have rabbitmq triggers for ['ai-runner.main.AnswersSubmitted']",
+        id="keda-missing-a-queue",
+    ),
+    pytest.param(
+        lambda o: find(o, "Ingress", "gateway")["spec"].pop("tls"),
+        "Ingress/gateway: must terminate TLS",
+        id="ingress-without-tls",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "PodDisruptionBudget", "interviews")),
+        "Deployment/interviews: no PodDisruptionBudget covers its pods",
+        id="no-pdb",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "complaint"), BREAKAGES)
+def test_k8s_check_rejects(
+    prod_objects: list[dict[str, Any]],
+    change: Callable[[list[dict[str, Any]]], None],
+    complaint: str,
+) -> None:
+    objs = yaml.safe_load(yaml.safe_dump(prod_objects))  # a deep copy per case
+    change(objs)
+    problems = check_k8s.check_stream(yaml.safe_dump_all(objs), "prod")
+    assert any(complaint in p for p in problems), problems
+
+
+def test_the_committed_prod_overlay_is_clean_in_process(prod_objects: list[dict[str, Any]]) -> None:
+    assert check_k8s.check_stream(yaml.safe_dump_all(prod_objects), "prod") == []
