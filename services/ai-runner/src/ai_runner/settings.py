@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from servicekit.settings import ServiceSettings
 
 
@@ -35,3 +35,13 @@ class Settings(ServiceSettings):
     prepare_deadline_seconds: int = Field(default=120, ge=5)
     scoring_deadline_seconds: int = Field(default=600, ge=5)
     job_max_attempts: int = Field(default=3, ge=1)
+
+    @field_validator(
+        "ai_api_key", "s3_key", "s3_secret", "s3_endpoint", "ai_base_url", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `AI_API_KEY=` in an env file means "no key", not "a key that is empty"
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return value

@@ -34,7 +34,7 @@ from contracts.events import (
     CodingQuestionSnapshot,
     TestResult,
 )
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import TypeAdapter
 from pymongo import ASCENDING, ReturnDocument
 from servicekit.eventstore import Repository
@@ -52,25 +52,49 @@ from ai_runner.settings import Settings
 log = get_logger(__name__)
 
 QUESTIONS = TypeAdapter(list[CodingQuestionSnapshot | BehavioralQuestionSnapshot])
-JOB_DURATION = Histogram("ai_job_duration_seconds", "Time to prepare or score a session.",
-                         ["stage", "outcome"], registry=REGISTRY,
-                         buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
-AI_CALLS = Counter("ai_calls_total", "Grader calls, by model and outcome.", ["model", "outcome"],
-                   registry=REGISTRY)
-AI_TOKENS = Counter("ai_tokens_total", "Model tokens, by direction.", ["model", "direction"],
-                    registry=REGISTRY)
+JOB_DURATION = Histogram(
+    "ai_job_duration_seconds",
+    "Time to prepare or score a session.",
+    ["stage", "outcome"],
+    registry=REGISTRY,
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)
+AI_CALLS = Counter(
+    "ai_calls_total", "Grader calls, by model and outcome.", ["model", "outcome"], registry=REGISTRY
+)
+AI_TOKENS = Counter(
+    "ai_tokens_total", "Model tokens, by direction.", ["model", "direction"], registry=REGISTRY
+)
 AI_COST = Counter("ai_cost_usd_total", "Model spend in US dollars.", ["model"], registry=REGISTRY)
-JUDGE_VERDICTS = Counter("judge_verdicts_total", "Judged test cases by verdict.",
-                         ["language", "verdict"], registry=REGISTRY)
-JOBS_FAILED = Counter("ai_jobs_failed_total", "Sessions the AI runner failed.", ["stage"],
-                      registry=REGISTRY)
+JUDGE_VERDICTS = Counter(
+    "judge_verdicts_total",
+    "Judged test cases by verdict.",
+    ["language", "verdict"],
+    registry=REGISTRY,
+)
+JOBS_PENDING = Gauge(
+    "ai_jobs_pending",
+    "Jobs waiting to be prepared or scored (scale on it).",
+    ["stage"],
+    registry=REGISTRY,
+)
+JOBS_FAILED = Counter(
+    "ai_jobs_failed_total", "Sessions the AI runner failed.", ["stage"], registry=REGISTRY
+)
 
 Judge = Any  # codejudge.Judge: imported lazily so the service starts without it in tests
 
 
 class Jobs:
-    def __init__(self, rt: ServiceRuntime, settings: Settings, grader: Grader, judge: Judge,
-                 transcripts: TranscriptStore, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        rt: ServiceRuntime,
+        settings: Settings,
+        grader: Grader,
+        judge: Judge,
+        transcripts: TranscriptStore,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.rt = rt
         self.settings = settings
         self.grader = grader
@@ -80,6 +104,7 @@ class Jobs:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._pending_at = 0.0
 
     @property
     def jobs(self) -> Any:
@@ -94,33 +119,50 @@ class Jobs:
         await self.jobs.create_index([("status", ASCENDING), ("deadline_at", ASCENDING)])
 
     # -- consumers: record the work -----------------------------------------------------
-    async def on_event(self, event: DomainEvent, envelope: EventEnvelope,
-                       session: AsyncClientSession) -> None:
+    async def on_event(
+        self, event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
         now = self.clock()
         if isinstance(event, SessionRequested):
             await self.jobs.update_one(
                 {"_id": event.session_id},
-                {"$setOnInsert": {
-                    "user_id": event.user_id,
-                    "questions": [q.model_dump(mode="json") for q in event.questions],
-                    "status": "preparing", "answers": None, "attempts": 0,
-                    "lease_until": None, "claimed_by": None, "created_at": now,
-                    "deadline_at": now + timedelta(seconds=self.settings.prepare_deadline_seconds),
-                    "correlation_id": envelope.correlation_id,
-                    "traceparent": envelope.traceparent,
-                }},
-                upsert=True, session=session)
+                {
+                    "$setOnInsert": {
+                        "user_id": event.user_id,
+                        "questions": [q.model_dump(mode="json") for q in event.questions],
+                        "status": "preparing",
+                        "answers": None,
+                        "attempts": 0,
+                        "lease_until": None,
+                        "claimed_by": None,
+                        "created_at": now,
+                        "deadline_at": now
+                        + timedelta(seconds=self.settings.prepare_deadline_seconds),
+                        "correlation_id": envelope.correlation_id,
+                        "traceparent": envelope.traceparent,
+                    }
+                },
+                upsert=True,
+                session=session,
+            )
         elif isinstance(event, AnswersSubmitted):
             result = await self.jobs.update_one(
                 {"_id": event.session_id, "status": {"$in": ["preparing", "ready"]}},
-                {"$set": {"status": "scoring",
-                          "answers": [a.model_dump(mode="json") for a in event.answers],
-                          "attempts": 0, "lease_until": None, "claimed_by": None,
-                          "correlation_id": envelope.correlation_id,
-                          "traceparent": envelope.traceparent,
-                          "deadline_at": now + timedelta(
-                              seconds=self.settings.scoring_deadline_seconds)}},
-                session=session)
+                {
+                    "$set": {
+                        "status": "scoring",
+                        "answers": [a.model_dump(mode="json") for a in event.answers],
+                        "attempts": 0,
+                        "lease_until": None,
+                        "claimed_by": None,
+                        "correlation_id": envelope.correlation_id,
+                        "traceparent": envelope.traceparent,
+                        "deadline_at": now
+                        + timedelta(seconds=self.settings.scoring_deadline_seconds),
+                    }
+                },
+                session=session,
+            )
             if result.matched_count == 0:
                 existing = await self.jobs.find_one({"_id": event.session_id}, session=session)
                 if existing is None:
@@ -149,12 +191,14 @@ class Jobs:
                 worked = await self.work_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the job stays claimable; keep working
+            except Exception as exc:
                 log.exception("jobs.worker_error", error=repr(exc))
                 worked = False
             if not worked:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.settings.job_poll_seconds)
+                    await asyncio.wait_for(
+                        self._wake.wait(), timeout=self.settings.job_poll_seconds
+                    )
                 except TimeoutError:
                     pass
                 self._wake.clear()
@@ -162,17 +206,30 @@ class Jobs:
     async def claim(self) -> Document | None:
         now = self.clock()
         return await self.jobs.find_one_and_update(
-            {"status": {"$in": ["preparing", "scoring"]},
-             "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
-            {"$set": {"claimed_by": self.worker_id,
-                      "lease_until": now + timedelta(seconds=self.settings.job_lease_seconds)},
-             "$inc": {"attempts": 1}},
+            {
+                "status": {"$in": ["preparing", "scoring"]},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+            },
+            {
+                "$set": {
+                    "claimed_by": self.worker_id,
+                    "lease_until": now + timedelta(seconds=self.settings.job_lease_seconds),
+                },
+                "$inc": {"attempts": 1},
+            },
             sort=[("deadline_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
 
+    async def refresh_pending(self) -> None:
+        for stage in ("preparing", "scoring"):
+            JOBS_PENDING.labels(stage).set(await self.jobs.count_documents({"status": stage}))
+
     async def work_once(self) -> bool:
         """Expire overdue jobs, then claim and run one job; False when there was nothing."""
+        if time.monotonic() - self._pending_at > 5.0:
+            self._pending_at = time.monotonic()
+            await self.refresh_pending()
         await self.expire_overdue()
         job = await self.claim()
         if job is None:
@@ -184,30 +241,47 @@ class Jobs:
         try:
             if job["attempts"] > self.settings.job_max_attempts:
                 outcome = "failed"
-                await self.fail(job, "scoring" if stage == "scoring" else "preparing",
-                                "We could not finish this interview after several attempts. "
-                                "Your interview credit has been returned.")
+                await self.fail(
+                    job,
+                    "scoring" if stage == "scoring" else "preparing",
+                    "We could not finish this interview after several attempts. "
+                    "Your interview credit has been returned.",
+                )
             elif stage == "preparing":
                 await self.prepare(job)
             else:
                 await self.score(job)
         except ProviderFailed as exc:
             outcome = "failed"
-            await self.fail(job, "scoring" if stage == "scoring" else "preparing",
-                            f"{exc.reason} Your interview credit has been returned; please try "
-                            "again later.")
+            AI_CALLS.labels(self.grader.model, "failed").inc()
+            spent = getattr(exc, "usage", None)
+            if isinstance(spent, Usage):  # tokens billed on the failed attempts still count
+                self._record_usage(spent)
+            await self.fail(
+                job,
+                "scoring" if stage == "scoring" else "preparing",
+                f"{exc.reason} Your interview credit has been returned; please try again later.",
+            )
         except Exception:
             outcome = "error"
             # leave the lease to expire: another attempt (maybe another worker) retries it
-            await self.jobs.update_one({"_id": job["_id"], "claimed_by": self.worker_id},
-                                       {"$set": {"lease_until": self.clock() + timedelta(seconds=2)}})
+            await self.jobs.update_one(
+                {"_id": job["_id"], "claimed_by": self.worker_id},
+                {"$set": {"lease_until": self.clock() + timedelta(seconds=2)}},
+            )
             raise
         finally:
             JOB_DURATION.labels(stage, outcome).observe(time.perf_counter() - started)
         return True
 
-    async def _finish(self, job_id: str, change: Callable[[AiJob], Any], status: str,
-                      extra: dict[str, Any], correlation_id: str | None) -> bool:
+    async def _finish(
+        self,
+        job_id: str,
+        change: Callable[[AiJob], Any],
+        status: str,
+        extra: dict[str, Any],
+        correlation_id: str | None,
+    ) -> bool:
         """Append the job's event and mark the job in one transaction, if we still own it."""
 
         async def work(session: AsyncClientSession) -> bool:
@@ -218,10 +292,18 @@ class Jobs:
             except JobAlreadyFinished:
                 return False
             await self.repo.save(aggregate, session, correlation_id=correlation_id)
-            await self.jobs.update_one({"_id": job_id},
-                                       {"$set": {"status": status, "lease_until": None,
-                                                 "finished_at": self.clock(), **extra}},
-                                       session=session)
+            await self.jobs.update_one(
+                {"_id": job_id},
+                {
+                    "$set": {
+                        "status": status,
+                        "lease_until": None,
+                        "finished_at": self.clock(),
+                        **extra,
+                    }
+                },
+                session=session,
+            )
             return True
 
         return await self.rt.command(work)
@@ -230,24 +312,44 @@ class Jobs:
         questions = QUESTIONS.validate_python(job["questions"])
         introduction, guidance, usage = await self.grader.introduce(questions)
         self._record_usage(usage)
-        event = SessionReady(session_id=job["_id"], user_id=job["user_id"],
-                             introduction=introduction, guidance=tuple(guidance),
-                             ready_at=self.clock())
-        await self._finish(job["_id"], lambda a: a.prepared(event), "ready",
-                           {"usage_prepare": usage.__dict__}, job.get("correlation_id"))
+        event = SessionReady(
+            session_id=job["_id"],
+            user_id=job["user_id"],
+            introduction=introduction,
+            guidance=tuple(guidance),
+            ready_at=self.clock(),
+        )
+        await self._finish(
+            job["_id"],
+            lambda a: a.prepared(event),
+            "ready",
+            {"usage_prepare": usage.__dict__},
+            job.get("correlation_id"),
+        )
 
-    async def judge_answer(self, question: CodingQuestionSnapshot, answer: Answer) -> tuple[list[TestResult], JudgeSummary]:
+    async def judge_answer(
+        self, question: CodingQuestionSnapshot, answer: Answer
+    ) -> tuple[list[TestResult], JudgeSummary]:
         report = await self.judge.run(
-            language=answer.language or "python", source=answer.response,
-            function_name=question.function_name, tests=question.tests,
-            comparison=question.comparison, time_limit_ms=question.time_limit_ms,
-            memory_limit_mb=question.memory_limit_mb)
+            language=answer.language or "python",
+            source=answer.response,
+            function_name=question.function_name,
+            tests=question.tests,
+            comparison=question.comparison,
+            time_limit_ms=question.time_limit_ms,
+            memory_limit_mb=question.memory_limit_mb,
+        )
         verdicts: dict[str, int] = {}
         for result in report.results:
             verdicts[result.verdict] = verdicts.get(result.verdict, 0) + 1
             JUDGE_VERDICTS.labels(answer.language or "python", result.verdict).inc()
-        summary = JudgeSummary(passed=report.passed, total=report.total, score=report.score,
-                               compile_error=report.compile_error, verdicts=verdicts)
+        summary = JudgeSummary(
+            passed=report.passed,
+            total=report.total,
+            score=report.score,
+            compile_error=report.compile_error,
+            verdicts=verdicts,
+        )
         return list(report.results), summary
 
     async def score(self, job: Document) -> None:
@@ -258,14 +360,20 @@ class Jobs:
         for question in questions:
             answer = answers.get(question.question_id)
             if answer is None or not answer.response.strip():
-                results.append(AnswerResult(
-                    question_id=question.question_id, score=0,
-                    improvements=("This question was not answered.",)))
+                results.append(
+                    AnswerResult(
+                        question_id=question.question_id,
+                        score=0,
+                        improvements=("This question was not answered.",),
+                    )
+                )
                 continue
             if isinstance(question, CodingQuestionSnapshot):
                 tests, summary = await self.judge_answer(question, answer)
                 review, spent = await self.grader.review_code(question, answer, summary)
-                result = bound_code(review.model_copy(update={"tests": tuple(tests)}), summary.score)
+                result = bound_code(
+                    review.model_copy(update={"tests": tuple(tests)}), summary.score
+                )
             else:
                 graded, spent = await self.grader.grade_behavioral(question, answer.response)
                 weights = {r.dimension: r.weight for r in question.rubric}
@@ -277,48 +385,89 @@ class Jobs:
         version = int(job.get("transcript_version") or 0) + 1
         key = f"transcripts/{job['user_id']}/{job['_id']}/v{version}"
         transcript = {
-            "session_id": job["_id"], "user_id": job["user_id"], "overall_score": overall,
-            "model": self.grader.model, "prompt_version": self.grader.prompt_version,
+            "session_id": job["_id"],
+            "user_id": job["user_id"],
+            "overall_score": overall,
+            "model": self.grader.model,
+            "prompt_version": self.grader.prompt_version,
             "summary": _summary(overall, results),
-            "entries": [{"question": q.model_dump(mode="json"),
-                         "answer": answers[q.question_id].model_dump(mode="json")
-                         if q.question_id in answers else None,
-                         "result": r.model_dump(mode="json")}
-                        for q, r in zip(questions, results, strict=True)],
-            "usage": usage.__dict__, "scored_at": self.clock().isoformat(),
+            "entries": [
+                {
+                    "question": q.model_dump(mode="json"),
+                    "answer": answers[q.question_id].model_dump(mode="json")
+                    if q.question_id in answers
+                    else None,
+                    "result": r.model_dump(mode="json"),
+                }
+                for q, r in zip(questions, results, strict=True)
+            ],
+            "usage": usage.__dict__,
+            "scored_at": self.clock().isoformat(),
         }
         as_json, as_markdown = encode(transcript)
         await self.transcripts.put(f"{key}.json", as_json, "application/json")
         await self.transcripts.put(f"{key}.md", as_markdown, "text/markdown; charset=utf-8")
         event = SessionScored(
-            session_id=job["_id"], user_id=job["user_id"], overall_score=overall,
-            results=tuple(results), summary=transcript["summary"], transcript_key=key,
-            usage=AIUsage(model=usage.model, calls=usage.calls, input_tokens=usage.input_tokens,
-                          output_tokens=usage.output_tokens, cost_usd=usage.cost_usd),
-            scored_at=self.clock())
-        await self._finish(job["_id"], lambda a: a.scored(event), "scored",
-                           {"transcript_key": key, "transcript_version": version,
-                            "usage": usage.__dict__, "overall_score": overall,
-                            "model": self.grader.model,
-                            "prompt_version": self.grader.prompt_version},
-                           job.get("correlation_id"))
+            session_id=job["_id"],
+            user_id=job["user_id"],
+            overall_score=overall,
+            results=tuple(results),
+            summary=transcript["summary"],
+            transcript_key=key,
+            usage=AIUsage(
+                model=usage.model,
+                calls=usage.calls,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_usd=usage.cost_usd,
+            ),
+            scored_at=self.clock(),
+        )
+        await self._finish(
+            job["_id"],
+            lambda a: a.scored(event),
+            "scored",
+            {
+                "transcript_key": key,
+                "transcript_version": version,
+                "usage": usage.__dict__,
+                "overall_score": overall,
+                "model": self.grader.model,
+                "prompt_version": self.grader.prompt_version,
+            },
+            job.get("correlation_id"),
+        )
 
     async def fail(self, job: Document, stage: str, reason: str) -> None:
-        event = SessionFailed(session_id=job["_id"], user_id=job["user_id"], reason=reason,
-                              stage=stage, failed_at=self.clock())  # type: ignore[arg-type]
-        if await self._finish(job["_id"], lambda a: a.failed(event), "failed",
-                              {"failure_reason": reason}, job.get("correlation_id")):
+        event = SessionFailed(
+            session_id=job["_id"],
+            user_id=job["user_id"],
+            reason=reason,
+            stage=stage,
+            failed_at=self.clock(),
+        )  # type: ignore[arg-type]
+        if await self._finish(
+            job["_id"],
+            lambda a: a.failed(event),
+            "failed",
+            {"failure_reason": reason},
+            job.get("correlation_id"),
+        ):
             JOBS_FAILED.labels(stage).inc()
             log.warning("job.failed", session_id=job["_id"], stage=stage, reason=reason)
 
     async def expire_overdue(self) -> int:
         now = self.clock()
         expired = 0
-        async for job in self.jobs.find({"status": {"$in": ["preparing", "scoring"]},
-                                         "deadline_at": {"$lt": now}}).limit(20):
-            await self.fail(job, "deadline",
-                            "This interview took too long to process and was stopped. Your "
-                            "interview credit has been returned.")
+        async for job in self.jobs.find(
+            {"status": {"$in": ["preparing", "scoring"]}, "deadline_at": {"$lt": now}}
+        ).limit(20):
+            await self.fail(
+                job,
+                "deadline",
+                "This interview took too long to process and was stopped. Your "
+                "interview credit has been returned.",
+            )
             expired += 1
         return expired
 
@@ -329,18 +478,31 @@ class Jobs:
         AI_COST.labels(usage.model).inc(usage.cost_usd)
 
     async def stats(self) -> dict[str, Any]:
-        pipeline = [{"$group": {"_id": "$status", "n": {"$sum": 1},
-                                "calls": {"$sum": "$usage.calls"},
-                                "input_tokens": {"$sum": "$usage.input_tokens"},
-                                "output_tokens": {"$sum": "$usage.output_tokens"},
-                                "cost_usd": {"$sum": "$usage.cost_usd"}}}]
+        pipeline = [
+            {
+                "$group": {
+                    "_id": "$status",
+                    "n": {"$sum": 1},
+                    "calls": {"$sum": "$usage.calls"},
+                    "input_tokens": {"$sum": "$usage.input_tokens"},
+                    "output_tokens": {"$sum": "$usage.output_tokens"},
+                    "cost_usd": {"$sum": "$usage.cost_usd"},
+                }
+            }
+        ]
         by_status = {d["_id"]: d async for d in await self.jobs.aggregate(pipeline)}
-        total = {k: sum(d.get(k) or 0 for d in by_status.values())
-                 for k in ("calls", "input_tokens", "output_tokens", "cost_usd")}
-        return {"jobs": {k: v["n"] for k, v in by_status.items()},
-                "ai_calls": total["calls"], "ai_input_tokens": total["input_tokens"],
-                "ai_output_tokens": total["output_tokens"], "ai_cost_usd": round(total["cost_usd"], 6),
-                "ai_failures": by_status.get("failed", {}).get("n", 0)}
+        total = {
+            k: sum(d.get(k) or 0 for d in by_status.values())
+            for k in ("calls", "input_tokens", "output_tokens", "cost_usd")
+        }
+        return {
+            "jobs": {k: v["n"] for k, v in by_status.items()},
+            "ai_calls": total["calls"],
+            "ai_input_tokens": total["input_tokens"],
+            "ai_output_tokens": total["output_tokens"],
+            "ai_cost_usd": round(total["cost_usd"], 6),
+            "ai_failures": by_status.get("failed", {}).get("n", 0),
+        }
 
 
 def _summary(overall: int, results: list[AnswerResult]) -> str:
@@ -348,7 +510,16 @@ def _summary(overall: int, results: list[AnswerResult]) -> str:
         return "No answers were scored."
     best = max(results, key=lambda r: r.score)
     worst = min(results, key=lambda r: r.score)
-    band = ("strong" if overall >= 75 else "solid" if overall >= 55 else
-            "developing" if overall >= 35 else "early")
-    return (f"Overall {overall}/100: a {band} interview. Your strongest answer scored "
-            f"{best.score}; the one to work on first scored {worst.score}.")
+    band = (
+        "strong"
+        if overall >= 75
+        else "solid"
+        if overall >= 55
+        else "developing"
+        if overall >= 35
+        else "early"
+    )
+    return (
+        f"Overall {overall}/100: a {band} interview. Your strongest answer scored "
+        f"{best.score}; the one to work on first scored {worst.score}."
+    )

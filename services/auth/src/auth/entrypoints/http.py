@@ -132,3 +132,14 @@ async def user_for_services(
     if doc is None:
         raise DomainError("No such user.", status=404, code="not_found", title="Not found")
     return _public_user(doc)
+
+
+@router.get("/internal/stats", include_in_schema=False)
+async def stats(principal: CurrentUser, request: Request) -> dict[str, Any]:
+    if not principal.is_admin:
+        raise DomainError("Administrators only.", status=403, code="forbidden", title="Not allowed")
+    users = _accounts(request).users.collection
+    return {
+        "users": await users.count_documents({}),
+        "admins": await users.count_documents({"role": "admin"}),
+    }

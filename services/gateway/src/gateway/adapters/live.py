@@ -33,8 +33,13 @@ class LiveSessions:
         return sum(len(v) for v in self._listeners.values())
 
     def publish(self, event: SessionStatusChanged) -> None:
-        item = {"status": event.status, "sequence": event.sequence, "reason": event.reason,
-                "overall_score": event.overall_score, "at": event.changed_at.isoformat()}
+        item = {
+            "status": event.status,
+            "sequence": event.sequence,
+            "reason": event.reason,
+            "overall_score": event.overall_score,
+            "at": event.changed_at.isoformat(),
+        }
         for queue in list(self._listeners.get(event.session_id, ())):
             try:
                 queue.put_nowait(item)

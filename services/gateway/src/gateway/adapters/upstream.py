@@ -3,6 +3,8 @@ followed, hop-by-hop headers dropped, problem+json when a service cannot be reac
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 from fastapi import Request
 from fastapi.responses import Response
@@ -61,13 +63,16 @@ class Upstreams:
 
     async def get_json(self, service: str, path: str, request: Request) -> Any | None:
         """GET an internal JSON resource as the calling user; None if it is not a 200."""
-        headers = {"x-request-id": request.state.request_id,
-                   "x-correlation-id": request.state.correlation_id}
+        headers = {
+            "x-request-id": request.state.request_id,
+            "x-correlation-id": request.state.correlation_id,
+        }
         if "authorization" in request.headers:
             headers["authorization"] = request.headers["authorization"]
         try:
-            async with self.session().get(self.services[service] + path, headers=headers,
-                                          allow_redirects=False) as upstream:
+            async with self.session().get(
+                self.services[service] + path, headers=headers, allow_redirects=False
+            ) as upstream:
                 if upstream.status != 200:
                     return None
                 return await upstream.json()

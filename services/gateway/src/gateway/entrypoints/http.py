@@ -98,7 +98,20 @@ async def logout(request: Request, body: LogoutRequest | None = Body(default=Non
     "/user/me", tags=["auth"], response_model=Me, dependencies=AUTHED, responses=problems(401)
 )
 async def user_me(request: Request) -> Response:
-    return await forward("auth", request)
+    """The profile from auth with the live quota from interviews (which owns the ledger)."""
+    upstreams: Upstreams = request.app.state.upstreams
+    profile, quota = await asyncio.gather(
+        forward("auth", request),
+        upstreams.get_json("interviews", "/internal/quota", request),
+    )
+    if profile.status_code != 200 or not isinstance(quota, dict):
+        return profile  # interviews unreachable: auth's own view of the plan still answers
+    body = json.loads(profile.body)
+    body["plan"] = quota.pop("plan", body.get("plan"))
+    body["quota"] = quota
+    response = JSONResponse(body, headers={"Cache-Control": "no-store"})
+    response.headers.update(rate_limit_headers(request))
+    return response
 
 
 @router.delete(
@@ -206,8 +219,10 @@ async def submit_answers(
     responses=problems(401, 404),
 )
 async def interview_events(session_id: str, request: Request) -> Response:
-    """Server-Sent Events: one event per status change until a final status."""
-    return await forward("interviews", request)
+    """Server-Sent Events: one `status` event per status change until a final status
+    (`Last-Event-ID` resumes after the given sequence; a comment line every 15 s keeps the
+    connection alive)."""
+    return await stream_session_events(session_id, request)
 
 
 @router.get(
@@ -287,6 +302,20 @@ async def local_checkout_decline(checkout_id: str, request: Request) -> Response
 
 @router.get("/admin/stats", tags=["admin"], dependencies=AUTHED, responses=problems(401, 403))
 async def admin_stats(request: Request) -> Response:
+    """Platform figures composed from each service's internal stats (admins only)."""
     if not request.state.principal.is_admin:
         raise Forbidden("Only administrators can see platform statistics.")
-    return await forward("interviews", request)
+    upstreams: Upstreams = request.app.state.upstreams
+    names = ("auth", "interviews", "billing", "ai-runner")
+    parts = await asyncio.gather(
+        *(upstreams.get_json(n, "/internal/stats", request) for n in names)
+    )
+    body: dict[str, Any] = {
+        "unavailable": [n for n, p in zip(names, parts, strict=True) if p is None]
+    }
+    for part in parts:
+        if isinstance(part, dict):
+            body.update(part)
+    response = JSONResponse(body, headers={"Cache-Control": "no-store"})
+    response.headers.update(rate_limit_headers(request))
+    return response

@@ -30,8 +30,12 @@ def _last_event_id(request: Request) -> int:
     try:
         return max(0, int(raw))
     except ValueError:
-        raise DomainError("Last-Event-ID must be the number of the last event received.",
-                          status=422, code="validation_error", title="Validation failed") from None
+        raise DomainError(
+            "Last-Event-ID must be the number of the last event received.",
+            status=422,
+            code="validation_error",
+            title="Validation failed",
+        ) from None
 
 
 async def stream_session_events(session_id: str, request: Request) -> Response:
@@ -41,7 +45,8 @@ async def stream_session_events(session_id: str, request: Request) -> Response:
     queue = live.subscribe(session_id)
     try:
         snapshot = await upstreams.get_json(
-            "interviews", f"/internal/sessions/{session_id}/history", request)
+            "interviews", f"/internal/sessions/{session_id}/history", request
+        )
     except BaseException:
         live.unsubscribe(session_id, queue)
         raise
@@ -77,5 +82,8 @@ async def stream_session_events(session_id: str, request: Request) -> Response:
         finally:
             live.unsubscribe(session_id, queue)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -231,3 +231,39 @@ async def delete_question(question_id: str, principal: CurrentUser, request: Req
     if not await _interviews(request).bank.deactivate(question_id):
         raise DomainError("No such question.", status=404, code="not_found", title="Not found")
     return Response(status_code=204)
+
+
+@router.get("/internal/stats", include_in_schema=False)
+async def stats(principal: CurrentUser, request: Request) -> dict[str, Any]:
+    if not principal.is_admin:
+        raise Forbidden("Administrators only.")
+    sessions = _interviews(request).view.collection
+    by_status = {
+        d["_id"]: d["n"]
+        async for d in await sessions.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+    }
+    by_week = {
+        d["_id"]: d["n"]
+        async for d in await sessions.aggregate(
+            [
+                {"$group": {"_id": "$quota_week", "n": {"$sum": 1}}},
+                {"$sort": {"_id": -1}},
+                {"$limit": 12},
+            ]
+        )
+    }
+    scores = [
+        d
+        async for d in await sessions.aggregate(
+            [
+                {"$match": {"status": "completed"}},
+                {"$group": {"_id": None, "avg": {"$avg": "$overall_score"}, "n": {"$sum": 1}}},
+            ]
+        )
+    ]
+    return {
+        "interviews_by_status": by_status,
+        "interviews_by_week": by_week,
+        "average_score": round(scores[0]["avg"], 1) if scores else None,
+        "completed": scores[0]["n"] if scores else 0,
+    }
