@@ -69,3 +69,22 @@ async def test_unsupported_language_and_bad_names_are_value_errors(judge: Judge)
             tests=TESTS,
             comparison="fuzzy",  # type: ignore[arg-type]
         )
+
+
+def test_judges_under_uvloop_the_loop_uvicorn_runs_services_on() -> None:
+    """asyncio's subprocess `user=`/`group=` arguments are refused by uvloop; the judge must
+    not depend on them (it drops privileges with setpriv instead)."""
+    import uvloop
+    from codejudge import Judge, JudgeSettings
+    from contracts.events import HiddenTest
+
+    async def judge_once() -> tuple[int, int, bool]:
+        report = await Judge(JudgeSettings()).run(
+            language="python",
+            source="def double(a):\n    return a * 2\n",
+            function_name="double",
+            tests=[HiddenTest(test_id="t", input=[2], expected=4)],
+        )
+        return report.passed, report.total, report.sandboxed
+
+    assert uvloop.run(judge_once()) == (1, 1, True)

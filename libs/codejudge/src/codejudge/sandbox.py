@@ -176,6 +176,22 @@ class Sandbox:
         found = shutil.which(self._settings.prlimit_path)
         return os.path.realpath(found) if found else None
 
+    def drop_privileges_argv(self) -> list[str]:
+        """Run as the sandbox user via setpriv (util-linux) rather than the `user=`/`group=`
+        arguments of asyncio's subprocess API, which uvloop (what uvicorn runs on) rejects."""
+        if not _runs_as_root():
+            return []
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise SandboxUnavailable("setpriv (util-linux) is needed to drop root privileges")
+        return [
+            os.path.realpath(setpriv),
+            f"--reuid={self._settings.sandbox_uid}",
+            f"--regid={self._settings.sandbox_gid}",
+            "--clear-groups",
+            "--",
+        ]
+
     def user_kwargs(self) -> dict[str, Any]:
         if not _runs_as_root():
             return {}
@@ -294,6 +310,7 @@ class Sandbox:
             memory_limit_mb=memory_limit_mb,
         )
         argv = [
+            *self.drop_privileges_argv(),
             bwrap,
             *self._bwrap_options(env=env, binds=runtime.extra_binds, data=fds, info_fd=info_fd),
             *limits.prlimit_argv(prlimit),
@@ -304,7 +321,7 @@ class Sandbox:
             env={"PATH": "/usr/bin:/bin"},
             pass_fds=(results_fd, *fds.values(), *([] if info_fd is None else [info_fd])),
             cwd="/",
-            user_kwargs=self.user_kwargs(),
+            user_kwargs={},
             sandboxed=True,
             parent_fds=list(fds.values()),
         )
@@ -344,11 +361,11 @@ class Sandbox:
             memory_limit_mb=memory_limit_mb,
         )
         return Launch(
-            argv=[*limits.prlimit_argv(prlimit), *command],
+            argv=[*self.drop_privileges_argv(), *limits.prlimit_argv(prlimit), *command],
             env=_base_env(runtime),
             pass_fds=(results_fd,),
             cwd=directory,
-            user_kwargs=self.user_kwargs(),
+            user_kwargs={},
             sandboxed=False,
             directory=directory,
         )
