@@ -17,7 +17,8 @@ MIN_QUOTE_CHARS = 8
 
 
 def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
+    # whitespace may be reflowed; wording and case may not
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def quote_is_verbatim(quote: str, answer: str) -> bool:
@@ -41,8 +42,9 @@ def weighted_score(dimensions: tuple[DimensionScore, ...], weights: dict[str, fl
 
 def bound_behavioral(result: AnswerResult, answer: str, weights: dict[str, float]) -> AnswerResult:
     dimensions = tuple(bound_dimension(d, answer) for d in result.dimensions)
-    return result.model_copy(update={"dimensions": dimensions,
-                                     "score": weighted_score(dimensions, weights)})
+    return result.model_copy(
+        update={"dimensions": dimensions, "score": weighted_score(dimensions, weights)}
+    )
 
 
 def code_cap(test_share: float) -> int:
