@@ -21,11 +21,14 @@ def make_grader(settings: Settings) -> Grader:
         from ai_runner.adapters.gemini import GeminiGrader
 
         return GeminiGrader(  # type: ignore[no-any-return]
-            api_key=settings.ai_api_key.get_secret_value(), model=settings.ai_model,
-            base_url=settings.ai_base_url, timeout_seconds=settings.ai_timeout_seconds,
+            api_key=settings.ai_api_key.get_secret_value(),
+            model=settings.ai_model,
+            base_url=settings.ai_base_url,
+            timeout_seconds=settings.ai_timeout_seconds,
             max_attempts=settings.ai_max_attempts,
             price_input_per_m=settings.ai_price_input_per_million,
-            price_output_per_m=settings.ai_price_output_per_million)
+            price_output_per_m=settings.ai_price_output_per_million,
+        )
     from ai_runner.scoring.offline import OfflineGrader
 
     return OfflineGrader()  # type: ignore[no-any-return]
@@ -34,26 +37,42 @@ def make_grader(settings: Settings) -> Grader:
 def make_judge(settings: Settings) -> Any:
     from codejudge import Judge, JudgeSettings
 
-    return Judge(JudgeSettings(max_concurrency=settings.judge_concurrency,
-                               allow_unsandboxed=settings.judge_allow_unsandboxed))
+    return Judge(
+        JudgeSettings(
+            max_concurrency=settings.judge_concurrency,
+            allow_unsandboxed=settings.judge_allow_unsandboxed,
+        )
+    )
 
 
 def make_transcripts(settings: Settings) -> TranscriptStore:
     if settings.s3_endpoint:
-        return S3Transcripts(settings.s3_endpoint, settings.s3_bucket,
-                             settings.s3_key.get_secret_value() if settings.s3_key else None,
-                             settings.s3_secret.get_secret_value() if settings.s3_secret else None,
-                             settings.s3_region)
+        return S3Transcripts(
+            settings.s3_endpoint,
+            settings.s3_bucket,
+            settings.s3_key.get_secret_value() if settings.s3_key else None,
+            settings.s3_secret.get_secret_value() if settings.s3_secret else None,
+            settings.s3_region,
+        )
     return LocalTranscripts(settings.data_dir / "transcripts")
 
 
-def create_app(settings: Settings | None = None, grader: Grader | None = None,
-               judge: Any = None, transcripts: TranscriptStore | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    grader: Grader | None = None,
+    judge: Any = None,
+    transcripts: TranscriptStore | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     rt = ServiceRuntime(settings)
     judge = judge or make_judge(settings)
-    jobs = Jobs(rt, settings, grader or make_grader(settings), judge,
-                transcripts or make_transcripts(settings))
+    jobs = Jobs(
+        rt,
+        settings,
+        grader or make_grader(settings),
+        judge,
+        transcripts or make_transcripts(settings),
+    )
     register_consumers(rt, jobs)
 
     @rt.on_startup

@@ -47,12 +47,14 @@ class LocalTranscripts:
 
 
 class S3Transcripts:
-    def __init__(self, endpoint: str, bucket: str, key: str | None, secret: str | None,
-                 region: str) -> None:
+    def __init__(
+        self, endpoint: str, bucket: str, key: str | None, secret: str | None, region: str
+    ) -> None:
         import aioboto3
 
-        self.session = aioboto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
-                                        region_name=region)
+        self.session = aioboto3.Session(
+            aws_access_key_id=key, aws_secret_access_key=secret, region_name=region
+        )
         self.endpoint = endpoint
         self.bucket = bucket
         self._bucket_checked = False
@@ -91,15 +93,25 @@ class S3Transcripts:
 
 
 def render_markdown(transcript: dict[str, Any]) -> str:
-    lines = [f"# Interview transcript: {transcript['session_id']}", "",
-             f"Overall score: **{transcript['overall_score']}/100**  ", 
-             f"Graded by: {transcript['model']} (prompt {transcript['prompt_version']})", ""]
+    lines = [
+        f"# Interview transcript: {transcript['session_id']}",
+        "",
+        f"Overall score: **{transcript['overall_score']}/100**  ",
+        f"Graded by: {transcript['model']} (prompt {transcript['prompt_version']})",
+        "",
+    ]
     if transcript.get("summary"):
         lines += [transcript["summary"], ""]
     for number, entry in enumerate(transcript["entries"], start=1):
         question, answer, result = entry["question"], entry["answer"], entry["result"]
-        lines += [f"## {number}. {question['title']} ({question['kind']})", "",
-                  question["prompt"], "", "### Answer", ""]
+        lines += [
+            f"## {number}. {question['title']} ({question['kind']})",
+            "",
+            question["prompt"],
+            "",
+            "### Answer",
+            "",
+        ]
         if answer is None:
             lines += ["_No answer._", ""]
         elif question["kind"] == "coding":
@@ -110,8 +122,11 @@ def render_markdown(transcript: dict[str, Any]) -> str:
         if result.get("tests"):
             passed = sum(t["verdict"] == "accepted" for t in result["tests"])
             lines += [f"Tests: {passed}/{len(result['tests'])} passed", ""]
-            lines += [f"- `{t['test_id']}`: {t['verdict']}" + (f" ({t['detail']})" if t.get("detail") else "")
-                      for t in result["tests"]]
+            lines += [
+                f"- `{t['test_id']}`: {t['verdict']}"
+                + (f" ({t['detail']})" if t.get("detail") else "")
+                for t in result["tests"]
+            ]
             lines.append("")
         for dim in result.get("dimensions", []):
             lines.append(f"- **{dim['dimension']}** {dim['score']}/100: {dim['comment']}")
@@ -127,5 +142,7 @@ def render_markdown(transcript: dict[str, Any]) -> str:
 
 
 def encode(transcript: dict[str, Any]) -> tuple[bytes, bytes]:
-    return (json.dumps(transcript, indent=2, default=str).encode(),
-            render_markdown(transcript).encode())
+    return (
+        json.dumps(transcript, indent=2, default=str).encode(),
+        render_markdown(transcript).encode(),
+    )

@@ -42,6 +42,7 @@ from servicekit.logs import bind_context, get_logger
 from servicekit.metrics import REGISTRY
 from servicekit.mongo import AsyncClientSession, Document
 from servicekit.runtime import ServiceRuntime
+from servicekit.tracing import consumer_span
 
 from ai_runner.adapters.transcripts import TranscriptStore, encode
 from ai_runner.app.ports import Grader, JudgeSummary, ProviderFailed, Usage
@@ -235,6 +236,16 @@ class Jobs:
         if job is None:
             return False
         bind_context(session_id=job["_id"], correlation_id=job.get("correlation_id"))
+        # continue the trace of the event that asked for this work, so one interview is one
+        # trace from POST /interviews through the bus to the AI runner and back
+        with consumer_span(
+            f"ai-job {job['status']}",
+            {"traceparent": job.get("traceparent")},
+            **{"session.id": job["_id"]},
+        ):
+            return await self._run_claimed(job)
+
+    async def _run_claimed(self, job: Document) -> bool:
         stage = job["status"]
         started = time.perf_counter()
         outcome = "ok"

@@ -21,21 +21,36 @@ def _jobs(request: Request) -> Jobs:
 
 
 @router.get("/interviews/{session_id}/transcript")
-async def transcript(session_id: str, principal: CurrentUser, request: Request,
-                     format: Literal["json", "markdown"] = "json") -> Response:
+async def transcript(
+    session_id: str,
+    principal: CurrentUser,
+    request: Request,
+    format: Literal["json", "markdown"] = "json",
+) -> Response:
     jobs = _jobs(request)
     job = await jobs.jobs.find_one({"_id": session_id})
     if job is None or (job["user_id"] != principal.user_id and not principal.is_admin):
         raise DomainError("No such interview.", status=404, code="not_found", title="Not found")
     if not job.get("transcript_key"):
-        raise DomainError("The transcript exists once the interview has been scored.",
-                          status=404, code="transcript_not_ready", title="No transcript yet")
-    suffix, media = (".md", "text/markdown; charset=utf-8") if format == "markdown" else (
-        ".json", "application/json")
+        raise DomainError(
+            "The transcript exists once the interview has been scored.",
+            status=404,
+            code="transcript_not_ready",
+            title="No transcript yet",
+        )
+    suffix, media = (
+        (".md", "text/markdown; charset=utf-8")
+        if format == "markdown"
+        else (".json", "application/json")
+    )
     body = await jobs.transcripts.get(job["transcript_key"] + suffix)
     if body is None:
-        raise DomainError("The transcript could not be found in storage.", status=404,
-                          code="transcript_missing", title="Transcript missing")
+        raise DomainError(
+            "The transcript could not be found in storage.",
+            status=404,
+            code="transcript_missing",
+            title="Transcript missing",
+        )
     if format == "json":
         document: dict[str, Any] = json.loads(body)
         document.pop("user_id", None)

@@ -1,0 +1,1 @@
+"""Graders that need no model provider: the deterministic offline grader."""
