@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,3 +26,15 @@ def delete_queues_with_prefix(prefix: str) -> None:
                 )
     except (OSError, subprocess.SubprocessError):
         pass  # leftovers are harmless: prefixed names are never reused
+
+
+def wait_for(probe: Callable[[], Any], timeout: float = 30.0, message: str = "condition") -> Any:
+    """Poll `probe` until it returns something truthy or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")

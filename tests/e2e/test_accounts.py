@@ -255,7 +255,24 @@ def test_admin_routes_are_forbidden_to_users(stack: Any) -> None:
         admin = login(client, admin_email).json()["access_token"]
         me = client.get("/user/me", headers=bearer(admin)).json()
         assert me["role"] == "admin"
-        assert client.get("/admin/stats", headers=bearer(admin)).status_code != 403
+        stats = client.get("/admin/stats", headers=bearer(admin))
+        assert stats.status_code == 200, stats.text
+        body = stats.json()
+        assert body["unavailable"] == []
+        assert body["users"] >= 2 and body["admins"] >= 1
+        for key in (
+            "interviews_by_status",
+            "interviews_by_week",
+            "average_score",
+            "active_subscriptions",
+            "revenue",
+            "ai_calls",
+            "ai_input_tokens",
+            "ai_output_tokens",
+            "ai_cost_usd",
+            "ai_failures",
+        ):
+            assert key in body, key
 
 
 def test_edge_headers_and_content_types(stack: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from stackutil import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -31,17 +32,6 @@ def signup(stack: Any, ip: str) -> tuple[str, dict[str, str]]:
         login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
         assert login.status_code == 200, login.text
     return user.json()["id"], {"authorization": f"Bearer {login.json()['access_token']}"}
-
-
-def wait_for(probe: Any, timeout: float = 20.0, message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")
 
 
 def subscription_ready(client: httpx.Client, auth: dict[str, str]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ runner with the real sandbox and the offline grader, transcripts, isolation betw
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,17 +28,6 @@ def signup(stack: Any, ip: str, name: str = "Grace") -> tuple[str, dict[str, str
             "access_token"
         ]
     return user.json()["id"], {"authorization": f"Bearer {token}"}
-
-
-def wait_for(probe: Any, timeout: float = 60.0, message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")
 
 
 def read_events(

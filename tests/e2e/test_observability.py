@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ import httpx
 import pytest
 from devstack import Stack
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from stackutil import delete_queues_with_prefix
+from stackutil import delete_queues_with_prefix, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -99,17 +98,6 @@ def traced_stack(
         delete_queues_with_prefix(isolated_env["QUEUE_PREFIX"])
 
 
-def wait_for(probe: Any, timeout: float = 45.0, message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")
-
-
 def test_one_interview_is_one_trace_and_metrics_show_it(
     traced_stack: Stack, collector: Collector
 ) -> None:
@@ -133,6 +121,7 @@ def test_one_interview_is_one_trace_and_metrics_show_it(
         sid = started.json()["id"]
         wait_for(
             lambda: client.get(f"/interviews/{sid}", headers=auth).json()["status"] == "ready",
+            timeout=45,
             message="session ready",
         )
 
@@ -145,7 +134,7 @@ def test_one_interview_is_one_trace_and_metrics_show_it(
             done = {"gateway", "interviews", "ai-runner"} <= services and wanted <= names
             return services if done else None
 
-        services = wait_for(whole_trace, message="one trace across the hops")
+        services = wait_for(whole_trace, timeout=45, message="one trace across the hops")
         assert {"gateway", "interviews", "ai-runner"} <= services
         assert any(n.startswith("ai-job") for n in collector.names_in(trace_id))
 
@@ -164,6 +153,7 @@ def test_one_interview_is_one_trace_and_metrics_show_it(
         )
         wait_for(
             lambda: client.get(f"/interviews/{sid}", headers=auth).json()["status"] == "completed",
+            timeout=45,
             message="scored",
         )
 

@@ -4,28 +4,17 @@ visible through the gateway. Plus the gateway's failure answers."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 from pymongo import MongoClient
+from stackutil import wait_for
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "Walking-skeleton-7"
-
-
-def wait_for(probe: Any, timeout: float = 20.0, message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")
 
 
 def signup(client: httpx.Client) -> tuple[dict[str, Any], str]:

@@ -114,27 +114,17 @@ class ServiceRuntime:
         self, event_type: str, name: str = "main"
     ) -> Callable[[StatelessHandler], StatelessHandler]:
         """Decorator for services without Mongo: no inbox, so the effect must be idempotent."""
-
-        def register(handler: StatelessHandler) -> StatelessHandler:
-            self.consumers.add(
-                EventConsumer(
-                    self.name,
-                    name,
-                    event_type,
-                    None,
-                    self.settings.queue_prefix,
-                    stateless_handler=handler,
-                )
-            )
-            return handler
-
-        return register
+        return self._stateless(event_type, name, broadcast=False)
 
     def broadcast_consumer(
         self, event_type: str, name: str = "live"
     ) -> Callable[[StatelessHandler], StatelessHandler]:
         """Decorator: this replica sees every `event_type` (no inbox, no retries)."""
+        return self._stateless(event_type, name, broadcast=True)
 
+    def _stateless(
+        self, event_type: str, name: str, broadcast: bool
+    ) -> Callable[[StatelessHandler], StatelessHandler]:
         def register(handler: StatelessHandler) -> StatelessHandler:
             self.consumers.add(
                 EventConsumer(
@@ -144,7 +134,7 @@ class ServiceRuntime:
                     None,
                     self.settings.queue_prefix,
                     stateless_handler=handler,
-                    broadcast=True,
+                    broadcast=broadcast,
                 )
             )
             return handler

@@ -199,7 +199,9 @@ class TokenMint:
     """Signs access tokens the way auth does, with a key of its own, for in-process tests of
     services that verify tokens (give their app `verifier()`)."""
 
-    def __init__(self, issuer: str = "mock-interview-auth", audience: str = "mock-interview") -> None:
+    def __init__(
+        self, issuer: str = "mock-interview-auth", audience: str = "mock-interview"
+    ) -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         self.issuer = issuer
@@ -227,8 +229,15 @@ class TokenMint:
         import jwt
 
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": self.audience, "sub": user_id, "role": role,
-                  "iat": now, "nbf": now, "exp": now + ttl}
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user_id,
+            "role": role,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+        }
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 
     def headers(self, user_id: str, role: str = "user") -> dict[str, str]:
