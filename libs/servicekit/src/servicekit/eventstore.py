@@ -78,7 +78,8 @@ A = TypeVar("A", bound=Aggregate)
 
 
 def envelope_to_document(envelope: EventEnvelope) -> Document:
-    return envelope.model_dump(mode="json") | {"occurred_at": envelope.occurred_at}
+    document: Document = envelope.model_dump(mode="json")
+    return document | {"occurred_at": envelope.occurred_at}
 
 
 def document_to_envelope(doc: Document) -> EventEnvelope:

@@ -8,6 +8,7 @@ RabbitMQ answer, while `/healthz` is up and `/readyz` says what is missing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -41,6 +42,15 @@ Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 log = get_logger(__name__)
+
+
+async def _quietly(task: asyncio.Task[Any] | None) -> None:
+    if task is None:
+        return
+    try:
+        await task
+    except (asyncio.CancelledError, Exception):  # noqa: BLE001 - it was cancelled on purpose
+        pass
 
 
 class ServiceRuntime:
@@ -226,27 +236,34 @@ class ServiceRuntime:
         try:
             yield
         finally:
-            self._bootstrap_task.cancel()
-            try:
-                await self._bootstrap_task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
-            if self._connecting is not None and not self._connecting.done():
-                try:
-                    await asyncio.wait_for(asyncio.shield(self._connecting), timeout=15)
-                except (TimeoutError, Exception):  # noqa: BLE001 - stopping anyway
-                    pass
-            if self.relay:
-                await self.relay.stop()
-            try:
-                await self.broker.stop()
-            except Exception:  # noqa: BLE001
-                pass
-            for hook in self.shutdown_hooks:
-                await hook(self)
-            if self._client is not None:
-                await self._client.close()
+            await self._shutdown()
             log.info("service.stopped", service=self.name)
+
+    async def _shutdown(self) -> None:
+        """Stop in order, each step bounded: a dependency that stopped answering must not
+        keep the process from exiting (Kubernetes would SIGKILL it mid-way instead)."""
+        assert self._bootstrap_task is not None
+        self._bootstrap_task.cancel()
+        steps: list[tuple[str, Callable[[], Awaitable[Any]], float]] = [
+            ("bootstrap", lambda: _quietly(self._bootstrap_task), 10),
+        ]
+        if self._connecting is not None and not self._connecting.done():
+            connecting = self._connecting
+            steps.append(("broker-connect", lambda: asyncio.shield(connecting), 15))
+        if self.relay:
+            steps.append(("outbox-relay", self.relay.stop, 10))
+        steps.append(("broker", self.broker.stop, 20))
+        for n, hook in enumerate(self.shutdown_hooks):
+            steps.append((f"hook-{n}", functools.partial(hook, self), 10))
+        if self._client is not None:
+            steps.append(("mongo", self._client.close, 10))
+        for name, step, seconds in steps:
+            try:
+                await asyncio.wait_for(step(), timeout=seconds)
+            except TimeoutError:
+                log.error("service.shutdown_step_timed_out", step=name, seconds=seconds)
+            except (asyncio.CancelledError, Exception) as exc:  # noqa: BLE001 - keep stopping
+                log.debug("service.shutdown_step_failed", step=name, error=repr(exc))
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}

@@ -314,13 +314,19 @@ async def test_unroutable_event_is_kept_not_lost(isolation: dict[str, Any], uniq
             queue = await channel.get_queue("mi.unrouted", ensure=False)
 
             async def find() -> bool:
+                # other events wait in this shared queue too: look through all of them
+                # (held unacked, so they go back when the channel closes), ack only ours
+                found = False
+                seen = []
                 while (m := await queue.get(no_ack=False, fail=False)) is not None:
                     if m.message_id == marker:
                         await m.ack()
-                        return True
+                        found = True
+                    else:
+                        seen.append(m)
+                for m in seen:
                     await m.nack(requeue=True)
-                    return False
-                return False
+                return found
 
             assert await eventually(find, message="unroutable event in mi.unrouted")
 
