@@ -61,6 +61,8 @@ class JwksVerifier:
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        self._verified: dict[str, Principal] = {}
+        self.cache_size = 50_000
         if jwks is not None:
             self._load(jwks)
 
@@ -88,6 +90,25 @@ class JwksVerifier:
             self._load(document)
 
     async def verify(self, token: str) -> Principal:
+        """The token's principal; a token already verified is answered from memory until it
+        expires (the signature cannot change; revocation is checked separately)."""
+        cached = self._verified.get(token)
+        if cached is not None and cached.expires_at is not None and cached.expires_at > time.time():
+            return cached
+        principal = await self._verify(token)
+        if len(self._verified) >= self.cache_size:
+            now = time.time()
+            self._verified = {
+                t: p
+                for t, p in self._verified.items()
+                if p.expires_at is not None and p.expires_at > now
+            }
+            if len(self._verified) >= self.cache_size:
+                self._verified.clear()
+        self._verified[token] = principal
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -62,7 +62,8 @@ class ServiceRuntime:
         self.uses_mongo = uses_mongo
         self.name = settings.service_name
         configure_logging(self.name, settings.log_level, settings.log_json)
-        configure_tracing(self.name, settings.otel_exporter_otlp_endpoint)
+        if settings.tracing_enabled:
+            configure_tracing(self.name, settings.otel_exporter_otlp_endpoint)
         configure_sentry(
             settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
             self.name,
@@ -340,10 +341,11 @@ class ServiceRuntime:
 
         for router in routers:
             app.include_router(router)
-        try:
-            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+        if self.settings.tracing_enabled:
+            try:
+                from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-            FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
-        except Exception:  # noqa: BLE001 - tracing must never stop a service from starting
-            log.warning("tracing.fastapi_instrumentation_failed")
+                FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+            except Exception:  # noqa: BLE001 - tracing must never stop a service from starting
+                log.warning("tracing.fastapi_instrumentation_failed")
         return app

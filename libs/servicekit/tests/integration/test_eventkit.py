@@ -389,7 +389,7 @@ async def test_trace_context_rides_in_the_envelope_to_the_consumer(
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    rt, _ = make_runtime(isolation)
+    rt, _ = make_runtime(isolation, tracing=True)
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()

@@ -111,10 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.verifier = verifier
     app.state.edge = edge
     app.state.live = live
-    try:
-        from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    if settings.tracing_enabled:
+        try:
+            from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 
-        AioHttpClientInstrumentor().instrument()
-    except Exception:  # noqa: BLE001 - tracing never stops the gateway from starting
-        pass
+            AioHttpClientInstrumentor().instrument()
+        except Exception:  # noqa: BLE001 - tracing never stops the gateway from starting
+            pass
     return app
