@@ -68,7 +68,11 @@ UNROUTED_EXCHANGE = RabbitExchange(UNROUTED, type=ExchangeType.FANOUT, durable=T
 
 
 def make_broker(
-    url: str, service: str, prefetch: int, connection_name: str | None = None
+    url: str,
+    service: str,
+    prefetch: int,
+    connection_name: str | None = None,
+    reconnect_seconds: float = 1.0,
 ) -> RabbitBroker:
     # aiormq names the connection from the URL's `name` query parameter; the name shows in
     # the management UI and in `rabbitmqctl list_connections client_properties`
@@ -79,7 +83,8 @@ def make_broker(
         default_channel=Channel(
             prefetch_count=prefetch, publisher_confirms=True, on_return_raises=True
         ),
-        reconnect_interval=1.0,
+        reconnect_interval=reconnect_seconds,
+        timeout=10.0,  # connection establishment; the bootstrap retries after it
         graceful_timeout=10.0,
         log_level=10,  # FastStream's per-message logs are debug noise; ours carry the context
     )

@@ -75,6 +75,7 @@ class ServiceRuntime:
             self.name,
             settings.prefetch,
             connection_name=f"{settings.queue_prefix}{self.name}@{socket.gethostname()}:{os.getpid()}",
+            reconnect_seconds=settings.rabbitmq_reconnect_seconds,
         )
         self.consumers = ConsumerHost(self.broker, self.exchange, settings.delivery_limit)
         self.startup_hooks: list[Hook] = []

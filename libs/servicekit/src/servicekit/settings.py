@@ -30,6 +30,7 @@ class ServiceSettings(BaseSettings):
     events_exchange: str = "mi.events"
     queue_prefix: str = Field(default="", description="Prefix for queues (test isolation).")
     prefetch: int = Field(default=16, ge=1)
+    rabbitmq_reconnect_seconds: float = Field(default=1.0, gt=0)
     delivery_limit: int = Field(default=5, ge=1, description="Broker redeliveries before parking.")
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
     outbox_batch: int = Field(default=100, ge=1)

@@ -48,7 +48,8 @@ def close_connections_named(fragment: str) -> int:
 async def test_consumers_reattach_after_the_broker_drops_the_connection(
     isolation: dict[str, Any],
 ) -> None:
-    rt, _ = make_runtime(isolation)
+    # a 3 s reconnect delay keeps the outage observable even on a loaded machine
+    rt, _ = make_runtime(isolation, rabbitmq_reconnect_seconds=3.0)
     app = rt.create_app()
     async with running(app) as client:
         await increment(rt, "before", 1)
