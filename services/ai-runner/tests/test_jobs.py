@@ -305,3 +305,49 @@ async def test_a_job_past_its_deadline_fails_instead_of_hanging(runner: Any) -> 
 
 async def _has(app: Any, session_id: str, event_type: str) -> bool:
     return event_type in await job_events(app, session_id)
+
+
+async def test_an_admin_rescore_appends_a_new_result_and_keeps_the_old(
+    runner: Any,
+    mint: TokenMint,
+) -> None:
+    sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
+    client = runner.state.client
+    await publish(runner, requested(sid, uid))
+    await eventually(lambda: _has(runner, sid, "SessionReady"), message="prepared")
+    early = await client.post(
+        f"/interviews/{sid}/rescore", headers=mint.headers(str(uuid.uuid4()), "admin")
+    )
+    assert early.status_code == 409 and early.json()["code"] == "not_rescorable"
+    await publish(runner, submitted(sid, uid))
+    await eventually(lambda: _has(runner, sid, "SessionScored"), timeout=60, message="scored")
+
+    user = await client.post(f"/interviews/{sid}/rescore", headers=mint.headers(uid))
+    assert user.status_code == 403
+    again = await client.post(
+        f"/interviews/{sid}/rescore", headers=mint.headers(str(uuid.uuid4()), "admin")
+    )
+    assert again.status_code == 202
+
+    async def rescored() -> bool:
+        return (await job_events(runner, sid)).count("SessionScored") == 2
+
+    await eventually(rescored, timeout=60, message="scored again")
+    assert await job_events(runner, sid) == [
+        "SessionReady",
+        "SessionScored",
+        "SessionRescoreRequested",
+        "SessionScored",
+    ]
+    first, second = [
+        e.event()
+        for e in await runner.state.runtime.store.load(sid)
+        if e.event_type == "SessionScored"
+    ]
+    assert first.transcript_key.endswith("/v1") and second.transcript_key.endswith("/v2")
+    assert second.overall_score == first.overall_score  # same answer, same grader: same score
+    assert await runner.state.jobs.transcripts.get(first.transcript_key + ".json") is not None
+    published = [
+        d["event_type"] async for d in runner.state.runtime.db["outbox"].find({"aggregate_id": sid})
+    ]
+    assert "SessionRescoreRequested" not in published  # a fact for the AI runner only

@@ -299,3 +299,40 @@ async def test_sessions_projection_rebuilt_from_the_stream_gives_identical_api_o
     ]
     assert after == before
     assert (await harness.client.get("/interviews", headers=harness.auth(alice))).json() == listing
+
+
+async def test_a_rescore_keeps_the_session_completed_and_both_scores(harness: Any) -> None:
+    alice = user()
+    session = (await start(harness, alice, "behavioral", question_count=1)).json()
+    sid, qid = session["id"], session["questions"][0]["question_id"]
+    await make_ready(harness, alice, sid)
+    answers = {"answers": [{"question_id": qid, "response": "I did the thing."}]}
+    assert (
+        await harness.client.post(
+            f"/interviews/{sid}/submit", json=answers, headers=harness.auth(alice)
+        )
+    ).status_code == 202
+    for version, score in ((3, 40), (5, 55)):
+        await harness.publish(
+            SessionScored(
+                session_id=sid,
+                user_id=alice,
+                overall_score=score,
+                scored_at=datetime.now(UTC),
+                results=(AnswerResult(question_id=qid, score=score),),
+            ),
+            sid,
+            version=version,
+        )
+        await eventually(
+            lambda s=score: _score_is(harness, alice, sid, s), message=f"score {score}"
+        )
+    body = (await harness.client.get(f"/interviews/{sid}", headers=harness.auth(alice))).json()
+    assert body["status"] == "completed"
+    assert [h["overall_score"] for h in body["score_history"]] == [40, 55]
+    assert [h["status"] for h in body["history"]] == ["queued", "ready", "scoring", "completed"]
+
+
+async def _score_is(h: Any, user_id: str, session_id: str, score: int) -> bool:
+    body = (await h.client.get(f"/interviews/{session_id}", headers=h.auth(user_id))).json()
+    return bool(body.get("overall_score") == score)

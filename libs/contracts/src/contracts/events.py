@@ -290,6 +290,17 @@ class SessionScored(DomainEvent):
 
 
 @event
+class SessionRescoreRequested(DomainEvent):
+    """An admin asked the AI runner to score a session again (a new model or rubric); the
+    old result stays in the session's history."""
+
+    session_id: str
+    user_id: str
+    requested_by: str
+    requested_at: AwareDatetime
+
+
+@event
 class SessionFailed(DomainEvent):
     session_id: str
     user_id: str

@@ -24,6 +24,7 @@ from contracts import (
     SessionFailed,
     SessionReady,
     SessionRequested,
+    SessionRescoreRequested,
     SessionScored,
 )
 from contracts.events import (
@@ -41,13 +42,14 @@ from servicekit.eventstore import Repository
 from servicekit.logs import bind_context, get_logger
 from servicekit.metrics import REGISTRY
 from servicekit.mongo import AsyncClientSession, Document
+from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 from servicekit.tracing import consumer_span
 
 from ai_runner.adapters.transcripts import TranscriptStore, encode
 from ai_runner.app.ports import Grader, JudgeSummary, ProviderFailed, Usage
 from ai_runner.domain.guard import bound_behavioral, bound_code
-from ai_runner.domain.job import AiJob, JobAlreadyFinished
+from ai_runner.domain.job import AiJob, JobAlreadyFinished, JobNotRescorable
 from ai_runner.settings import Settings
 
 log = get_logger(__name__)
@@ -448,6 +450,51 @@ class Jobs:
             },
             job.get("correlation_id"),
         )
+
+    async def rescore(self, session_id: str, requested_by: str) -> None:
+        """Score a scored session again (admin); the new result is a new SessionScored and
+        the old transcript version stays where it is."""
+        job = await self.jobs.find_one({"_id": session_id})
+        if job is None:
+            raise DomainError("No such interview.", status=404, code="not_found", title="Not found")
+        now = self.clock()
+        event = SessionRescoreRequested(
+            session_id=session_id,
+            user_id=job["user_id"],
+            requested_by=requested_by,
+            requested_at=now,
+        )
+
+        async def work(session: AsyncClientSession) -> None:
+            aggregate = await self.repo.get(session_id, session=session) or AiJob(session_id)
+            try:
+                aggregate.rescore(event)
+            except JobNotRescorable as exc:
+                raise DomainError(
+                    "Only a scored interview can be scored again.",
+                    status=409,
+                    code="not_rescorable",
+                    title="Cannot re-score",
+                ) from exc
+            await self.repo.save(aggregate, session)
+            await self.jobs.update_one(
+                {"_id": session_id},
+                {
+                    "$set": {
+                        "status": "scoring",
+                        "attempts": 0,
+                        "lease_until": None,
+                        "claimed_by": None,
+                        "rescore_requested_by": requested_by,
+                        "deadline_at": now
+                        + timedelta(seconds=self.settings.scoring_deadline_seconds),
+                    }
+                },
+                session=session,
+            )
+
+        await self.rt.command(work)
+        self._wake.set()
 
     async def fail(self, job: Document, stage: str, reason: str) -> None:
         event = SessionFailed(

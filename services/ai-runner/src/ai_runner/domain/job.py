@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from contracts import DomainEvent, SessionFailed, SessionReady, SessionScored
+from contracts import (
+    DomainEvent,
+    SessionFailed,
+    SessionReady,
+    SessionRescoreRequested,
+    SessionScored,
+)
 from servicekit.eventstore import Aggregate
 
 
@@ -10,8 +16,13 @@ class JobAlreadyFinished(Exception):
     """Scoring or failing a job that already has its final result."""
 
 
+class JobNotRescorable(Exception):
+    """Only a scored session can be scored again."""
+
+
 class AiJob(Aggregate):
     aggregate_type = "ai-job"
+    local_events = frozenset({"SessionRescoreRequested"})
 
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
@@ -29,6 +40,11 @@ class AiJob(Aggregate):
             raise JobAlreadyFinished(f"job {self.id} is already {self.final}")
         self.record(event)
 
+    def rescore(self, event: SessionRescoreRequested) -> None:
+        if self.final != "scored":
+            raise JobNotRescorable(f"job {self.id} is {self.final or 'not finished'}")
+        self.record(event)
+
     def failed(self, event: SessionFailed) -> None:
         if self.final:
             raise JobAlreadyFinished(f"job {self.id} is already {self.final}")
@@ -41,3 +57,5 @@ class AiJob(Aggregate):
             self.final = "scored"
         elif isinstance(event, SessionFailed):
             self.final = "failed"
+        elif isinstance(event, SessionRescoreRequested):
+            self.final = None

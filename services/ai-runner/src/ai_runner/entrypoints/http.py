@@ -58,6 +58,14 @@ async def transcript(
     return Response(body, media_type=media, headers={"Cache-Control": "private, no-store"})
 
 
+@router.post("/interviews/{session_id}/rescore", status_code=202)
+async def rescore(session_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
+    if not principal.is_admin:
+        raise Forbidden("Only administrators can re-score an interview.")
+    await _jobs(request).rescore(session_id, principal.user_id)
+    return {"id": session_id, "status": "rescoring"}
+
+
 @router.get("/internal/stats", include_in_schema=False)
 async def stats(principal: CurrentUser, request: Request) -> dict[str, Any]:
     if not principal.is_admin:

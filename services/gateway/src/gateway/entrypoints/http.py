@@ -225,6 +225,20 @@ async def interview_events(session_id: str, request: Request) -> Response:
     return await stream_session_events(session_id, request)
 
 
+@router.post(
+    "/interviews/{session_id}/rescore",
+    tags=["admin"],
+    status_code=202,
+    dependencies=AUTHED,
+    responses=problems(401, 403, 404, 409),
+)
+async def rescore(session_id: str, request: Request) -> Response:
+    """Admins: score a completed interview again; the old result stays in its history."""
+    if not request.state.principal.is_admin:
+        raise Forbidden("Only administrators can re-score an interview.")
+    return await forward("ai-runner", request)
+
+
 @router.get(
     "/interviews/{session_id}/transcript",
     tags=["interviews"],

@@ -69,6 +69,7 @@ class SessionsView:
                 "failure_reason": None,
                 "transcript_key": None,
                 "history": [],
+                "score_history": [],
             }
         elif isinstance(event, SessionReady):
             update["$set"] |= {
@@ -87,6 +88,15 @@ class SessionsView:
                 "summary": event.summary,
                 "transcript_key": event.transcript_key,
                 "usage": event.usage.model_dump(mode="json") if event.usage else None,
+            }
+            # every scoring is kept: an admin re-score adds one, the old result stays
+            update["$push"] = {
+                "score_history": {
+                    "overall_score": event.overall_score,
+                    "scored_at": event.scored_at,
+                    "model": event.usage.model if event.usage else None,
+                    "transcript_key": event.transcript_key,
+                }
             }
         elif isinstance(event, SessionFailed):
             update["$set"] |= {"failure_reason": event.reason}

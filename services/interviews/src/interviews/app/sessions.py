@@ -302,7 +302,12 @@ class Interviews:
                 event.session_id, envelope, session, lambda a: a.mark_ready(event, now)
             )
         elif isinstance(event, SessionScored):
-            await self._apply(event.session_id, envelope, session, lambda a: a.complete(event, now))
+            await self._apply(
+                event.session_id,
+                envelope,
+                session,
+                lambda a: a.rescored(event) if a.status == "completed" else a.complete(event, now),
+            )
         elif isinstance(event, SessionFailed):
             await self._apply(event.session_id, envelope, session, lambda a: a.fail(event, now))
         elif isinstance(event, PlanUpgraded | PlanDowngraded):

@@ -97,6 +97,12 @@ class InterviewSession(Aggregate):
         self.record(event)
         self._status_changed("completed", now, overall_score=event.overall_score)
 
+    def rescored(self, event: SessionScored) -> None:
+        """A new score for a completed session (an admin re-score): the status stays
+        completed; the read model keeps every scoring in its history."""
+        self._require({"completed"}, "SessionScored (re-score)")
+        self.record(event)
+
     def fail(self, event: SessionFailed, now: datetime) -> bool:
         """Fail the session; True when its quota should be given back (only the first time)."""
         self._require({"queued", "ready", "scoring"}, "SessionFailed")

@@ -54,6 +54,15 @@ def session_out(doc: dict[str, Any]) -> dict[str, Any]:
     for key in ("created_at", "updated_at", "submitted_at"):
         if hasattr(out.get(key), "isoformat"):
             out[key] = out[key].isoformat()
+    out["score_history"] = [
+        h
+        | {
+            "scored_at": h["scored_at"].isoformat()
+            if hasattr(h.get("scored_at"), "isoformat")
+            else h.get("scored_at")
+        }
+        for h in out.get("score_history", [])
+    ]
     out["history"] = [
         h | {"at": h["at"].isoformat() if hasattr(h["at"], "isoformat") else h["at"]}
         for h in out.get("history", [])
