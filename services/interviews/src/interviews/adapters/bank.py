@@ -114,7 +114,13 @@ class QuestionBank:
             query["difficulty"] = difficulty
         if tags:
             query["tags"] = {"$in": tags}
-        return await self.questions.find(query).to_list()
+        # ids only: a coding question with its hidden tests is tens of kilobytes, and only
+        # the few picked are needed in full (see `get_many`)
+        return await self.questions.find(query, {"_id": 1}).sort("_id", ASCENDING).to_list()
+
+    async def get_many(self, ids: list[str]) -> list[Document]:
+        docs = {d["_id"]: d async for d in self.questions.find({"_id": {"$in": ids}})}
+        return [docs[i] for i in ids if i in docs]
 
     def parse(self, doc: Document) -> Any:
         data = {k: v for k, v in doc.items() if k not in ("_id", "active", "updated_at", "search")}

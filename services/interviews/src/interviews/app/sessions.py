@@ -137,7 +137,8 @@ class Interviews:
         seen = [c for c in candidates if c["_id"] in recent]
         rng.shuffle(fresh)
         rng.shuffle(seen)
-        return [self.bank.parse(doc).snapshot() for doc in (fresh + seen)[:count]]
+        picked = [c["_id"] for c in (fresh + seen)[:count]]
+        return [self.bank.parse(doc).snapshot() for doc in await self.bank.get_many(picked)]
 
     async def start(
         self,
