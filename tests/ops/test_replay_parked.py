@@ -4,6 +4,7 @@ exchange; nothing is lost when the target cannot take them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -185,7 +186,11 @@ async def test_an_unroutable_replay_leaves_the_message_parked(topology: Topology
     with pytest.raises(replay_parked.ReplayError, match="not routable"):
         await replay_parked.replay(topology.url, topology.parked, via_exchange=topology.exchange)
 
-    assert await depth(topology, topology.parked) == 2
+    # unacked messages return to the queue as the script's channel closes: wait for both
+    deadline = asyncio.get_running_loop().time() + 10
+    while await depth(topology, topology.parked) != 2:
+        assert asyncio.get_running_loop().time() < deadline, "messages not back in the queue"
+        await asyncio.sleep(0.05)
 
 
 async def test_the_command_line_replays_and_reports(topology: Topology) -> None:
