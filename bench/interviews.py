@@ -44,35 +44,38 @@ denied each), timed from before `plan_of` to after `take`; the transaction's sta
 commit are shown apart (a session's commit carries its event append too, so it is not the
 quota's own cost). One at a time, a replayed decision follows each probe POST; under load,
 one client replays decisions (paced by `--sidecar-pace`) while phases 2 and 3 run, so they
-meet the same Mongo and CPU contention as the POSTs. Share = decision / POST latency, for
+wait for the same busy Mongo as the POSTs (not for the interviews process's busy event loop:
+the loaded share is, if anything, low). Share = decision / POST latency, for
 p50 and for the mean. For context, the question pick (`Interviews._pick`, the service's
 own code on a stand-in runtime that has only the database) is replayed one at a time too.
 
 Stack settings: RATE_LIMIT_IP, RATE_LIMIT_USER, RATE_LIMIT_REGISTER_IP, RATE_LIMIT_LOGIN_IP
-and RATE_LIMIT_LOGIN_ACCOUNT = 1000000/60 (never throttle), LOG_LEVEL=WARNING (no per-request
-log lines), and UPSTREAM_TIMEOUT_SECONDS, PREPARE_DEADLINE_SECONDS and
+and RATE_LIMIT_LOGIN_ACCOUNT = 1000000/60 (never throttle), LOG_LEVEL=WARNING (no
+per-request log lines), and UPSTREAM_TIMEOUT_SECONDS, PREPARE_DEADLINE_SECONDS and
 QUEUED_DEADLINE_SECONDS = 3600: under this load a request can take longer than the gateway's
 default 15 s (it would be cut off as a 504, and its latency lost), and a session can wait
 longer than the 120 s the AI runner gives its preparation (it would be failed and the credit
 returned, so the user's third request would be granted, not denied). The report counts how
-many requests and sessions went past the defaults. A warning or error logged by a service during the measured phases fails the
-bench (the path measured would not be the normal one). The client is aiohttp in this process
-(keep-alive, `--concurrency` connections); latencies are measured around each request. CPU
-per phase is read from /proc (the stack's process groups, this process, the machine), and a
-warning is printed when other work on the machine took more than a quarter core.
+many requests and sessions went past the defaults. A warning or error logged by a service
+during the measured phases fails the bench (the path measured would not be the normal one).
+The client is aiohttp in this process (keep-alive, `--concurrency` connections); latencies
+are measured around each request. CPU per phase is read from /proc (the stack's process
+groups, this process, the machine), and a warning is printed when other work on the machine
+took more than a quarter core.
 
 Run (RabbitMQ and Redis must be up; a secantusdb server is started unless MONGO_URI is set)::
 
     cd /work/main && uv run python bench/interviews.py
     uv run python bench/interviews.py --users 100 --concurrency 32
-    uv run python bench/interviews.py --deadline 480 --keep   # more time; keep logs, data
+    uv run python bench/interviews.py --deadline 600 --keep   # more time; keep logs, data
 
 Exit status: 0 when every phase ran and every answer was the expected one, 1 on a failure
 (the stack did not start, an unexpected answer, a service logged warnings/errors, not
 enough time left for the loaded phases), 2 when `--deadline` seconds (default 180) passed.
-On this 2-core machine the 200 default users need about 6 minutes (the sign-ups' argon2
-hashes alone take 40-60 s, the loaded phases 300 s): the bench says so after the warm-up
-rather than time out half-way; give it `--deadline 480`.
+On this 2-core machine the 200 default users need about 6 minutes when nothing else runs
+(the sign-ups' argon2 hashes alone take 40-60 s, the loaded phases 300 s), more when other
+work shares the machine: the bench says so after the warm-up rather than time out half-way;
+give it `--deadline 600`. A run that times out still prints the parts that finished.
 The clean-up (stopping the stack, deleting our queues, exchange and Redis keys, the temp
 dir unless `--keep` or a failure) has its own 60 s bound after that.
 """
@@ -751,10 +754,11 @@ async def measure(
     meter: CpuMeter,
     progress: Progress,
     deadline_at: float,
+    res: Results,
 ) -> Results:
+    """Fills `res` as the parts finish (a timeout leaves the finished parts in it)."""
     from servicekit.mongo import connect
 
-    res = Results()
     tag = env["MONGO_DB_PREFIX"].rstrip("_")
     database = f"{env['MONGO_DB_PREFIX']}mi_interviews"
     client = Client(gateway_url, args.concurrency, args.type)
@@ -931,32 +935,38 @@ def share_row(label: str, dec: Dist, post: Dist) -> str:
     )
 
 
-def report(args: argparse.Namespace, res: Results) -> None:
-    assert res.created is not None and res.denied is not None
+def report(args: argparse.Namespace, res: Results, partial: bool = False) -> None:
+    """Print what was measured; with `partial`, only the parts that finished."""
     c = args.concurrency
-    created_u, denied_u = Dist.of(res.unloaded_created), Dist.of(res.unloaded_denied)
-    if not res.created.phase.latencies or not res.denied.phase.latencies:
-        print("\n== no figures: a loaded phase had no expected answer at all")
+    if not (res.unloaded_created and res.unloaded_denied and res.picks_unloaded):
+        print("\n== no figures: the run ended before the one-at-a-time requests were done")
         return
-    created, denied = Dist.of(res.created.phase.latencies), Dist.of(res.denied.phase.latencies)
+    created_u, denied_u = Dist.of(res.unloaded_created), Dist.of(res.unloaded_denied)
     g_u, d_u = res.replay_unloaded
     dec_g_u, dec_d_u = Dist.of(g_u.decision), Dist.of(d_u.decision)
     pick_u = Dist.of(res.picks_unloaded)
-    side_c, side_d = res.created.sidecar, res.denied.sidecar
+    parts = [
+        (label, part, http_label)
+        for label, part, http_label in (
+            ("creations", res.created, "202 created"),
+            ("denials", res.denied, "429 quota denied"),
+        )
+        if part is not None and part.phase.latencies
+    ]
 
     print()
     print(
-        f"== results: {args.users} users, POST /interviews {json.dumps({'type': args.type})} "
-        f"through the gateway; one at a time: {args.probe_users} probe users; loaded: "
-        f"concurrency {c}"
+        f"== {'PARTIAL ' if partial else ''}results: {args.users} users, POST /interviews "
+        f"{json.dumps({'type': args.type})} through the gateway; one at a time: "
+        f"{args.probe_users} probe users; loaded: concurrency {c}"
+        + (f" (finished: {', '.join(p[0] for p in parts) or 'none'})" if partial else "")
     )
     print(HEADER)
     print("POST /interviews, seen by the client")
     print(created_u.row("one at a time: 202 created"))
     print(denied_u.row("one at a time: 429 quota denied"))
-    print(created.row(f"concurrency {c}: 202 created", res.created.phase.rate))
-    print(denied.row(f"concurrency {c}: 429 quota denied", res.denied.phase.rate))
-    for label, part in (("creations", res.created), ("denials", res.denied)):
+    for label, part, http_label in parts:
+        print(Dist.of(part.phase.latencies).row(f"concurrency {c}: {http_label}", part.phase.rate))
         if part.phase.errors:
             print(
                 Dist.of([ms for _, ms, _ in part.phase.errors]).row(
@@ -970,52 +980,59 @@ def report(args: argparse.Namespace, res: Results) -> None:
     print(Dist.of(g_u.transaction).row("  its whole transaction (start .. commit)"))
     print(dec_d_u.row("one at a time: denied"))
     print(Dist.of(d_u.transaction).row("  its whole transaction (start .. abort)"))
-    for label, side in (("creations", side_c), ("denials", side_d)):
-        if side.granted.decision:
-            print(Dist.of(side.granted.decision).row(f"during the {label}: granted"))
-        if side.denied.decision:
-            print(Dist.of(side.denied.decision).row(f"during the {label}: denied"))
+    for label, part, _ in parts:
+        if part.sidecar.granted.decision:
+            print(Dist.of(part.sidecar.granted.decision).row(f"during the {label}: granted"))
+        if part.sidecar.denied.decision:
+            print(Dist.of(part.sidecar.denied.decision).row(f"during the {label}: denied"))
     print("question pick (Interviews._pick per kind), replayed in this process")
     print(pick_u.row("one at a time"))
 
-    print()
-    print(
-        f"== sessions created per second: {res.created.phase.rate:.1f} "
-        f"({len(res.created.phase.latencies)} in {res.created.phase.wall:.1f} s at "
-        f"concurrency {c}); quota denials per second: {res.denied.phase.rate:.1f} "
-        f"({len(res.denied.phase.latencies)} in {res.denied.phase.wall:.1f} s)"
-    )
-    for label, phase in (("creations", res.created), ("denials", res.denied)):
-        print(f"   {label}: {phase.cpu.render()}")
-        if phase.cpu.other_cores > 0.25:
-            print(
-                f"   WARNING: other load on the machine during the {label} "
-                f"({phase.cpu.other_cores:.2f} cores not ours): the rates are low for it"
+    if parts:
+        print()
+        print(
+            "== "
+            + "; ".join(
+                f"{'sessions created' if label == 'creations' else 'quota denials'} per second: "
+                f"{part.phase.rate:.1f} ({len(part.phase.latencies)} in {part.phase.wall:.1f} s "
+                f"at concurrency {c})"
+                for label, part, _ in parts
             )
-    limits = defaults()
-    print(
-        f"   follow-up work (relay, AI runner preparing, SessionReady folded in) runs during "
-        f"the phases: sessions still `queued` at the end of the creations "
-        f"{res.created.queued_after} (the oldest waiting {res.created.oldest_queued_s:.0f} s), "
-        f"at the end of the denials {res.denied.queued_after} (oldest "
-        f"{res.denied.oldest_queued_s:.0f} s), of {2 * args.users}"
-    )
-    slow = sum(
-        1
-        for part in (res.created, res.denied)
-        for _, ms in part.phase.timeline
-        if ms > limits["upstream_timeout"] * 1000
-    )
-    waited = max(res.created.oldest_queued_s, res.denied.oldest_queued_s)
-    print(
-        f"   with the platform's defaults: {slow} of these requests took longer than the "
-        f"gateway's {limits['upstream_timeout']:g} s upstream timeout (they would have been "
-        f"504s); sessions waited up to {waited:.0f} s to be prepared (the AI runner fails them "
-        f"after {limits['prepare_deadline']:g} s and interviews after "
-        f"{limits['queued_deadline']:g} s, giving the credit back). The bench's stack has "
-        f"both raised to {LONG_WAIT_S} s so that every request is measured to its end and "
-        "every third request meets a full quota."
-    )
+        )
+        for label, part, _ in parts:
+            print(f"   {label}: {part.cpu.render()}")
+            if part.cpu.other_cores > 0.25:
+                print(
+                    f"   WARNING: other load on the machine during the {label} "
+                    f"({part.cpu.other_cores:.2f} cores not ours): the rates are low for it"
+                )
+        limits = defaults()
+        print(
+            "   follow-up work (relay, AI runner preparing, SessionReady folded in) runs during "
+            "the phases: sessions still `queued` at the end of "
+            + ", at the end of ".join(
+                f"the {label} {part.queued_after} (the oldest waiting {part.oldest_queued_s:.0f} s)"
+                for label, part, _ in parts
+            )
+            + f", of {2 * args.users}"
+        )
+        slow = sum(
+            1
+            for _, part, _ in parts
+            for _, ms in part.phase.timeline
+            if ms > limits["upstream_timeout"] * 1000
+        )
+        waited = max(part.oldest_queued_s for _, part, _ in parts)
+        print(
+            f"   with the platform's defaults: {slow} of these requests took longer than the "
+            f"gateway's {limits['upstream_timeout']:g} s upstream timeout (they would have been "
+            f"504s); sessions waited up to {waited:.0f} s to be prepared (the AI runner fails "
+            f"them after {limits['prepare_deadline']:g} s and interviews after "
+            f"{limits['queued_deadline']:g} s, giving the credit back). The bench's stack has "
+            f"both raised to {LONG_WAIT_S} s so that every request is measured to its end and "
+            "every third request meets a full quota."
+        )
+
     print()
     print("== the quota decision's share of POST /interviews")
     print(
@@ -1039,12 +1056,14 @@ def report(args: argparse.Namespace, res: Results) -> None:
     print(share_row("one at a time, 429", dec_d_u, denied_u))
     # under load the decision's time is mostly waiting for Mongo, granted or denied alike:
     # every decision sampled during a phase counts for it
-    during_c = side_c.granted.decision + side_c.denied.decision
-    during_d = side_d.granted.decision + side_d.denied.decision
-    if during_c:
-        print(share_row(f"concurrency {c}, 202 (n={len(during_c)})", Dist.of(during_c), created))
-    if during_d:
-        print(share_row(f"concurrency {c}, 429 (n={len(during_d)})", Dist.of(during_d), denied))
+    loaded_shares: dict[str, tuple[Dist, Dist]] = {}
+    for label, part, _ in parts:
+        during = part.sidecar.granted.decision + part.sidecar.denied.decision
+        if during:
+            code = "202" if label == "creations" else "429"
+            post = Dist.of(part.phase.latencies)
+            loaded_shares[label] = (Dist.of(during), post)
+            print(share_row(f"concurrency {c}, {code} (n={len(during)})", Dist.of(during), post))
     print(
         "   (n = replayed decisions sampled during that phase, granted and denied together: "
         "under load their time is mostly waiting for Mongo)"
@@ -1053,20 +1072,25 @@ def report(args: argparse.Namespace, res: Results) -> None:
         f"   headline: the quota decision is {share(dec_g_u.p50, created_u.p50)} of an "
         f"unloaded POST /interviews (p50 {dec_g_u.p50:.2f} of {created_u.p50:.2f} ms)"
     )
-    if during_c:
-        loaded = Dist.of(during_c)
+    if "creations" in loaded_shares:
+        dec, post = loaded_shares["creations"]
         headline += (
-            f" and {share(loaded.p50, created.p50)} at concurrency {c} (p50 "
-            f"{loaded.p50:.2f} of {created.p50:.2f} ms)"
+            f" and {share(dec.p50, post.p50)} at concurrency {c} (p50 "
+            f"{dec.p50:.2f} of {post.p50:.2f} ms)"
         )
     print(headline)
+    loaded_gap = ""
+    if len(loaded_shares) == 2:
+        gap = loaded_shares["creations"][1].p50 - loaded_shares["denials"][1].p50
+        loaded_gap = f", {gap:.2f} ms at concurrency {c}"
     print(
         f"   for context: the question pick is {share(pick_u.p50, created_u.p50)} of it one "
         f"at a time (p50 {pick_u.p50:.2f} ms); 202 - 429 at p50: "
-        f"{created_u.p50 - denied_u.p50:.2f} ms one at a time, "
-        f"{created.p50 - denied.p50:.2f} ms at concurrency {c}"
+        f"{created_u.p50 - denied_u.p50:.2f} ms one at a time{loaded_gap}"
     )
-    errors = len(res.created.phase.errors) + len(res.denied.phase.errors)
+    if partial:
+        return
+    errors = sum(len(part.phase.errors) for _, part, _ in parts)
     print(
         f"   checked: {'every answer' if not errors else f'all but {errors} answers'} as "
         "expected (202 with quota_remaining 1 then 0; 429 quota_exceeded with a Retry-After); "
@@ -1223,6 +1247,7 @@ def main(argv: Iterable[str]) -> int:
     }
     work = Path(tempfile.mkdtemp(prefix="mi-bench-interviews-"))
     stack: Stack | None = None
+    results: Results | None = None
     status = 0
     keep = True  # on a failure, the logs and data are kept for diagnosis
 
@@ -1259,6 +1284,7 @@ def main(argv: Iterable[str]) -> int:
             groups["mongo"] = _pid(stack, "mongo")
         meter = CpuMeter(groups)
         remaining = args.deadline - (time.monotonic() - began) - 1.0
+        results = Results()
 
         async def bounded() -> Results:
             try:
@@ -1272,12 +1298,13 @@ def main(argv: Iterable[str]) -> int:
                         meter,
                         progress,
                         time.monotonic() + remaining,
+                        results,
                     )
             except TimeoutError as exc:
                 raise BenchTimeout(progress.describe()) from exc
 
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            results = runner.run(bounded())
+            runner.run(bounded())
         report(args, results)
         print(f"\ntotal run time {time.monotonic() - began:.1f} s")
         failures = results.failures()
@@ -1290,6 +1317,8 @@ def main(argv: Iterable[str]) -> int:
                 print(f"  - {failure}", file=sys.stderr)
             status = EXIT_FAILURE
     except BenchTimeout as exc:
+        if results is not None and results.unloaded_created:
+            report(args, results, partial=True)
         print(
             f"\nbench: TIMEOUT: --deadline {args.deadline:g}s passed during {exc}",
             file=sys.stderr,
