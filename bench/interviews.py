@@ -16,10 +16,10 @@ Mongo-wire server, with its own exchange, queue prefix, databases and Redis key 
    `--concurrency` (default 16) concurrent clients (all users' first session, then all
    users' second: one user never has two requests in flight). Every answer must be 202 with
    the quota left (1, then 0). Sessions/s is the count over the wall time from the first
-   request to the last answer. An unexpected answer here (a 504 from the gateway, say) is
-   counted and shown apart, not in the latencies; its user is left out of what follows (a
-   request the gateway gave up on may still have gone through), and the run ends in failure
-   after the figures are printed.
+   request to the last answer. An unexpected answer here (an error status, a request still
+   unanswered after 300 s, a dropped connection) is counted and shown apart, not in the
+   latencies; its user is left out of what follows (a request the gateway gave up on may
+   still have gone through), and the run ends in failure after the figures are printed.
 3. denials: right after, every user's third request, `--users` POSTs at the same
    concurrency. Every answer must be 429 with code `quota_exceeded` and a positive
    Retry-After (a 429 of the gateway's rate limiter would be `too_many_requests`; the limits
@@ -119,6 +119,7 @@ LOG_LEVELS = ("warning", "error", "critical", "exception")
 LIST_QUEUES = ("rabbitmqctl", "list_queues", "-q", "--no-table-headers")
 LONG_WAIT_S = 3600
 CLEANUP_S = 60.0
+CLIENT_TIMEOUT_S = 300.0  # a request is measured to its end unless it takes this long
 SLOWDOWN = 2.5  # sustained-load rate / warm-up rate, measured here: 2.0 vs 4.7-5.4 per s
 
 
@@ -261,7 +262,7 @@ class Client:
         self.body = {"type": session_type}
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=concurrency + 4),
-            timeout=aiohttp.ClientTimeout(total=30),
+            timeout=aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S),
             trust_env=False,
         )
 
@@ -294,7 +295,17 @@ class Client:
         user.token = out.body["access_token"]
 
     async def start(self, user: User) -> Outcome:
-        return await self._post("/interviews", self.body, {"Authorization": f"Bearer {user.token}"})
+        """POST /interviews; a transport failure or the client's own timeout is reported
+        as an unexpected answer (status 0), not raised."""
+        t0 = time.perf_counter_ns()
+        try:
+            return await self._post(
+                "/interviews", self.body, {"Authorization": f"Bearer {user.token}"}
+            )
+        except (self._aiohttp.ClientError, TimeoutError) as exc:
+            ms = (time.perf_counter_ns() - t0) / 1e6
+            what = "client timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+            return Outcome(0, ms, {"code": what}, None)
 
 
 def check_created(out: Outcome, nth: int) -> None:
@@ -370,9 +381,11 @@ async def timed_phase(
     call: Callable[[Any], Awaitable[float | None]],
     progress: Progress,
     phase: str,
+    result: Phase | None = None,
 ) -> Phase:
-    """Run `call` on every item; a latency, None (skipped) or Unexpected (counted)."""
-    result = Phase()
+    """Run `call` on every item; a latency, None (skipped) or Unexpected (counted). Fills
+    `result` (a new Phase by default) as answers come, wall time included if it ends early."""
+    result = result if result is not None else Phase()
     progress.phase, progress.done, progress.total = phase, 0, len(items)
     numbered = list(enumerate(items))
 
@@ -392,8 +405,10 @@ async def timed_phase(
         progress.done += 1
 
     t0 = time.perf_counter()
-    await run_workers(numbered, concurrency, job)
-    result.wall = time.perf_counter() - t0
+    try:
+        await run_workers(numbered, concurrency, job)
+    finally:
+        result.wall = time.perf_counter() - t0
     return result
 
 
@@ -692,13 +707,15 @@ async def settle(
 
 @dataclass
 class Loaded:
-    """One loaded phase: the HTTP answers, the sidecar's decisions, the CPU, the backlog."""
+    """One loaded phase: the HTTP answers, the sidecar's decisions, the CPU, the backlog.
+    Filled as the phase runs; `finished` stays False when the run ended during it."""
 
     phase: Phase
     sidecar: Sidecar
-    cpu: Cpu
-    queued_after: int
-    oldest_queued_s: float  # age of the oldest session still `queued` at the phase's end
+    cpu: Cpu | None = None
+    queued_after: int = 0
+    oldest_queued_s: float = 0.0  # age of the oldest session still `queued` at the end
+    finished: bool = False
 
 
 @dataclass
@@ -852,29 +869,32 @@ async def measure(
             progress.done += 1
 
         async def loaded(
-            items: Sequence[Any], call: Callable[[Any], Awaitable[float | None]], name: str
+            items: Sequence[Any],
+            call: Callable[[Any], Awaitable[float | None]],
+            name: str,
+            store: Callable[[Loaded], None],
         ) -> Loaded:
             sidecar = Sidecar(replay, f"bench-quota-{tag}-{name.split()[0]}", args.sidecar_pace)
+            part = Loaded(Phase(), sidecar)
+            store(part)  # so that a timeout still finds what was measured so far
             before = meter.snapshot()
             t0 = time.perf_counter()
             sidecar.start()
             try:
-                phase = await timed_phase(items, args.concurrency, call, progress, name)
+                await timed_phase(items, args.concurrency, call, progress, name, part.phase)
             except BaseException:
                 await sidecar.cancel()
                 raise
-            cpu = Cpu.between(before, meter.snapshot(), time.perf_counter() - t0)
+            part.cpu = Cpu.between(before, meter.snapshot(), time.perf_counter() - t0)
             await sidecar.finish()
-            queued = await db["sessions"].count_documents({"status": "queued"})
+            part.queued_after = await db["sessions"].count_documents({"status": "queued"})
             oldest = await db["sessions"].find_one(
                 {"status": "queued"}, {"created_at": 1}, sort=[("created_at", 1)]
             )
-            age = (
-                (datetime.now(UTC) - oldest["created_at"]).total_seconds()
-                if oldest and isinstance(oldest.get("created_at"), datetime)
-                else 0.0
-            )
-            return Loaded(phase, sidecar, cpu, queued, age)
+            if oldest and isinstance(oldest.get("created_at"), datetime):
+                part.oldest_queued_s = (datetime.now(UTC) - oldest["created_at"]).total_seconds()
+            part.finished = True
+            return part
 
         # 2. creations; a user with an unexpected answer is left out of what follows (its
         # quota is then unknown: a request the gateway gave up on may still have gone through)
@@ -893,7 +913,12 @@ async def measure(
             return out.ms
 
         items = [(u, 1) for u in users] + [(u, 2) for u in users]
-        res.created = await loaded(items, create, f"creations ({len(items)} POSTs)")
+        await loaded(
+            items,
+            create,
+            f"creations ({len(items)} POSTs)",
+            lambda part: setattr(res, "created", part),
+        )
 
         # 3. denials, right after: the creations' follow-up work goes on meanwhile
         async def deny(user: User) -> float:
@@ -902,7 +927,9 @@ async def measure(
             return out.ms
 
         clean = [u for u in users if u.email not in tainted]
-        res.denied = await loaded(clean, deny, f"denials ({len(clean)} POSTs)")
+        await loaded(
+            clean, deny, f"denials ({len(clean)} POSTs)", lambda part: setattr(res, "denied", part)
+        )
         res.log_problems = logs.problems()
 
         # what the platform holds now, for the users whose every answer was the expected one
@@ -936,7 +963,8 @@ def share_row(label: str, dec: Dist, post: Dist) -> str:
 
 
 def report(args: argparse.Namespace, res: Results, partial: bool = False) -> None:
-    """Print what was measured; with `partial`, only the parts that finished."""
+    """Print what was measured; with `partial` (the run timed out), what it got to, the phase
+    it was in marked unfinished."""
     c = args.concurrency
     if not (res.unloaded_created and res.unloaded_denied and res.picks_unloaded):
         print("\n== no figures: the run ended before the one-at-a-time requests were done")
@@ -953,20 +981,26 @@ def report(args: argparse.Namespace, res: Results, partial: bool = False) -> Non
         )
         if part is not None and part.phase.latencies
     ]
+    done = [p for p in parts if p[1].finished]
 
     print()
     print(
         f"== {'PARTIAL ' if partial else ''}results: {args.users} users, POST /interviews "
         f"{json.dumps({'type': args.type})} through the gateway; one at a time: "
         f"{args.probe_users} probe users; loaded: concurrency {c}"
-        + (f" (finished: {', '.join(p[0] for p in parts) or 'none'})" if partial else "")
+        + (f" (finished: {', '.join(p[0] for p in done) or 'none'})" if partial else "")
     )
     print(HEADER)
     print("POST /interviews, seen by the client")
     print(created_u.row("one at a time: 202 created"))
     print(denied_u.row("one at a time: 429 quota denied"))
     for label, part, http_label in parts:
-        print(Dist.of(part.phase.latencies).row(f"concurrency {c}: {http_label}", part.phase.rate))
+        unfinished = "" if part.finished else " UNFINISHED"
+        print(
+            Dist.of(part.phase.latencies).row(
+                f"concurrency {c}: {http_label}{unfinished}", part.phase.rate
+            )
+        )
         if part.phase.errors:
             print(
                 Dist.of([ms for _, ms, _ in part.phase.errors]).row(
@@ -995,11 +1029,13 @@ def report(args: argparse.Namespace, res: Results, partial: bool = False) -> Non
             + "; ".join(
                 f"{'sessions created' if label == 'creations' else 'quota denials'} per second: "
                 f"{part.phase.rate:.1f} ({len(part.phase.latencies)} in {part.phase.wall:.1f} s "
-                f"at concurrency {c})"
+                f"at concurrency {c}{'' if part.finished else ', UNFINISHED'})"
                 for label, part, _ in parts
             )
         )
         for label, part, _ in parts:
+            if part.cpu is None:
+                continue
             print(f"   {label}: {part.cpu.render()}")
             if part.cpu.other_cores > 0.25:
                 print(
@@ -1010,9 +1046,13 @@ def report(args: argparse.Namespace, res: Results, partial: bool = False) -> Non
         print(
             "   follow-up work (relay, AI runner preparing, SessionReady folded in) runs during "
             "the phases: sessions still `queued` at the end of "
-            + ", at the end of ".join(
-                f"the {label} {part.queued_after} (the oldest waiting {part.oldest_queued_s:.0f} s)"
-                for label, part, _ in parts
+            + (
+                ", at the end of ".join(
+                    f"the {label} {part.queued_after} (the oldest waiting "
+                    f"{part.oldest_queued_s:.0f} s)"
+                    for label, part, _ in done
+                )
+                or "(no phase finished)"
             )
             + f", of {2 * args.users}"
         )
@@ -1022,7 +1062,7 @@ def report(args: argparse.Namespace, res: Results, partial: bool = False) -> Non
             for _, ms in part.phase.timeline
             if ms > limits["upstream_timeout"] * 1000
         )
-        waited = max(part.oldest_queued_s for _, part, _ in parts)
+        waited = max((part.oldest_queued_s for _, part, _ in done), default=0.0)
         print(
             f"   with the platform's defaults: {slow} of these requests took longer than the "
             f"gateway's {limits['upstream_timeout']:g} s upstream timeout (they would have been "
@@ -1287,8 +1327,9 @@ def main(argv: Iterable[str]) -> int:
         results = Results()
 
         async def bounded() -> Results:
+            deadline = asyncio.timeout(remaining)
             try:
-                async with asyncio.timeout(remaining):
+                async with deadline:
                     return await measure(
                         args,
                         stack.gateway_url,
@@ -1301,7 +1342,9 @@ def main(argv: Iterable[str]) -> int:
                         results,
                     )
             except TimeoutError as exc:
-                raise BenchTimeout(progress.describe()) from exc
+                if deadline.expired():
+                    raise BenchTimeout(progress.describe()) from exc
+                raise BenchFailure(f"something timed out: {exc!r}") from exc
 
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(bounded())
