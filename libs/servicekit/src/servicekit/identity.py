@@ -156,6 +156,11 @@ class JwksVerifier:
         )
 
 
+def auth_verifier(auth_url: str, issuer: str, audience: str) -> JwksVerifier:
+    """The verifier every service but auth uses: auth's JWKS over HTTP, cached by kid."""
+    return JwksVerifier(f"{auth_url.rstrip('/')}/internal/jwks.json", issuer, audience)
+
+
 def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from servicekit.identity import JwksVerifier
+from servicekit.identity import auth_verifier
 from servicekit.runtime import ServiceRuntime
 
 from ai_runner.adapters.transcripts import LocalTranscripts, S3Transcripts, TranscriptStore
@@ -95,7 +95,7 @@ def create_app(
     rt.readiness_checks["transcripts"] = storage_ready
     app = rt.create_app([router], title="ai-runner")
     app.state.jobs = jobs
-    app.state.verifier = JwksVerifier(
-        f"{settings.auth_url}/internal/jwks.json", settings.jwt_issuer, settings.jwt_audience
+    app.state.verifier = auth_verifier(
+        settings.auth_url, settings.jwt_issuer, settings.jwt_audience
     )
     return app

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from servicekit.identity import JwksVerifier
+from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
 from servicekit.runtime import ServiceRuntime
 
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
 
     app = rt.create_app([router], title="billing")
     app.state.billing = billing
-    app.state.verifier = JwksVerifier(
-        f"{settings.auth_url}/internal/jwks.json", settings.jwt_issuer, settings.jwt_audience
+    app.state.verifier = auth_verifier(
+        settings.auth_url, settings.jwt_issuer, settings.jwt_audience
     )
     return app

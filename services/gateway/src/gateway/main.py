@@ -6,7 +6,7 @@ import redis.asyncio as aioredis
 from contracts import DomainEvent, EventEnvelope, SessionStatusChanged, UserDeleted
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from servicekit.identity import JwksVerifier
+from servicekit.identity import auth_verifier
 from servicekit.runtime import ServiceRuntime
 
 from gateway.adapters.live import LiveSessions
@@ -40,9 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     redis_client = aioredis.Redis.from_url(
         settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
     )
-    verifier = JwksVerifier(
-        f"{settings.auth_url}/internal/jwks.json", settings.jwt_issuer, settings.jwt_audience
-    )
+    verifier = auth_verifier(settings.auth_url, settings.jwt_issuer, settings.jwt_audience)
     revocations = Revocations(
         redis_client,
         ttl_seconds=settings.access_token_ttl_seconds + 60,

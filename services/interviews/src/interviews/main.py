@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
-from servicekit.identity import JwksVerifier
+from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
     app = rt.create_app([router], title="interviews")
     app.state.interviews = interviews
     app.state.solution_checker = check_reference_solutions
-    app.state.verifier = JwksVerifier(
-        f"{settings.auth_url}/internal/jwks.json", settings.jwt_issuer, settings.jwt_audience
+    app.state.verifier = auth_verifier(
+        settings.auth_url, settings.jwt_issuer, settings.jwt_audience
     )
     return app
