@@ -550,6 +550,10 @@ class Stack:
             "--no-proxy-headers", "--no-server-header",
         ]  # fmt: skip
 
+    def environment(self, name: str) -> dict[str, str]:
+        """The environment `name` runs with (for an operator command against this stack)."""
+        return self._environment(name)
+
     def _environment(self, name: str) -> dict[str, str]:
         env = dict(self._env)
         env["PYTHONUNBUFFERED"] = "1"  # lines reach the log as they are written

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +19,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from stackutil import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -273,6 +277,30 @@ def test_admin_routes_are_forbidden_to_users(stack: Any) -> None:
             "ai_failures",
         ):
             assert key in body, key
+
+
+def test_a_role_granted_by_the_operator_shows_in_user_me(stack: Any) -> None:
+    """`make admin` writes auth's event store from outside the service; the gateway's cached
+    /user/me answer is dropped when UserRoleChanged arrives, and the next read shows admin."""
+    with client_from(stack, "127.0.0.42") as client:
+        email = new_email("promoted")
+        register(client, email)
+        token = login(client, email).json()["access_token"]
+        assert client.get("/user/me", headers=bearer(token)).json()["role"] == "user"
+        assert client.get("/user/me", headers=bearer(token)).json()["role"] == "user"
+        cli = subprocess.run(
+            [sys.executable, "-m", "auth.cli", "admin", email],
+            env=os.environ | stack.environment("auth"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cli.returncode == 0, cli.stderr
+        wait_for(
+            lambda: client.get("/user/me", headers=bearer(token)).json()["role"] == "admin",
+            timeout=15,
+            message="/user/me shows the admin role",
+        )
 
 
 def test_edge_headers_and_content_types(stack: Any) -> None:

@@ -143,6 +143,9 @@ def test_interview_from_start_to_report_with_live_status(stack: Any) -> None:
 
 def test_fifty_simultaneous_starts_through_the_gateway_make_exactly_two(stack: Any) -> None:
     _, auth = signup(stack, "127.0.2.3")
+    with httpx.Client(base_url=stack.gateway_url, timeout=15) as client:
+        # read (and so cache at the edge) /user/me first: the starts must drop that answer
+        assert client.get("/user/me", headers=auth).json()["quota"]["used"] == 0
 
     def start(_: int) -> httpx.Response:
         with httpx.Client(base_url=stack.gateway_url, timeout=60) as client:

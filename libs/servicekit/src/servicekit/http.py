@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -18,6 +18,10 @@ log = get_logger("http")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def new_request_id() -> str:
+    return os.urandom(16).hex()  # as unique as uuid4().hex, without building a UUID
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -37,13 +41,28 @@ class RequestContextMiddleware:
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
+        self._metric_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _children(self, method: str, template: str, status: int) -> tuple[Any, Any]:
+        """The labelled counter and histogram, looked up once per (method, route, status)."""
+        key = (method, template, status)
+        children = self._metric_children.get(key)
+        if children is None:
+            if len(self._metric_children) > 2_000:  # unmatched paths: keep the dict bounded
+                self._metric_children.clear()
+            children = (
+                HTTP_REQUESTS.labels(self.service, method, template, str(status)),
+                HTTP_LATENCY.labels(self.service, method, template),
+            )
+            self._metric_children[key] = children
+        return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
         incoming_corr = _header(scope, b"x-correlation-id")
         correlation_id = (
             incoming_corr if incoming_corr and _SAFE_ID.match(incoming_corr) else request_id
@@ -118,8 +137,9 @@ class RequestContextMiddleware:
             "unmatched" if status_holder["status"] == 404 else path
         )
         status = status_holder["status"]
-        HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
-        HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+        counter, histogram = self._children(method, template, status)
+        counter.inc()
+        histogram.observe(elapsed)
         if path not in QUIET_PATHS:
             log.info(
                 "http.request",

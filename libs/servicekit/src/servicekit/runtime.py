@@ -318,6 +318,10 @@ class ServiceRuntime:
             lifespan=self.lifespan,
             docs_url="/docs",
             openapi_url="/openapi.json",
+            # FastAPI's native OpenTelemetry hook would look up the global providers on every
+            # request; tracing is the OpenTelemetry FastAPI instrumentation, installed below
+            # when an exporter is configured
+            telemetry={"tracing": False, "metrics": False, "logs": False},
         )
         app.state.runtime = self
         install_problem_handlers(app)

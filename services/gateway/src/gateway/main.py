@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
-from contracts import DomainEvent, EventEnvelope, SessionStatusChanged, UserDeleted
+from contracts import (
+    DomainEvent,
+    EventEnvelope,
+    PlanDowngraded,
+    PlanUpgraded,
+    SessionStatusChanged,
+    UserDeleted,
+    UserRoleChanged,
+)
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from servicekit.identity import auth_verifier
 from servicekit.runtime import ServiceRuntime
 
+from gateway.adapters.edgestore import EdgeStore
 from gateway.adapters.live import LiveSessions
-from gateway.adapters.ratelimit import RateLimiter
-from gateway.adapters.revocations import Revocations
 from gateway.adapters.upstream import Upstreams
-from gateway.entrypoints.edge import Edge, SecurityHeadersMiddleware
+from gateway.entrypoints.edge import Edge, MeFastLane, SecurityHeadersMiddleware
 from gateway.entrypoints.http import router
 from gateway.settings import Settings
 
@@ -37,18 +44,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
         settings.upstream_timeout_seconds,
     )
+    # no health_check_interval: it costs a clock read and a branch on every command; a dead
+    # pooled connection fails its command and redis-py's retry reconnects
     redis_client = aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
+        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0
     )
     verifier = auth_verifier(settings.auth_url, settings.jwt_issuer, settings.jwt_audience)
-    revocations = Revocations(
+    store = EdgeStore(
         redis_client,
-        ttl_seconds=settings.access_token_ttl_seconds + 60,
         prefix=settings.redis_key_prefix,
+        revoke_seconds=settings.access_token_ttl_seconds + 60,
     )
-    edge = Edge(
-        settings, verifier, RateLimiter(redis_client, settings.redis_key_prefix), revocations
-    )
+    edge = Edge(settings, verifier, store)
 
     live = LiveSessions()
 
@@ -60,7 +67,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @rt.stateless_consumer("UserDeleted")
     async def _revoke(event: DomainEvent, envelope: EventEnvelope) -> None:
         assert isinstance(event, UserDeleted)
-        await revocations.revoke_user(event.user_id)
+        await store.revoke_user(event.user_id)
+        await store.invalidate_me(event.user_id)
+
+    # The /user/me read model: drop a user's answer when what it shows changed. Each event
+    # comes from the service that owns the change, after it committed (outbox), so the next
+    # fill reads the new state; a plan change is billing's news that interviews applies on
+    # its own time, so it also says which plan the next stored answer must show.
+    @rt.stateless_consumer("UserRoleChanged", name="me")
+    async def _role_changed(event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, UserRoleChanged)
+        await store.invalidate_me(event.user_id)
+
+    async def _plan_changed(event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, PlanUpgraded | PlanDowngraded)
+        await store.invalidate_me(event.user_id, expect_plan=event.plan)
+
+    rt.stateless_consumer("PlanUpgraded", name="me")(_plan_changed)
+    rt.stateless_consumer("PlanDowngraded", name="me")(_plan_changed)
+
+    @rt.stateless_consumer("SessionStatusChanged", name="me")
+    async def _session_changed(event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, SessionStatusChanged)
+        if event.status == "failed":  # interviews gave the quota back in that transaction
+            await store.invalidate_me(event.user_id)
 
     async def redis_ok() -> bool:
         return bool(await redis_client.ping())
@@ -75,7 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await upstreams.close()
         await redis_client.aclose()
 
-    middleware: list[tuple[object, dict[str, object]]] = [(SecurityHeadersMiddleware, {})]
+    # innermost first: the fast lane answers inside the security headers, CORS and the
+    # request context (ids, metrics, logs) that every response passes through
+    middleware: list[tuple[object, dict[str, object]]] = [
+        (MeFastLane, {}),
+        (SecurityHeadersMiddleware, {}),
+    ]
     if settings.cors_origin_list:
         middleware.append(
             (
@@ -108,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.upstreams = upstreams
     app.state.verifier = verifier
     app.state.edge = edge
+    app.state.store = store
     app.state.live = live
     if settings.tracing_enabled:
         try:

@@ -30,6 +30,14 @@ class Settings(ServiceSettings):
     )
     rate_limit_register_ip: str = Field(default="5/60", description="Registrations per IP.")
     access_token_ttl_seconds: int = Field(default=900, ge=60)
+    me_cache_seconds: int = Field(
+        default=120,
+        ge=0,
+        description=(
+            "Longest a composed GET /user/me answer is served from Redis (0: always ask the "
+            "services). Changes drop it at once; this bounds only a change whose event is lost."
+        ),
+    )
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -12,8 +12,13 @@ from servicekit.logs import bind_context, get_logger
 from servicekit.problems import DomainError, problem_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.adapters.ratelimit import Decision, Policy, RateLimiter, RedisUnavailable
-from gateway.adapters.revocations import Revocations
+from gateway.adapters.edgestore import (
+    ME_CACHE,
+    Decision,
+    EdgeStore,
+    Policy,
+    RedisUnavailable,
+)
 from gateway.settings import Settings
 
 log = get_logger(__name__)
@@ -125,62 +130,82 @@ class TooManyRequests(DomainError):
 
 
 class Edge:
-    """Per-request checks; one instance per app, holding its Redis-backed helpers."""
+    """Per-request checks; one instance per app, holding its Redis-backed store."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        verifier: JwksVerifier,
-        limiter: RateLimiter,
-        revocations: Revocations,
-    ) -> None:
+    def __init__(self, settings: Settings, verifier: JwksVerifier, store: EdgeStore) -> None:
         self.settings = settings
         self.verifier = verifier
-        self.limiter = limiter
-        self.revocations = revocations
+        self.store = store
         self.policies = {
             name: Policy.parse(name, getattr(settings, f"rate_limit_{name}"))
             for name in ("ip", "user", "login_ip", "login_account", "register_ip")
         }
 
-    async def limit(self, request: Request, policy_name: str, subject: str) -> None:
-        policy = self.policies[policy_name]
-        try:
-            decision = await self.limiter.hit(policy, subject)
-        except RedisUnavailable:
-            if self.settings.rate_limit_fail_open:
-                log.warning("ratelimit.redis_down_failing_open", policy=policy_name)
-                return
-            raise DomainError(
-                "Rate limiting is unavailable; try again shortly.",
-                status=503,
-                code="service_unavailable",
-                title="Service unavailable",
-                headers={"Retry-After": "5"},
-            ) from None
+    def _redis_down(self, what: str) -> None:
+        """Fail open (log and go on) or closed (503), as the setting says."""
+        if self.settings.rate_limit_fail_open:
+            log.warning("ratelimit.redis_down_failing_open", policy=what)
+            return
+        raise DomainError(
+            "Rate limiting is unavailable; try again shortly.",
+            status=503,
+            code="service_unavailable",
+            title="Service unavailable",
+            headers={"Retry-After": "5"},
+        )
+
+    def _enforce(self, request: Request, decision: Decision) -> None:
         _remember(request, decision)
         if not decision.allowed:
+            policy = decision.policy
             raise TooManyRequests(
                 f"Too many requests ({policy.limit} per {int(policy.period_seconds)}s); "
                 f"retry in {decision.headers()['Retry-After']}s.",
                 headers=decision.headers(),
             )
 
+    async def limit(self, request: Request, policy_name: str, subject: str) -> None:
+        try:
+            decision = await self.store.hit(self.policies[policy_name], subject)
+        except RedisUnavailable:
+            self._redis_down(policy_name)
+            return
+        self._enforce(request, decision)
+
     async def per_ip(self, request: Request, policy_name: str = "ip") -> None:
         await self.limit(request, policy_name, client_ip(request, self.settings))
 
-    async def authenticate(self, request: Request) -> Principal:
-        principal = await self.verifier.verify(bearer_token(request))
+    async def authenticate(self, request: Request, read_me: bool = False) -> Principal:
+        """Verify the token (locally, against the cached JWKS), then in one Redis round trip:
+        the per-IP limit, the revocation check, the per-user limit and, with `read_me`, the
+        cached `/user/me` answer (left in `request.state.me_cached`)."""
         try:
-            revoked = await self.revocations.is_revoked(principal.user_id)
-        except (OSError, Exception) as exc:  # noqa: BLE001 - Redis down: the signature still holds
-            log.warning("revocations.unavailable", error=repr(exc))
-            revoked = False
-        if revoked:
-            raise InvalidToken("This account no longer exists.")
+            principal = await self.verifier.verify(bearer_token(request))
+        except InvalidToken:
+            await self.per_ip(request)  # bad tokens spend the IP's budget too (429 first)
+            raise
+        try:
+            check = await self.store.authenticated(
+                self.policies["ip"],
+                client_ip(request, self.settings),
+                self.policies["user"],
+                principal.user_id,
+                read_me=read_me,
+            )
+        except RedisUnavailable:
+            # the signature still holds; revocations and limits are unknown for now
+            self._redis_down("ip+user")
+            check = None
+        if check is not None:
+            self._enforce(request, check.ip)
+            if check.revoked:
+                raise InvalidToken("This account no longer exists.")
+            assert check.user is not None
+            self._enforce(request, check.user)
+            request.state.me_cached = check.me
+            request.state.me_generation = check.generation
         bind_context(user_id=principal.user_id)
         request.state.principal = principal
-        await self.limit(request, "user", principal.user_id)
         return principal
 
 
@@ -194,3 +219,61 @@ def _remember(request: Request, decision: Decision) -> None:
 def rate_limit_headers(request: Request) -> dict[str, Any]:
     decision: Decision | None = getattr(request.state, "rate_limit", None)
     return decision.headers() if decision else {}
+
+
+ME_PATH = "/user/me"
+EDGE_OUTCOME = "edge_outcome"  # scope["state"] key: what the fast lane found, for the route
+
+
+class MeFastLane:
+    """`GET /user/me`, the read every page of the frontend makes, answered from the edge's
+    read model before routing: the same `Edge.authenticate` as every authenticated route
+    (token, limits, revocation, in its one Redis call), and on a hit the cached answer,
+    sent through the outer middleware (request ids, metrics, logs, CORS, security headers).
+
+    Anything else (a miss, a refused or invalid token, Redis down) goes on to the FastAPI
+    route with the outcome left in the scope, so the route neither checks again nor spends
+    the budget twice, and errors become problem+json in the usual handlers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != ME_PATH or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        edge: Edge = scope["app"].state.edge
+        try:
+            await edge.authenticate(request, read_me=True)
+        except Exception as exc:  # noqa: BLE001 - re-raised by the route, inside the handlers
+            scope.setdefault("state", {})[EDGE_OUTCOME] = exc
+            await self.app(scope, receive, send)
+            return
+        cached: bytes | None = getattr(request.state, "me_cached", None)
+        if cached is None:
+            scope["state"][EDGE_OUTCOME] = True
+            await self.app(scope, receive, send)
+            return
+        ME_CACHE.labels("hit").inc()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(cached)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        headers += [
+            (k.lower().encode(), v.encode()) for k, v in rate_limit_headers(request).items()
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": cached})
+
+
+async def authenticated_reading_me(request: Request) -> None:
+    """The `/user/me` route's check: done already by the fast lane (or its error raised
+    here), or, when the route is reached without it, done now."""
+    outcome = request.scope.get("state", {}).pop(EDGE_OUTCOME, None)
+    if isinstance(outcome, Exception):
+        raise outcome
+    if outcome is None:
+        edge: Edge = request.app.state.edge
+        await edge.authenticate(request, read_me=True)

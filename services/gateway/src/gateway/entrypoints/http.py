@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts.api import (
@@ -21,9 +22,11 @@ from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from servicekit.identity import Forbidden
+from servicekit.logs import get_logger
 
+from gateway.adapters.edgestore import ME_CACHE, EdgeStore
 from gateway.adapters.upstream import Upstreams
-from gateway.entrypoints.edge import Edge, rate_limit_headers
+from gateway.entrypoints.edge import Edge, authenticated_reading_me, rate_limit_headers
 from gateway.entrypoints.sse import stream_session_events
 
 
@@ -40,21 +43,37 @@ async def limit_by_ip(request: Request) -> None:
     await _edge(request).per_ip(request)
 
 
-router = APIRouter(dependencies=[Depends(limit_by_ip)], responses=problems(413, 415, 429, 503))
+log = get_logger(__name__)
+router = APIRouter(responses=problems(413, 415, 429, 503))
+READS = frozenset({"GET", "HEAD"})
 
 
 async def forward(service: str, request: Request) -> Response:
     upstreams: Upstreams = request.app.state.upstreams
     response = await upstreams.forward(service, request)
     response.headers.update(rate_limit_headers(request))
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and request.method not in READS:
+        # a signed-in user's write may change what /user/me shows (quota, plan, account):
+        # drop the cached answer now that the service has committed it
+        await _invalidate_me(request, principal.user_id)
     return response
 
 
-async def signed_in(request: Request) -> Response | None:
+async def _invalidate_me(request: Request, user_id: str) -> None:
+    store: EdgeStore = request.app.state.store
+    try:
+        await store.invalidate_me(user_id)
+    except Exception as exc:  # noqa: BLE001 - Redis down: it holds no answer to drop either
+        log.warning("me_cache.invalidate_failed", error=repr(exc))
+
+
+async def signed_in(request: Request) -> None:
+    """Every authenticated route: token, per-IP and per-user limits, revocation."""
     await _edge(request).authenticate(request)
-    return None
 
 
+PUBLIC = [Depends(limit_by_ip)]
 AUTHED = [Depends(signed_in)]
 
 
@@ -65,6 +84,7 @@ AUTHED = [Depends(signed_in)]
     "/auth/register",
     tags=["auth"],
     status_code=201,
+    dependencies=PUBLIC,
     response_model=UserOut,
     responses=problems(409, 422),
 )
@@ -73,7 +93,13 @@ async def register(body: RegisterRequest, request: Request) -> Response:
     return await forward("auth", request)
 
 
-@router.post("/auth/login", tags=["auth"], response_model=TokenPair, responses=problems(401, 422))
+@router.post(
+    "/auth/login",
+    tags=["auth"],
+    response_model=TokenPair,
+    dependencies=PUBLIC,
+    responses=problems(401, 422),
+)
 async def login(body: LoginRequest, request: Request) -> Response:
     edge = _edge(request)
     await edge.per_ip(request, "login_ip")
@@ -81,7 +107,13 @@ async def login(body: LoginRequest, request: Request) -> Response:
     return await forward("auth", request)
 
 
-@router.post("/auth/refresh", tags=["auth"], response_model=TokenPair, responses=problems(401, 422))
+@router.post(
+    "/auth/refresh",
+    tags=["auth"],
+    response_model=TokenPair,
+    dependencies=PUBLIC,
+    responses=problems(401, 422),
+)
 async def refresh(request: Request, body: RefreshRequest | None = Body(default=None)) -> Response:
     await _edge(request).per_ip(request, "login_ip")
     return await forward("auth", request)
@@ -95,23 +127,52 @@ async def logout(request: Request, body: LogoutRequest | None = Body(default=Non
 
 
 @router.get(
-    "/user/me", tags=["auth"], response_model=Me, dependencies=AUTHED, responses=problems(401)
+    "/user/me",
+    tags=["auth"],
+    response_model=Me,
+    dependencies=[Depends(authenticated_reading_me)],
+    responses=problems(401),
 )
 async def user_me(request: Request) -> Response:
     """The profile from auth with the live quota from interviews (which owns the ledger)."""
+    headers = {"Cache-Control": "no-store", **rate_limit_headers(request)}
+    cached: bytes | None = getattr(request.state, "me_cached", None)
+    if cached is not None:
+        ME_CACHE.labels("hit").inc()
+        return Response(cached, media_type="application/json", headers=headers)
+    ME_CACHE.labels("miss").inc()
     upstreams: Upstreams = request.app.state.upstreams
     profile, quota = await asyncio.gather(
-        forward("auth", request),
+        upstreams.forward("auth", request),
         upstreams.get_json("interviews", "/internal/quota", request),
     )
     if profile.status_code != 200 or not isinstance(quota, dict):
-        return profile  # interviews unreachable: auth's own view of the plan still answers
+        # interviews unreachable: auth's own view of the plan still answers (never cached)
+        profile.headers.update(rate_limit_headers(request))
+        return profile
     body = json.loads(profile.body)
     body["plan"] = quota.pop("plan", body.get("plan"))
     body["quota"] = quota
-    response = JSONResponse(body, headers={"Cache-Control": "no-store"})
-    response.headers.update(rate_limit_headers(request))
-    return response
+    answer = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    await _remember_me(request, answer, body)
+    return Response(answer, media_type="application/json", headers=headers)
+
+
+async def _remember_me(request: Request, answer: bytes, body: dict[str, Any]) -> None:
+    """Keep the composed answer until something it shows changes (or the week turns)."""
+    generation: int | None = getattr(request.state, "me_generation", None)
+    limit_seconds: int = request.app.state.edge.settings.me_cache_seconds
+    if generation is None or limit_seconds <= 0:
+        return
+    try:
+        resets_at = datetime.fromisoformat(body["quota"]["resets_at"])
+        ttl = min(limit_seconds, int((resets_at - datetime.now(UTC)).total_seconds()))
+        store: EdgeStore = request.app.state.store
+        await store.fill_me(
+            request.state.principal.user_id, generation, answer, ttl, str(body["plan"])
+        )
+    except Exception as exc:  # noqa: BLE001 - the answer stands; it is only not kept
+        log.warning("me_cache.fill_failed", error=repr(exc))
 
 
 @router.delete(
@@ -269,7 +330,7 @@ async def checkout(request: Request, body: dict[str, Any] = Body(...)) -> Respon
     return await forward("billing", request)
 
 
-@router.post("/billing/webhook", tags=["billing"], responses=problems(400))
+@router.post("/billing/webhook", tags=["billing"], dependencies=PUBLIC, responses=problems(400))
 async def stripe_webhook(request: Request) -> Response:
     return await forward("billing", request)
 
@@ -286,7 +347,12 @@ async def cancel_subscription(request: Request) -> Response:
 
 
 # The local checkout (no STRIPE_API_KEY): public pages, reachable only by their unguessable id.
-@router.get("/billing/local-checkout/{checkout_id}", tags=["billing"], responses=problems(404))
+@router.get(
+    "/billing/local-checkout/{checkout_id}",
+    tags=["billing"],
+    dependencies=PUBLIC,
+    responses=problems(404),
+)
 async def local_checkout_page(checkout_id: str, request: Request) -> Response:
     return await forward("billing", request)
 
@@ -295,6 +361,7 @@ async def local_checkout_page(checkout_id: str, request: Request) -> Response:
     "/billing/local-checkout/{checkout_id}/pay",
     tags=["billing"],
     status_code=303,
+    dependencies=PUBLIC,
     responses=problems(404, 409),
 )
 async def local_checkout_pay(checkout_id: str, request: Request) -> Response:
@@ -305,6 +372,7 @@ async def local_checkout_pay(checkout_id: str, request: Request) -> Response:
     "/billing/local-checkout/{checkout_id}/decline",
     tags=["billing"],
     status_code=303,
+    dependencies=PUBLIC,
     responses=problems(404, 409),
 )
 async def local_checkout_decline(checkout_id: str, request: Request) -> Response:
