@@ -9,10 +9,16 @@ whose figures are thrown away):
     real endpoint returned: no middleware, no token, no database. What one Python process
     serving this body can do on this machine.
 (b) gateway: authenticated `GET /user/me` through the real gateway of an isolated stack
-    (scripts/devstack.py): token verified at the edge, revocation check and two GCRA rate
-    limits in Redis, then whatever the gateway does for that route (today: auth's profile and
-    interviews' quota, fetched in parallel over the pooled aiohttp session and merged), each
-    service verifying the token again and reading Mongo.
+    (scripts/devstack.py): token verified at the edge (cached verification), then one Redis
+    script call (per-IP and per-user GCRA limits, the revocation check, the edge's read model
+    of /user/me), and the cached answer sent; the answer was composed once from auth's profile
+    and interviews' quota and stays until something it shows changes. This is the path a
+    signed-in user's page loads take. The report prints how many answers came from the read
+    model (hits) and how many were composed (misses) during the whole bench.
+(d) composed (skip with `--no-compose`): the same request through a second gateway process with
+    ME_CACHE_SECONDS=0, so every answer is composed: auth's profile and interviews' quota
+    fetched in parallel over the pooled aiohttp session and merged, each service verifying
+    the token again and reading Mongo. What a first read, or a read after a change, costs.
 (c) hop (skip with `--no-hop`): the gateway's own cost, with a cheap upstream: a second
     gateway process whose `INTERVIEWS_URL` is the bare app, `GET /questions` through it
     (same edge work as (b), the same body back, but no auth service and no Mongo).
@@ -539,10 +545,25 @@ LABELS = {
     "bare": "(a) bare FastAPI  GET /user/me",
     "gateway": "(b) via the gateway  GET /user/me",
     "hop": "(c) gateway -> bare  GET /questions",
+    "compose": "(d) composed (no read model) /user/me",
 }
 NOISY_CORES = 0.25
 # idle along during the bench; their CPU is summed as one column
 OTHER_SERVICES = ("ai-runner", "billing")
+
+
+def read_model_counts(gateway_url: str) -> dict[str, float]:
+    """gateway_me_cache_total by result, from the gateway's /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{gateway_url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith('gateway_me_cache_total{result="'):
+            label, _, value = line.partition("} ")
+            counts[label.split('"')[1]] = float(value)
+    return counts
 
 
 def median_run(runs: list[LoadResult]) -> LoadResult:
@@ -563,7 +584,8 @@ def report(results: dict[str, LoadResult], body_bytes: int, rounds: int) -> None
     print()
     print("== CPU per request (ms of CPU time per request, from /proc, during the measured run)")
     columns = [
-        "gateway", "auth", "interviews", "mongo", "redis", "bare", "hop-gateway", "other-services"
+        "gateway", "auth", "interviews", "mongo", "redis", "bare", "hop-gateway",
+        "compose-gateway", "other-services",
     ]  # fmt: skip
     shown = [c for c in columns if any(r.cpu.get(c, 0.0) > 0.005 for r in results.values())]
     heads = [*shown, "load-gen", "ours", "machine"]
@@ -644,6 +666,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--no-hop", action="store_true", help="skip (c), the gateway hop alone")
     parser.add_argument(
+        "--no-compose", action="store_true", help="skip (d), /user/me without the read model"
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -674,7 +699,7 @@ def main(argv: list[str]) -> int:
         print("--concurrency, --duration and --rounds must be positive", file=sys.stderr)
         return EXIT_FAILURE
     if args.deadline is None:
-        args.deadline = 180 + args.rounds * 3 * (args.warmup + args.duration + 15)
+        args.deadline = 180 + args.rounds * 4 * (args.warmup + args.duration + 15)
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
@@ -714,6 +739,7 @@ def main(argv: list[str]) -> int:
     work = Path(tempfile.mkdtemp(prefix="mi-bench-gateway-"))
     stack: Stack | None = None
     hop_stack: Stack | None = None
+    compose_stack: Stack | None = None
     bare: subprocess.Popen[bytes] | None = None
     status = 0
     try:
@@ -754,11 +780,29 @@ def main(argv: list[str]) -> int:
             hop_stack.start(timeout=60)
             check_answer(f"{hop_stack.gateway_url}/questions", auth_header, body)
             groups["hop-gateway"] = _pid(hop_stack, "gateway")
+        if not args.no_compose:
+            compose_env = env | {
+                "AUTH_URL": stack.service_url("auth"),
+                "INTERVIEWS_URL": stack.service_url("interviews"),
+                "ME_CACHE_SECONDS": "0",
+            }
+            compose_stack = Stack(
+                work / "compose",
+                ports="auto",
+                env=compose_env,
+                mongo_uri=stack.mongo_uri,
+                services=["gateway"],
+            )
+            compose_stack.start(timeout=60)
+            check_answer(f"{compose_stack.gateway_url}/user/me", auth_header, body)
+            groups["compose-gateway"] = _pid(compose_stack, "gateway")
         meter = CpuMeter(groups)
         log_paths = {name: stack.log_path(name) for name in stack.services}
         log_paths["bare"] = work / "bare.log"
         if hop_stack is not None:
             log_paths["hop-gateway"] = hop_stack.log_path("gateway")
+        if compose_stack is not None:
+            log_paths["compose-gateway"] = compose_stack.log_path("gateway")
         logs = LogWatch(log_paths)
 
         wrk_script = work / "report.lua"
@@ -769,6 +813,8 @@ def main(argv: list[str]) -> int:
         ]
         if hop_stack is not None:
             targets.append(("hop", f"{hop_stack.gateway_url}/questions", auth_header))
+        if compose_stack is not None:
+            targets.append(("compose", f"{compose_stack.gateway_url}/user/me", auth_header))
         for name, url, _ in targets:
             print(f"{LABELS[name]}: {url}")
         runs: dict[str, list[LoadResult]] = {name: [] for name, _, _ in targets}
@@ -791,6 +837,18 @@ def main(argv: list[str]) -> int:
         if "hop" in results:
             hop_ratio = results["hop"].rps / results["bare"].rps if results["bare"].rps else 0.0
             print(f"   hop/bare = {hop_ratio:.1%} (the gateway alone, with a free upstream)")
+        if "compose" in results:
+            compose_ratio = (
+                results["compose"].rps / results["bare"].rps if results["bare"].rps else 0.0
+            )
+            print(f"   composed/bare = {compose_ratio:.1%} (/user/me asked of auth and interviews)")
+        hits = read_model_counts(stack.gateway_url)
+        served = hits.get("hit", 0) + hits.get("miss", 0)
+        print(
+            f"   read model of (b)'s gateway over the whole bench: {hits.get('hit', 0):.0f} hits, "
+            f"{hits.get('miss', 0):.0f} misses ({hits.get('hit', 0) / max(served, 1):.2%} hits), "
+            f"{hits.get('stored', 0):.0f} stored, {hits.get('refused', 0):.0f} fills refused"
+        )
         failed = [n for n, rs in runs.items() if any(r.errors for r in rs)]
         if failed:
             raise BenchFailure(f"errors during the measured run of: {', '.join(failed)}")
@@ -822,6 +880,8 @@ def main(argv: list[str]) -> int:
             stop_process(bare)
             if hop_stack is not None:
                 hop_stack.stop()
+            if compose_stack is not None:
+                compose_stack.stop()
             if stack is not None:
                 stack.stop()
             external = None

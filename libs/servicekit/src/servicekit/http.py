@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.logs import bind_context, clear_context, get_logger
@@ -18,6 +19,7 @@ log = get_logger("http")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for it, in metrics and the access log
 
 
 def new_request_id() -> str:
@@ -122,6 +124,11 @@ class RequestContextMiddleware:
 
             try:
                 await self.app(scope, limited_receive, send_wrapper)
+            except ClientDisconnect:
+                # the client went away before its request was read: nobody to answer, nothing
+                # wrong here (load balancers' probes and impatient clients do it all day)
+                if status_holder["status"] == 500:
+                    status_holder["status"] = CLIENT_CLOSED_REQUEST
             except _BodyTooLarge:
                 response = problem_response(
                     413,
