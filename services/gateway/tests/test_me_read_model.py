@@ -300,5 +300,7 @@ async def test_with_no_time_to_keep_every_read_asks(
     isolation: dict[str, Any], mint: TokenMint
 ) -> None:
     async with _gateway(isolation, mint, me_cache_seconds=0) as gateway:
-        await gateway.me()
+        # not even an answer another gateway (with the read model on) left in the same Redis
+        await gateway.app.state.store.fill_me(gateway.upstream.user_id, 0, b"{}", 60, "free")
+        assert "quota" in (await gateway.me()).json()
         assert await gateway.asks_again()

@@ -190,7 +190,7 @@ class Edge:
                 client_ip(request, self.settings),
                 self.policies["user"],
                 principal.user_id,
-                read_me=read_me,
+                read_me=read_me and self.settings.me_cache_seconds > 0,
             )
         except RedisUnavailable:
             # the signature still holds; revocations and limits are unknown for now
