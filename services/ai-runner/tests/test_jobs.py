@@ -5,6 +5,7 @@ worker's job is finished by another."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -351,3 +352,45 @@ async def test_an_admin_rescore_appends_a_new_result_and_keeps_the_old(
         d["event_type"] async for d in runner.state.runtime.db["outbox"].find({"aggregate_id": sid})
     ]
     assert "SessionRescoreRequested" not in published  # a fact for the AI runner only
+
+
+async def test_claims_take_the_earliest_deadline_once_and_skip_live_leases(runner: Any) -> None:
+    jobs = runner.state.jobs
+    await jobs.stop()  # this test is the only claimer
+    try:
+        now = datetime.now(UTC)
+        tag = uuid.uuid4().hex[:8]
+
+        def job(name: str, status: str, deadline_s: float, lease_s: float | None) -> dict[str, Any]:
+            return {
+                "_id": f"{tag}-{name}",
+                "status": status,
+                "attempts": 0,
+                "claimed_by": None if lease_s is None else "another-worker",
+                "lease_until": None if lease_s is None else now + timedelta(seconds=lease_s),
+                "deadline_at": now + timedelta(seconds=deadline_s),
+            }
+
+        await jobs.jobs.insert_many(
+            [
+                job("later", "preparing", 300, None),
+                job("retry", "scoring", 200, -5),  # its worker died: the lease ran out
+                job("busy", "preparing", 100, 60),  # another worker is on it
+                job("done", "completed", 50, None),
+                *(job(f"old{i}", "completed", -i, None) for i in range(40)),
+            ]
+        )
+        first, second = await jobs.claim(), await jobs.claim()
+        assert [first["_id"], second["_id"]] == [f"{tag}-retry", f"{tag}-later"]
+        assert first["claimed_by"] == jobs.worker_id and first["attempts"] == 1
+        assert first["lease_until"].replace(tzinfo=UTC) > now
+        assert await jobs.claim() is None
+
+        # many workers at once: every claimable job is taken exactly once
+        await jobs.jobs.insert_many([job(f"n{i}", "preparing", 400 + i, None) for i in range(3)])
+        claimed = await asyncio.gather(*(jobs.claim() for _ in range(8)))
+        ids = [c["_id"] for c in claimed if c is not None]
+        assert sorted(ids) == [f"{tag}-n{i}" for i in range(3)]
+    finally:
+        await jobs.jobs.delete_many({"_id": {"$regex": f"^{tag}-"}})
+        jobs.start()

@@ -37,7 +37,7 @@ from contracts.events import (
 )
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import TypeAdapter
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from servicekit.eventstore import Repository
 from servicekit.logs import bind_context, get_logger
 from servicekit.metrics import REGISTRY
@@ -86,6 +86,10 @@ JOBS_FAILED = Counter(
 )
 
 Judge = Any  # codejudge.Judge: imported lazily so the service starts without it in tests
+
+
+ACTIVE = ["preparing", "scoring"]  # the statuses with work to do
+CLAIM_PAGE = 32  # candidates read per claim and kind (unleased, lease run out)
 
 
 class Jobs:
@@ -149,8 +153,19 @@ class Jobs:
                 session=session,
             )
         elif isinstance(event, AnswersSubmitted):
-            result = await self.jobs.update_one(
-                {"_id": event.session_id, "status": {"$in": ["preparing", "ready"]}},
+            existing = await self.jobs.find_one(
+                {"_id": event.session_id}, {"status": 1}, session=session
+            )
+            if existing is None:
+                # we have not seen its SessionRequested yet: let the broker redeliver
+                raise LookupError(f"no job for session {event.session_id} yet")
+            if existing["status"] not in ("preparing", "ready"):
+                self._wake.set()
+                return  # already scoring or finished: a redelivery, or late news
+            # equality on the status just read (in this transaction), not `$in`: the
+            # development server answers `_id` plus `$in` by scanning every job
+            await self.jobs.update_one(
+                {"_id": event.session_id, "status": existing["status"]},
                 {
                     "$set": {
                         "status": "scoring",
@@ -166,11 +181,6 @@ class Jobs:
                 },
                 session=session,
             )
-            if result.matched_count == 0:
-                existing = await self.jobs.find_one({"_id": event.session_id}, session=session)
-                if existing is None:
-                    # we have not seen its SessionRequested yet: let the broker redeliver
-                    raise LookupError(f"no job for session {event.session_id} yet")
         self._wake.set()
 
     # -- workers: do the work -------------------------------------------------------------
@@ -207,22 +217,40 @@ class Jobs:
                 self._wake.clear()
 
     async def claim(self) -> Document | None:
+        """Lease the claimable job with the earliest deadline, or None.
+
+        Two indexed reads of a few fields (unleased jobs, jobs whose lease ran out), then a
+        compare-and-set on the lease the candidate was seen with: if another worker took it
+        in between, its lease changed and the update matches nothing, so try the next one.
+        (One findAndModify with `$or` and a sort would do the same in one trip on MongoDB,
+        but the development server answers it by scanning every job ever run: seconds per
+        claim once thousands of interviews have finished, on every worker's every poll.)"""
         now = self.clock()
-        return await self.jobs.find_one_and_update(
-            {
-                "status": {"$in": ["preparing", "scoring"]},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
-            },
-            {
-                "$set": {
-                    "claimed_by": self.worker_id,
-                    "lease_until": now + timedelta(seconds=self.settings.job_lease_seconds),
+        fields = {"_id": 1, "status": 1, "lease_until": 1, "deadline_at": 1}
+        candidates: list[Document] = []
+        for lease in (None, {"$lt": now}):
+            cursor = self.jobs.find({"status": {"$in": ACTIVE}, "lease_until": lease}, fields)
+            candidates += [c async for c in cursor.sort("deadline_at", ASCENDING).limit(CLAIM_PAGE)]
+        candidates.sort(key=lambda c: c["deadline_at"])
+        for candidate in candidates:
+            taken = await self.jobs.update_one(
+                {
+                    "_id": candidate["_id"],
+                    "status": candidate["status"],
+                    "lease_until": candidate["lease_until"],
                 },
-                "$inc": {"attempts": 1},
-            },
-            sort=[("deadline_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
+                {
+                    "$set": {
+                        "claimed_by": self.worker_id,
+                        "lease_until": now + timedelta(seconds=self.settings.job_lease_seconds),
+                    },
+                    "$inc": {"attempts": 1},
+                },
+            )
+            if taken.modified_count == 1:
+                job: Document | None = await self.jobs.find_one({"_id": candidate["_id"]})
+                return job
+        return None
 
     async def refresh_pending(self) -> None:
         for stage in ("preparing", "scoring"):
@@ -518,7 +546,7 @@ class Jobs:
         now = self.clock()
         expired = 0
         async for job in self.jobs.find(
-            {"status": {"$in": ["preparing", "scoring"]}, "deadline_at": {"$lt": now}}
+            {"status": {"$in": ACTIVE}, "deadline_at": {"$lt": now}}
         ).limit(20):
             await self.fail(
                 job,
