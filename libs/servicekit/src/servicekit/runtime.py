@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -235,6 +236,12 @@ class ServiceRuntime:
             self._store = EventStore(self._db, self.name)
             self.consumers.attach_db(self._client, self._db)
         self._bootstrap_task = asyncio.create_task(self._bootstrap(), name="bootstrap")
+        # Everything loaded so far (frameworks, clients, settings) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it, which
+        # removed tens of milliseconds from the gateway's p99 under load
+        if self.settings.gc_freeze:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

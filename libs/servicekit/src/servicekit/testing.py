@@ -147,6 +147,7 @@ def isolation(mongo_uri: str, rabbitmq_url: str, unique: str, tmp_path: Path) ->
         "data_dir": tmp_path,
         "outbox_poll_seconds": 0.05,
         "log_json": True,
+        "gc_freeze": False,
     }
 
 
