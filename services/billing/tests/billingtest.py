@@ -1,5 +1,6 @@
 """Helpers for billing's tests: an adjustable clock, Stripe-format webhook events signed
-with Stripe's scheme, a listener on the bus, and the harness around the in-process app."""
+with Stripe's scheme, a local server that speaks Stripe's API wire format, a listener on the
+bus, and the harness around the in-process app."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from aiohttp import web
+from contracts import DomainEvent, EventEnvelope
 from servicekit.testing import TokenMint, eventually
 
 SECRET = "whsec_test_" + "s3cr3t" * 4
@@ -162,6 +165,145 @@ def invoice(
     return stripe_event(event_type, obj, created)
 
 
+@dataclass
+class FakeStripe:
+    """Enough of api.stripe.com: Checkout Sessions, subscription updates and cancels."""
+
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fail_next: int = 0
+    fail_status: int = 500
+    canceled: set[str] = field(default_factory=set)
+    """Subscriptions canceled here: Stripe answers resource_missing to cancelling them again."""
+    missing: set[str] = field(default_factory=set)
+    """Subscriptions Stripe does not have (deleted, or never made)."""
+    canceling: set[str] = field(default_factory=set)
+    """Subscriptions set to cancel at the end of their period."""
+
+    def calls(self, method: str, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["method"] == method and r["path"] == path]
+
+    def failure(self) -> web.Response | None:
+        """While `fail_next` lasts: a 500 (api_error) or a 429 (rate limit), as Stripe sends."""
+        if not self.fail_next:
+            return None
+        self.fail_next -= 1
+        if self.fail_status == 429:
+            error = {"type": "invalid_request_error", "code": "rate_limit", "message": "slow"}
+        else:
+            error = {"type": "api_error", "message": "try again"}
+        return web.json_response({"error": error}, status=self.fail_status)
+
+    def record(self, request: web.Request, form: dict[str, str]) -> None:
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "authorization": request.headers.get("Authorization"),
+                "idempotency_key": request.headers.get("Idempotency-Key"),
+                "content_type": request.headers.get("Content-Type"),
+                "form": form,
+            }
+        )
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        form = dict(await request.post())  # type: ignore[arg-type]
+        self.record(request, form)  # type: ignore[arg-type]
+        if (failed := self.failure()) is not None:
+            return failed
+        key = request.headers.get("Idempotency-Key", "")
+        if key in self.by_key:  # Stripe answers a repeated key with the first response
+            return web.json_response(self.by_key[key], headers={"Idempotent-Replayed": "true"})
+        session_id = "cs_test_" + uuid.uuid4().hex
+        body = {
+            "id": session_id,
+            "object": "checkout.session",
+            "client_reference_id": form.get("client_reference_id"),
+            "customer": form.get("customer"),
+            "customer_email": form.get("customer_email"),
+            "expires_at": int(time.time()) + 86400,
+            "metadata": {"user_id": form.get("metadata[user_id]")},
+            "mode": form.get("mode"),
+            "payment_status": "unpaid",
+            "status": "open",
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        }
+        self.by_key[key] = body
+        return web.json_response(body)
+
+    async def update_subscription(self, request: web.Request) -> web.Response:
+        form = dict(await request.post())  # type: ignore[arg-type]
+        self.record(request, form)  # type: ignore[arg-type]
+        now = int(time.time())
+        sub = request.match_info["sub"]
+        if form.get("cancel_at_period_end") == "true":
+            self.canceling.add(sub)
+        return web.json_response(
+            {
+                "id": sub,
+                "object": "subscription",
+                "cancel_at_period_end": sub in self.canceling,
+                "customer": "cus_fake",
+                "status": "active",
+                "items": {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": "si_fake",
+                            "current_period_start": now - 86400,
+                            "current_period_end": now + 29 * 86400,
+                        }
+                    ],
+                },
+                "metadata": {},
+            }
+        )
+
+    async def cancel_subscription(self, request: web.Request) -> web.Response:
+        """DELETE /v1/subscriptions/{id}: parameters in the query string, as for any DELETE."""
+        self.record(request, dict(request.query))
+        if (failed := self.failure()) is not None:
+            return failed
+        sub = request.match_info["sub"]
+        if sub in self.missing or sub in self.canceled:
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "param": "id",
+                        "message": f"No such subscription: '{sub}'",
+                    }
+                },
+                status=404,
+            )
+        self.canceled.add(sub)
+        now = int(time.time())
+        return web.json_response(
+            {
+                "id": sub,
+                "object": "subscription",
+                "cancel_at_period_end": sub in self.canceling,  # kept as it was
+                "canceled_at": now,
+                "ended_at": now,
+                "customer": "cus_fake",
+                "status": "canceled",
+                "items": {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": "si_fake",
+                            "current_period_start": now - 86400,
+                            "current_period_end": now + 29 * 86400,
+                        }
+                    ],
+                },
+                "metadata": {},
+            }
+        )
+
+
 class BusListener:
     """An exclusive queue on the test's exchange: what billing really published."""
 
@@ -239,3 +381,33 @@ class Harness:
             )
             out[name] = sorted(docs, key=lambda d: str(d["_id"]))
         return out
+
+    async def publish(self, event: DomainEvent, aggregate_id: str) -> EventEnvelope:
+        """Put an event on the test's exchange as its producer's relay would."""
+        envelope = EventEnvelope.wrap(
+            event, producer="auth", aggregate_type="user", aggregate_id=aggregate_id,
+            aggregate_version=1,
+        )  # fmt: skip
+        await self.republish(envelope)
+        return envelope
+
+    async def republish(self, envelope: EventEnvelope) -> None:
+        """The same event again (a redelivery after a relay crash, a replay)."""
+        await self.rt.broker.publish(
+            envelope.model_dump_json().encode(),
+            exchange=self.rt.exchange,
+            routing_key=envelope.event_type,
+            mandatory=True,
+            persist=True,
+            message_id=str(envelope.event_id),
+        )
+
+    async def handled(self, envelope: EventEnvelope) -> dict[str, Any]:
+        """Wait until billing's consumer committed this event (its inbox row)."""
+        key = f"main.{envelope.event_type}:{envelope.event_id}"
+
+        async def committed() -> Any:
+            return await self.db["inbox"].find_one({"_id": key})
+
+        row: dict[str, Any] = await eventually(committed, message=f"{key} handled")
+        return row

@@ -11,13 +11,14 @@ from typing import Any
 
 import aio_pika
 import pytest
+from aiohttp import web
 from billing.main import create_app
 from billing.settings import Settings
 from servicekit.testing import TokenMint, running
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from billingtest import SECRET, BusListener, FakeClock, Harness
+from billingtest import SECRET, BusListener, FakeClock, FakeStripe, Harness
 
 
 @pytest.fixture
@@ -39,6 +40,27 @@ async def _listen(rabbitmq_url: str, exchange: str, bus: BusListener) -> Any:
 
     await queue.consume(on_message)
     return connection
+
+
+@pytest.fixture
+async def fake_stripe() -> AsyncIterator[FakeStripe]:
+    """A local server speaking Stripe's API wire format; billing uses it when a test's
+    settings point `stripe_api_base` at `fake_stripe.url`."""
+    fake = FakeStripe()
+    app = web.Application()
+    app.router.add_post("/v1/checkout/sessions", fake.create_session)
+    app.router.add_post("/v1/subscriptions/{sub}", fake.update_subscription)
+    app.router.add_delete("/v1/subscriptions/{sub}", fake.cancel_subscription)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    fake.url = f"http://127.0.0.1:{port}"
+    try:
+        yield fake
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture

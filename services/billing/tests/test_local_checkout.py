@@ -1,5 +1,6 @@
 """Checkout without a Stripe key: the local checkout page, Pay and Decline delivering signed
-Stripe-format webhooks through the same handler, cancel at period end, the figures."""
+Stripe-format webhooks through the same handler, cancel at period end, cancel at once when
+the account is deleted, the figures."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import re
 import uuid
 from datetime import datetime, timedelta
 
+import pytest
 from billing.adapters.checkouts import LOCAL_ID
-from billingtest import Harness
+from billing.app.billing import PaymentsUnavailable
+from billingtest import Harness, checkout_completed
+from contracts import EventEnvelope, UserDeleted
 
 
 async def checkout(harness: Harness, user: str, plan: str = "premium") -> dict[str, str]:
@@ -189,3 +193,62 @@ async def test_internal_stats_count_subscriptions_and_revenue_for_admins_only(
     assert body["active_subscriptions"] == 2
     assert body["revenue"] == {"usd": 3000}
     assert body["payments"] == {"paid": 2, "failed": 1}
+
+
+async def test_deleting_the_account_cancels_the_local_subscription_at_once(
+    harness: Harness,
+) -> None:
+    user = str(uuid.uuid4())
+    started = await checkout(harness, user)
+    await harness.client.post(started["checkout_url"] + "/pay")
+    await harness.published("PlanUpgraded", user)
+    # canceled at period end first: the deletion still ends it now, not at the period end
+    canceled = await harness.client.post("/billing/subscription/cancel", headers=harness.auth(user))
+    assert canceled.json()["cancel_at_period_end"] is True
+    sub = canceled.json()["subscription_id"]
+
+    envelope = await harness.publish(
+        UserDeleted(user_id=user, deleted_at=harness.clock.now), aggregate_id=user
+    )
+    downgraded = (await harness.published("PlanDowngraded", user))[0]
+    assert downgraded["reason"] == "deleted" and downgraded["plan"] == "free"
+    await harness.handled(envelope)
+    view = await harness.db["subscriptions"].find_one({"_id": user})
+    assert view["status"] == "canceled" and view["plan"] == "free"
+    assert view["subscription_id"] == sub and view["stripe_status"] == "canceled"
+    assert view["next_check_at"] is None
+    observed = await harness.db["events"].find_one(
+        {"aggregate_id": user, "causation_id": str(envelope.event_id)}
+    )
+    assert observed["payload"]["source"] == "local.subscriptions.cancel"
+    assert observed["payload"]["status"] == "canceled"
+    # the period end passes: nothing more happens
+    harness.clock.advance(days=40)
+    assert await harness.billing.check_plans() == 0
+    assert len(harness.bus.of("PlanDowngraded", user)) == 1
+
+
+async def test_without_a_key_a_real_stripe_subscription_is_not_marked_canceled(
+    harness: Harness,
+) -> None:
+    """A subscription Stripe made (before the key was removed) cannot be cancelled from here:
+    the deletion fails (the broker retries, then parks it) rather than leaving it charging
+    while billing says it ended."""
+    user, sub = str(uuid.uuid4()), "sub_" + uuid.uuid4().hex[:14]
+    paid = checkout_completed(user, sub, "cus_real", harness.clock.now - timedelta(minutes=1))
+    assert (await harness.deliver(paid)).status_code == 200
+    await harness.published("PlanUpgraded", user)
+    before = await harness.state()
+    envelope = EventEnvelope.wrap(
+        UserDeleted(user_id=user, deleted_at=harness.clock.now),
+        producer="auth",
+        aggregate_type="user",
+        aggregate_id=user,
+        aggregate_version=1,
+    )
+    with pytest.raises(PaymentsUnavailable):
+        await harness.rt.command(
+            lambda session: harness.billing.close_account(user, envelope, session)
+        )
+    assert await harness.state() == before
+    assert (await harness.view(user))["plan"] == "premium"

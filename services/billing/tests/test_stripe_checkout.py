@@ -3,109 +3,12 @@ Stripe's wire format (form-encoded requests, JSON objects back, Idempotency-Key 
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp import web
 from billing.settings import Settings
-from billingtest import Harness, checkout_completed, invoice
-
-
-@dataclass
-class FakeStripe:
-    """Enough of api.stripe.com: Checkout Sessions and subscription updates."""
-
-    url: str = ""
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
-    fail_next: int = 0
-
-    def record(self, request: web.Request, form: dict[str, str]) -> None:
-        self.requests.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "authorization": request.headers.get("Authorization"),
-                "idempotency_key": request.headers.get("Idempotency-Key"),
-                "content_type": request.headers.get("Content-Type"),
-                "form": form,
-            }
-        )
-
-    async def create_session(self, request: web.Request) -> web.Response:
-        form = dict(await request.post())  # type: ignore[arg-type]
-        self.record(request, form)  # type: ignore[arg-type]
-        if self.fail_next:
-            self.fail_next -= 1
-            return web.json_response(
-                {"error": {"type": "api_error", "message": "try again"}}, status=500
-            )
-        key = request.headers.get("Idempotency-Key", "")
-        if key in self.by_key:  # Stripe answers a repeated key with the first response
-            return web.json_response(self.by_key[key], headers={"Idempotent-Replayed": "true"})
-        session_id = "cs_test_" + uuid.uuid4().hex
-        body = {
-            "id": session_id,
-            "object": "checkout.session",
-            "client_reference_id": form.get("client_reference_id"),
-            "customer": form.get("customer"),
-            "customer_email": form.get("customer_email"),
-            "expires_at": int(time.time()) + 86400,
-            "metadata": {"user_id": form.get("metadata[user_id]")},
-            "mode": form.get("mode"),
-            "payment_status": "unpaid",
-            "status": "open",
-            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
-        }
-        self.by_key[key] = body
-        return web.json_response(body)
-
-    async def update_subscription(self, request: web.Request) -> web.Response:
-        form = dict(await request.post())  # type: ignore[arg-type]
-        self.record(request, form)  # type: ignore[arg-type]
-        now = int(time.time())
-        return web.json_response(
-            {
-                "id": request.match_info["sub"],
-                "object": "subscription",
-                "cancel_at_period_end": form.get("cancel_at_period_end") == "true",
-                "customer": "cus_fake",
-                "status": "active",
-                "items": {
-                    "object": "list",
-                    "data": [
-                        {
-                            "id": "si_fake",
-                            "current_period_start": now - 86400,
-                            "current_period_end": now + 29 * 86400,
-                        }
-                    ],
-                },
-                "metadata": {},
-            }
-        )
-
-
-@pytest.fixture
-async def fake_stripe() -> AsyncIterator[FakeStripe]:
-    fake = FakeStripe()
-    app = web.Application()
-    app.router.add_post("/v1/checkout/sessions", fake.create_session)
-    app.router.add_post("/v1/subscriptions/{sub}", fake.update_subscription)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    fake.url = f"http://127.0.0.1:{port}"
-    try:
-        yield fake
-    finally:
-        await runner.cleanup()
+from billingtest import FakeStripe, Harness, checkout_completed, invoice
 
 
 @pytest.fixture

@@ -132,6 +132,58 @@ def test_state_is_a_fold_of_the_recorded_events() -> None:
     assert replayed.plan == "free" and replayed.downgrade_reason == "canceled"
 
 
+def canceled_now(sub: str, at: datetime) -> SubscriptionFacts:
+    return SubscriptionFacts(
+        subscription_id=sub, as_of=at, source="api.subscriptions.cancel", status="canceled"
+    )
+
+
+def test_a_deleted_account_drops_premium_as_deleted_whatever_was_pending() -> None:
+    later = T0 + timedelta(days=3)
+    canceling = opened()
+    canceling.observe(facts("active", T0, current_period_end=T0 + timedelta(days=30)), CATALOG, T0)
+    asked = facts("active", T0 + timedelta(hours=1), cancel_at_period_end=True)
+    canceling.observe(asked, CATALOG, T0)
+    in_grace = opened()
+    in_grace.observe(facts("active", T0), CATALOG, T0)
+    in_grace.payment_failed(renewal(T0 + timedelta(days=1), paid=False), CATALOG, T0, GRACE)
+    for subscription in (canceling, in_grace):
+        assert subscription.plan == "premium"
+        assert [s.id for s in subscription.live_stripe_subscriptions()] == ["sub_1"]
+        ended = [canceled_now("sub_1", later)]
+        assert subscription.close_for_deleted_account(ended, CATALOG, later)
+        downgrades = [e for e in subscription.pending if isinstance(e, PlanDowngraded)]
+        assert [d.reason for d in downgrades] == ["deleted"]
+        assert subscription.plan == "free" and subscription.status == "canceled"
+        assert subscription.grace_until is None and subscription.next_check_at() is None
+        assert subscription.live_stripe_subscriptions() == []
+        # once: a second deletion changes nothing
+        pending = len(subscription.pending)
+        assert not subscription.close_for_deleted_account([], CATALOG, later)
+        assert len(subscription.pending) == pending
+
+
+def test_a_deleted_account_ends_every_live_subscription_without_a_passing_upgrade() -> None:
+    subscription = opened()
+    subscription.observe(facts("active", T0), CATALOG, T0)
+    subscription.observe(facts("active", T0 + timedelta(hours=1), sub="sub_2"), CATALOG, T0)
+    ahead = T0 + timedelta(hours=2)  # Stripe's clock said more than ours says now
+    subscription.observe(facts("past_due", ahead, sub="sub_2"), CATALOG, T0)
+    before = len(plan_events(subscription))
+    now = T0 + timedelta(hours=1, minutes=30)
+    ended = [canceled_now(s.id, now) for s in subscription.live_stripe_subscriptions()]
+    assert [f.subscription_id for f in ended] == ["sub_1", "sub_2"]
+    subscription.close_for_deleted_account(ended, CATALOG, now)
+    changes = plan_events(subscription)[before:]
+    assert [type(e).__name__ for e in changes] == ["PlanDowngraded"]
+    assert {s.status for s in subscription.stripe.values()} == {"canceled"}
+    # the view shows what was ended; state is still a fold of the events
+    assert subscription.snapshot()["stripe_status"] == "canceled"
+    replayed = Subscription.from_history("user-1", list(subscription.pending))
+    assert replayed.snapshot() | {"version": 0} == subscription.snapshot() | {"version": 0}
+    assert replayed.closed and replayed.status == "canceled"
+
+
 def test_the_development_webhook_secret_is_generated_once_and_kept_private(
     tmp_path: Path,
 ) -> None:

@@ -25,6 +25,11 @@ def _derive(prefix: str, checkout_id: str, what: str) -> str:
     return f"{prefix}_local_{digest}"
 
 
+def is_local(subscription_id: str) -> bool:
+    """A subscription of the local stand-in, not of Stripe."""
+    return subscription_id.startswith("sub_local_")
+
+
 def customer_id_for(user_id: str) -> str:
     return "cus_local_" + hashlib.sha256(f"customer:{user_id}".encode()).hexdigest()[:20]
 
@@ -268,3 +273,24 @@ def cancel_event(
                    created, obj)  # fmt: skip
     event["data"]["previous_attributes"] = {"cancel_at_period_end": False, "cancel_at": None}
     return event
+
+
+def canceled_subscription(
+    user_id: str,
+    plan: str,
+    subscription_id: str,
+    customer_id: str,
+    amount: int,
+    currency: str,
+    period_start: datetime,
+    period_end: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """What Stripe answers to DELETE /v1/subscriptions/{id}: the subscription, canceled now
+    (Stripe's `customer.subscription.deleted` that follows would repeat it)."""
+    created = int(now.timestamp())
+    return subscription_object(
+        subscription_id, customer_id, user_id, plan, "canceled", int(period_start.timestamp()),
+        int(period_start.timestamp()), int(period_end.timestamp()), False,
+        _price(amount, currency, plan), canceled_at=created,
+    )  # fmt: skip

@@ -1,5 +1,6 @@
 """Stripe's API through the `stripe` library (async, on aiohttp): Checkout Sessions for
-upgrades and cancel-at-period-end. Used only when STRIPE_API_KEY is set."""
+upgrades, cancel-at-period-end, and cancel-now when a user deletes their account. Used only
+when STRIPE_API_KEY is set."""
 
 from __future__ import annotations
 
@@ -103,6 +104,34 @@ class StripeApi:
             )
         except stripe.StripeError as exc:
             log.warning("stripe.cancel_failed", error=repr(exc))
+            raise PaymentProviderError("Stripe could not cancel the subscription.") from exc
+        result: dict[str, Any] = subscription.to_dict()
+        return result
+
+    async def cancel_now(self, subscription_id: str) -> dict[str, Any] | None:
+        """Cancel at once (DELETE /v1/subscriptions/{id}): Stripe charges it no more. None
+        when Stripe answers resource_missing, as it does for a subscription already canceled
+        or deleted: done all the same. Any other error is raised, for the caller to retry:
+        network errors and 5xx are retried here first (`max_network_retries`), a 429 is not.
+
+        No idempotency key: Stripe ignores them on DELETE (cancelling is idempotent by
+        itself), and a v1 key would replay a saved 500 to every retry for a day."""
+        try:
+            subscription = await self.client().v1.subscriptions.cancel_async(
+                subscription_id,
+                params={
+                    # no final invoice (charge nothing more) and no proration credit (it
+                    # would sit on the balance of a customer nobody uses any more)
+                    "invoice_now": False,
+                    "prorate": False,
+                    "cancellation_details": {"comment": "The user deleted their account."},
+                },
+            )
+        except stripe.StripeError as exc:
+            if isinstance(exc, stripe.InvalidRequestError) and exc.code == "resource_missing":
+                log.info("stripe.cancel_missing", subscription=subscription_id)
+                return None
+            log.warning("stripe.cancel_now_failed", subscription=subscription_id, error=repr(exc))
             raise PaymentProviderError("Stripe could not cancel the subscription.") from exc
         result: dict[str, Any] = subscription.to_dict()
         return result

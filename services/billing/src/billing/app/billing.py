@@ -1,6 +1,7 @@
 """billing's use cases: open a subscription, start a checkout, take Stripe's webhooks (once
-each, in Stripe's order rather than arrival order), cancel at period end, let lapsed plans
-drop, the local checkout that stands in for Stripe, and the figures for /admin/stats.
+each, in Stripe's order rather than arrival order), cancel at period end, cancel at once when
+the user deletes their account, let lapsed plans drop, the local checkout that stands in for
+Stripe, and the figures for /admin/stats.
 Ports (runtime, Stripe API, clock) are passed in; no HTTP here."""
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from billing.adapters.stripe_api import StripeApi
 from billing.adapters.stripe_events import MalformedEvent, parse, subscription_facts
 from billing.adapters.subscriptions import SubscriptionsView
 from billing.domain.plans import Catalog, Plan, PlanNotPurchasable
-from billing.domain.subscription import NoActiveSubscription, Subscription
+from billing.domain.subscription import (
+    NoActiveSubscription,
+    StripeSubscription,
+    Subscription,
+    SubscriptionFacts,
+)
 from billing.settings import Settings
 
 log = get_logger(__name__)
@@ -296,6 +302,72 @@ class Billing:
             )
             await self._deliver(event, correlation_id)
         return await self.subscription(user_id)
+
+    # -- account deletion ------------------------------------------------------------------
+    async def close_account(
+        self, user_id: str, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        """On UserDeleted (in the consumer's transaction, with its inbox row): end at once
+        every Stripe subscription that could still charge the user, drop premium (reason
+        "deleted") and close. Nothing to do for a user billing never knew.
+
+        Stripe is called inside the transaction, so a failure (raised: the broker redelivers,
+        then parks) leaves nothing behind; if Stripe cancelled but the commit failed, the
+        redelivery asks again and Stripe's resource_missing counts as done."""
+        subscription = await self.repo.get(user_id, session=session)
+        if subscription is None or subscription.closed:
+            return
+        now = self.clock()
+        ended = [
+            await self._end_now(user_id, stripe_sub, now)
+            for stripe_sub in subscription.live_stripe_subscriptions()
+        ]
+        subscription.close_for_deleted_account(ended, self.catalog, now)
+        await self._save(
+            subscription, session, envelope.correlation_id, causation_id=str(envelope.event_id)
+        )
+        log.info(
+            "billing.account_closed",
+            user_id=user_id,
+            canceled=[facts.subscription_id for facts in ended],
+        )
+
+    async def _end_now(
+        self, user_id: str, stripe_sub: StripeSubscription, now: datetime
+    ) -> SubscriptionFacts:
+        """Cancel one Stripe subscription now; what Stripe (or its local stand-in) answered."""
+        # stamped with this second on billing's clock, like the cancel at period end; the
+        # aggregate makes sure the end is not taken for older news than what it knew
+        stamp = now.replace(microsecond=0)
+        if self.stripe_api is not None:
+            answer = await self.stripe_api.cancel_now(stripe_sub.id)
+            if answer is None:  # Stripe no longer has it live: it charges no more
+                return SubscriptionFacts(
+                    subscription_id=stripe_sub.id,
+                    as_of=stamp,
+                    source="api.subscriptions.cancel",
+                    status="canceled",
+                )
+            return subscription_facts(answer, stamp, "api.subscriptions.cancel", None)
+        if not local_stripe.is_local(stripe_sub.id):
+            # a real Stripe subscription and no key to cancel it with: retry, then park, so an
+            # operator sees it rather than the user being charged on
+            raise PaymentsUnavailable(
+                f"Cannot cancel Stripe subscription {stripe_sub.id}: STRIPE_API_KEY is unset."
+            )
+        start = stripe_sub.current_period_start or now
+        answer = local_stripe.canceled_subscription(
+            user_id=user_id,
+            plan="premium",
+            subscription_id=stripe_sub.id,
+            customer_id=stripe_sub.customer_id or local_stripe.customer_id_for(user_id),
+            amount=self.catalog.premium.monthly_price,
+            currency=self.catalog.premium.currency,
+            period_start=start,
+            period_end=stripe_sub.current_period_end or local_stripe.add_month(start),
+            now=stamp,
+        )
+        return subscription_facts(answer, stamp, "local.subscriptions.cancel", None)
 
     # -- webhooks --------------------------------------------------------------------------
     def _verify(self, payload: bytes, signature: str | None) -> dict[str, Any]:

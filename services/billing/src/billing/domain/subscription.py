@@ -5,11 +5,13 @@ latest word Stripe gave about each of them (as of Stripe's own timestamps, so a 
 arrives late never overwrites newer news, and an ended subscription never comes back), and
 decides the plan from that: premium while a Stripe subscription is paid up (or inside the
 grace window after a failed renewal), free otherwise. Plan changes are the published events;
-what Stripe said is kept in the stream as local events.
+what Stripe said is kept in the stream as local events. When the user deletes their account,
+billing ends every Stripe subscription that could still charge them and closes the aggregate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -81,6 +83,15 @@ class StripeSubscriptionObserved(DomainEvent):
     cancel_at_period_end: bool = False
     source: str = Field(description="The Stripe event type or API call that said so.")
     source_id: str | None = None
+
+
+@event
+class SubscriptionClosed(DomainEvent):
+    """The user deleted their account; billing ended their Stripe subscriptions at once."""
+
+    user_id: str
+    closed_at: AwareDatetime
+    reason: Literal["account_deleted"] = "account_deleted"
 
 
 @event
@@ -158,7 +169,12 @@ class PaymentFailure:
 class Subscription(Aggregate):
     aggregate_type = "subscription"
     local_events = frozenset(
-        {"SubscriptionOpened", "StripeSubscriptionObserved", "SubscriptionPaymentSucceeded"}
+        {
+            "SubscriptionOpened",
+            "StripeSubscriptionObserved",
+            "SubscriptionPaymentSucceeded",
+            "SubscriptionClosed",
+        }
     )
 
     def __init__(self, aggregate_id: str) -> None:
@@ -176,6 +192,7 @@ class Subscription(Aggregate):
         self.failing_subscription: str | None = None
         self.grace_until: datetime | None = None
         self.last_paid_at: datetime | None = None
+        self.closed_at: datetime | None = None
 
     # -- commands ------------------------------------------------------------------------
     @property
@@ -199,6 +216,12 @@ class Subscription(Aggregate):
 
     def observe(self, facts: SubscriptionFacts, catalog: Catalog, now: datetime) -> bool:
         """Take in a report about a Stripe subscription; False when it is older news."""
+        if not self._take_in(facts):
+            return False
+        self.reconcile(catalog, now)
+        return True
+
+    def _take_in(self, facts: SubscriptionFacts) -> bool:
         merged = self._merge(facts)
         if merged is None:
             return False
@@ -216,7 +239,6 @@ class Subscription(Aggregate):
                 source_id=facts.source_id,
             )
         )
-        self.reconcile(catalog, now)
         return True
 
     def invoice_paid(self, invoice: InvoiceFacts, catalog: Catalog, now: datetime) -> None:
@@ -303,8 +325,40 @@ class Subscription(Aggregate):
             raise NoActiveSubscription("You have no paid subscription to cancel.")
         return sub
 
-    def reconcile(self, catalog: Catalog, now: datetime) -> None:
-        """Move the plan to what the Stripe subscriptions entitle the user to right now."""
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
+
+    def live_stripe_subscriptions(self) -> list[StripeSubscription]:
+        """The Stripe subscriptions that have not ended: any of them may still charge the user
+        (premium, canceling at period end, past due, or not yet paid)."""
+        return sorted((s for s in self.stripe.values() if not s.ended), key=lambda s: s.as_of)
+
+    def close_for_deleted_account(
+        self, ended: Sequence[SubscriptionFacts], catalog: Catalog, now: datetime
+    ) -> bool:
+        """The user deleted their account and billing has just ended these Stripe
+        subscriptions: take that in, drop premium with reason "deleted" (whether a cancel at
+        period end or a grace window was pending) and close. False when already closed."""
+        if self.closed:
+            return False
+        for facts in ended:
+            known = self.stripe.get(facts.subscription_id)
+            # ended just now at billing's request: nothing heard before is newer news, whatever
+            # Stripe's clock said then (at the same second the end wins over any other status)
+            as_of = max(facts.as_of, known.as_of) if known is not None else facts.as_of
+            status = facts.status if facts.status in TERMINAL else "canceled"
+            self._take_in(replace(facts, as_of=as_of, status=status))
+        self.reconcile(catalog, now, reason="deleted")
+        self.record(SubscriptionClosed(user_id=self.user_id, closed_at=now))
+        return True
+
+    def reconcile(
+        self, catalog: Catalog, now: datetime, reason: DowngradeReason | None = None
+    ) -> None:
+        """Move the plan to what the Stripe subscriptions entitle the user to right now;
+        `reason` says why a downgrade happens when the caller knows better than Stripe's
+        state does."""
         if not self.opened:
             return
         entitled = self._entitling(now)
@@ -326,7 +380,7 @@ class Subscription(Aggregate):
                     from_plan="premium",
                     plan="free",
                     weekly_limit=catalog.free.weekly_limit,
-                    reason=self._downgrade_reason(),
+                    reason=reason or self._downgrade_reason(),
                     effective_at=self._effective(now),
                 )
             )
@@ -435,16 +489,21 @@ class Subscription(Aggregate):
 
     @property
     def status(self) -> str:
+        if self.closed:
+            return "canceled"
         if self.plan == "premium" and self.failing_subscription == self.premium_via:
             return "past_due"
         return "active"
 
     @property
     def current(self) -> StripeSubscription | None:
-        """The Stripe subscription the view shows: the one giving premium, else the newest."""
+        """The Stripe subscription the view shows: the one giving premium, else the newest
+        live one; for a closed account, the last one billing ended."""
         if self.premium_via and self.premium_via in self.stripe:
             return self.stripe[self.premium_via]
         live = [s for s in self.stripe.values() if not s.ended]
+        if not live and self.closed:
+            live = list(self.stripe.values())
         return max(live, key=lambda s: s.as_of) if live else None
 
     # -- fold ----------------------------------------------------------------------------
@@ -465,6 +524,8 @@ class Subscription(Aggregate):
             )
             if event.customer_id:
                 self.customer_id = event.customer_id
+        elif isinstance(event, SubscriptionClosed):
+            self.closed_at = event.closed_at
         elif isinstance(event, SubscriptionPaymentSucceeded):
             self.last_paid_at = event.paid_at
             failure = self.last_payment_failure
@@ -535,5 +596,6 @@ class Subscription(Aggregate):
             "stripe_subscription_ids": sorted(self.stripe),
             "next_check_at": self.next_check_at(),
             "opened_at": self.opened_at,
+            "closed_at": self.closed_at,
             "version": self.version,
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts import DomainEvent, EventEnvelope, UserRegistered
+from contracts import DomainEvent, EventEnvelope, UserDeleted, UserRegistered
 from servicekit.mongo import AsyncClientSession
 from servicekit.runtime import ServiceRuntime
 
@@ -16,3 +16,10 @@ def register_consumers(rt: ServiceRuntime, billing: Billing) -> None:
     ) -> None:
         assert isinstance(event, UserRegistered)
         await billing.open_subscription(event.user_id, envelope, session)
+
+    @rt.consumer("UserDeleted")
+    async def cancel_deleted_users_subscriptions(
+        event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        assert isinstance(event, UserDeleted)
+        await billing.close_account(event.user_id, envelope, session)
