@@ -167,7 +167,8 @@ def invoice(
 
 @dataclass
 class FakeStripe:
-    """Enough of api.stripe.com: Checkout Sessions, subscription updates and cancels."""
+    """Enough of api.stripe.com: Checkout Sessions (created, read, expired, and paid by a
+    customer with `pay`), subscription updates and cancels."""
 
     url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -180,6 +181,8 @@ class FakeStripe:
     """Subscriptions Stripe does not have (deleted, or never made)."""
     canceling: set[str] = field(default_factory=set)
     """Subscriptions set to cancel at the end of their period."""
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Checkout Sessions by id, as Stripe holds them now."""
 
     def calls(self, method: str, path: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["method"] == method and r["path"] == path]
@@ -230,7 +233,57 @@ class FakeStripe:
             "url": f"https://checkout.stripe.com/c/pay/{session_id}",
         }
         self.by_key[key] = body
+        self.sessions[session_id] = body
         return web.json_response(body)
+
+    def pay(self, session_id: str) -> str:
+        """The customer pays an open session on Stripe's page: it completes and starts a
+        subscription (whose webhooks billing has not received yet). Returns its id."""
+        session = self.sessions[session_id]
+        if session["status"] != "open":
+            raise AssertionError(f"Stripe's page would not take a session {session['status']}")
+        subscription = "sub_" + uuid.uuid4().hex[:14]
+        session |= {"status": "complete", "payment_status": "paid", "subscription": subscription}
+        return subscription
+
+    def _missing_session(self, session_id: str) -> web.Response:
+        error = {
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+            "param": "session",
+            "message": f"No such checkout.session: '{session_id}'",
+        }
+        return web.json_response({"error": error}, status=404)
+
+    async def retrieve_session(self, request: web.Request) -> web.Response:
+        self.record(request, dict(request.query))
+        if (failed := self.failure()) is not None:
+            return failed
+        session = self.sessions.get(request.match_info["session"])
+        if session is None:
+            return self._missing_session(request.match_info["session"])
+        return web.json_response(session)
+
+    async def expire_session(self, request: web.Request) -> web.Response:
+        """POST /v1/checkout/sessions/{id}/expire: only an open session can be expired; any
+        other is refused with a message and no error code, as Stripe does."""
+        form = dict(await request.post())  # type: ignore[arg-type]
+        self.record(request, form)  # type: ignore[arg-type]
+        if (failed := self.failure()) is not None:
+            return failed
+        session_id = request.match_info["session"]
+        session = self.sessions.get(session_id)
+        if session is None:
+            return self._missing_session(session_id)
+        if session["status"] != "open":
+            message = (
+                'Only Checkout Sessions with a status in ["open"] can be expired. This '
+                f"Checkout Session has a status of `{session['status']}`."
+            )
+            error = {"type": "invalid_request_error", "message": message}
+            return web.json_response({"error": error}, status=400)
+        session["status"] = "expired"
+        return web.json_response(session)
 
     async def update_subscription(self, request: web.Request) -> web.Response:
         form = dict(await request.post())  # type: ignore[arg-type]

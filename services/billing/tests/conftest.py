@@ -49,6 +49,8 @@ async def fake_stripe() -> AsyncIterator[FakeStripe]:
     fake = FakeStripe()
     app = web.Application()
     app.router.add_post("/v1/checkout/sessions", fake.create_session)
+    app.router.add_get("/v1/checkout/sessions/{session}", fake.retrieve_session)
+    app.router.add_post("/v1/checkout/sessions/{session}/expire", fake.expire_session)
     app.router.add_post("/v1/subscriptions/{sub}", fake.update_subscription)
     app.router.add_delete("/v1/subscriptions/{sub}", fake.cancel_subscription)
     runner = web.AppRunner(app)

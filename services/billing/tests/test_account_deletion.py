@@ -5,7 +5,7 @@ that speaks Stripe's wire format, drops premium with reason "deleted", and does 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aio_pika
@@ -291,3 +291,195 @@ async def test_a_cancel_stripe_keeps_refusing_is_parked_and_the_user_stays_as_is
     view = await harness.view(user)
     assert view["plan"] == "premium" and view["status"] == "active"
     assert await downgrades_in_outbox(harness, user) == 0
+
+
+# --- a closed account: checkouts left open, and subscriptions that turn up afterwards -----
+
+
+async def registered_user(harness: Harness) -> str:
+    user = str(uuid.uuid4())
+    registered = UserRegistered(
+        user_id=user, email=f"{user[:8]}@example.com", name="N", registered_at=harness.clock.now
+    )
+    await harness.handled(await harness.publish(registered, user))
+    return user
+
+
+async def deleted_user(harness: Harness) -> str:
+    """A free user who has deleted their account (billing has closed it)."""
+    user = await registered_user(harness)
+    await harness.handled(await delete_account(harness, user))
+    assert (await harness.view(user))["status"] == "canceled"
+    return user
+
+
+async def published_for(harness: Harness, user: str) -> list[str]:
+    """What billing will have published about the user: its outbox, written in the same
+    transaction as the change (so final once the request that made it has answered)."""
+    rows = await harness.db["outbox"].find({"envelope.payload.user_id": user}).to_list()
+    return sorted(row["event_type"] for row in rows)
+
+
+def stripe_paid_a_checkout(
+    user: str, sub: str, cus: str, at: datetime
+) -> dict[str, dict[str, Any]]:
+    """What Stripe sends when a subscription checkout is paid."""
+    return {
+        "checkout.session.completed": checkout_completed(user, sub, cus, at),
+        "customer.subscription.created": subscription_changed(
+            "customer.subscription.created",
+            user,
+            sub,
+            cus,
+            "active",
+            at,
+            at,
+            at + timedelta(days=30),
+        ),
+        "invoice.paid": invoice(
+            "invoice.paid", user, sub, cus, at, billing_reason="subscription_create"
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "first", ["checkout.session.completed", "customer.subscription.created", "invoice.paid"]
+)
+async def test_a_checkout_paid_after_the_deletion_is_canceled_at_once_and_upgrades_nothing(
+    harness: Harness, fake_stripe: FakeStripe, first: str
+) -> None:
+    user = await deleted_user(harness)
+    harness.clock.advance(minutes=2)  # the customer pays a checkout they had left open
+    tag = uuid.uuid4().hex[:12]
+    sub, cus = f"sub_{tag}", f"cus_{tag}"
+    events = stripe_paid_a_checkout(user, sub, cus, harness.clock.now)
+    order = [first, *(kind for kind in events if kind != first)]  # whichever Stripe sends first
+
+    answers = [await harness.deliver(events[kind]) for kind in order]
+
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    outcomes = [a.json()["outcome"] for a in answers]
+    assert outcomes[0] == "account_closed" and outcomes.count("account_closed") == 1
+    cancels = fake_stripe.calls("DELETE", f"/v1/subscriptions/{sub}")
+    assert len(cancels) == 1  # at once, by the first event; the later ones find it ended
+    assert cancels[0]["form"]["invoice_now"] == "false"
+    assert cancels[0]["form"]["prorate"] == "false"
+    assert sub in fake_stripe.canceled
+    assert await published_for(harness, user) == []  # no PlanUpgraded, nothing at all
+    view = await harness.view(user)
+    assert view["plan"] == "free" and view["status"] == "canceled" and view["weekly_limit"] == 2
+    assert view["subscription_id"] == sub
+    stored = await harness.db["subscriptions"].find_one({"_id": user})
+    assert stored["stripe_status"] == "canceled" and stored["next_check_at"] is None
+    recorded = await harness.db["events"].find_one(
+        {"aggregate_id": user, "payload.subscription_id": sub, "payload.status": "canceled"}
+    )
+    assert recorded["payload"]["source"] == "api.subscriptions.cancel"
+    assert recorded["causation_id"] == events[first]["id"]
+    processed = await harness.db["stripe_events"].find_one({"_id": events[first]["id"]})
+    assert processed["outcome"] == "account_closed" and processed["user_id"] == user
+    # and the account stays closed to the periodic check
+    harness.clock.advance(days=40)
+    assert await harness.billing.check_plans() == 0
+    assert await published_for(harness, user) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "failures"),
+    [
+        (500, 3),  # more than the library's own 2 retries
+        (429, 1),  # not retried by the library
+    ],
+)
+async def test_a_late_cancel_that_stripe_fails_answers_5xx_so_stripe_sends_the_event_again(
+    harness: Harness, fake_stripe: FakeStripe, status: int, failures: int
+) -> None:
+    user = await deleted_user(harness)
+    tag = uuid.uuid4().hex[:12]
+    sub, cus = f"sub_{tag}", f"cus_{tag}"
+    completed = checkout_completed(user, sub, cus, harness.clock.now)
+    fake_stripe.fail_status, fake_stripe.fail_next = status, failures
+
+    refused = await harness.deliver(completed)
+
+    assert refused.status_code == 502, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "payment_provider_error"
+    # nothing kept, not even the event's id: Stripe's retry of it is handled afresh
+    assert await harness.db["stripe_events"].find_one({"_id": completed["id"]}) is None
+    stored = await harness.db["subscriptions"].find_one({"_id": user})
+    assert sub not in stored["stripe_subscription_ids"]
+    assert sub not in fake_stripe.canceled
+
+    again = await harness.deliver(completed)  # Stripe's retry of the same event
+
+    assert again.status_code == 200 and again.json()["outcome"] == "account_closed"
+    assert len(fake_stripe.calls("DELETE", f"/v1/subscriptions/{sub}")) == failures + 1
+    assert sub in fake_stripe.canceled
+    assert await published_for(harness, user) == []
+    assert (await harness.view(user))["status"] == "canceled"
+
+
+@pytest.mark.parametrize(
+    "case", ["left open", "left open, Stripe busy at first", "paid just before the deletion"]
+)
+async def test_deletion_expires_the_checkouts_left_open_at_stripe(
+    harness: Harness, fake_stripe: FakeStripe, case: str
+) -> None:
+    user = await registered_user(harness)
+    opened = await harness.client.post(
+        "/billing/checkout", json={"plan": "premium"}, headers=harness.auth(user)
+    )
+    assert opened.status_code == 201, opened.text
+    session = opened.json()["session_id"]
+    paid_sub = fake_stripe.pay(session) if case.startswith("paid") else None
+    if case.endswith("busy at first"):
+        fake_stripe.fail_status, fake_stripe.fail_next = 429, 1
+    failed_before = consumed("failed")
+
+    await harness.handled(await delete_account(harness, user))
+
+    expiries = fake_stripe.calls("POST", f"/v1/checkout/sessions/{session}/expire")
+    assert len(expiries) == (2 if case.endswith("busy at first") else 1)
+    if case.endswith("busy at first"):
+        assert consumed("failed") - failed_before >= 1  # the broker delivered it again
+    row = await harness.db["checkouts"].find_one({"_id": session})
+    assert row["ended_reason"] == "account_deleted"
+    if paid_sub is None:
+        assert fake_stripe.sessions[session]["status"] == "expired"
+        assert row["status"] == "expired"
+        with pytest.raises(AssertionError, match="would not take a session expired"):
+            fake_stripe.pay(session)  # the customer can no longer pay it
+        assert not [r for r in fake_stripe.requests if r["method"] == "DELETE"]
+    else:
+        # Stripe would not expire a paid session; what it started is ended with the rest,
+        # before its webhooks even arrive
+        assert fake_stripe.sessions[session]["status"] == "complete"
+        assert row["status"] == "complete"
+        assert paid_sub in fake_stripe.canceled
+        for event in stripe_paid_a_checkout(user, paid_sub, "cus_x", harness.clock.now).values():
+            late = await harness.deliver(event)
+            assert late.status_code == 200 and late.json()["outcome"] != "account_closed"
+        assert len(fake_stripe.calls("DELETE", f"/v1/subscriptions/{paid_sub}")) == 1
+        stored = await harness.db["subscriptions"].find_one({"_id": user})
+        assert stored["stripe_status"] == "canceled" and stored["subscription_id"] == paid_sub
+    assert await published_for(harness, user) == []
+    view = await harness.view(user)
+    assert view["plan"] == "free" and view["status"] == "canceled"
+
+
+async def test_a_closed_account_cannot_start_a_checkout(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    user = await deleted_user(harness)
+    # a token still valid in the minutes after the deletion
+    refused = await harness.client.post(
+        "/billing/checkout", json={"plan": "premium"}, headers=harness.auth(user)
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert problem["code"] == "account_closed" and problem["status"] == 409
+    assert problem["detail"]
+    assert not fake_stripe.calls("POST", "/v1/checkout/sessions")
+    assert await harness.db["checkouts"].count_documents({"user_id": user}) == 0

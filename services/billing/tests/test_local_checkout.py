@@ -9,10 +9,11 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
+from billing.adapters import local_stripe
 from billing.adapters.checkouts import LOCAL_ID
 from billing.app.billing import PaymentsUnavailable
 from billingtest import Harness, checkout_completed
-from contracts import EventEnvelope, UserDeleted
+from contracts import EventEnvelope, UserDeleted, UserRegistered
 
 
 async def checkout(harness: Harness, user: str, plan: str = "premium") -> dict[str, str]:
@@ -252,3 +253,76 @@ async def test_without_a_key_a_real_stripe_subscription_is_not_marked_canceled(
         )
     assert await harness.state() == before
     assert (await harness.view(user))["plan"] == "premium"
+
+
+@pytest.mark.parametrize("registered", [True, False], ids=["registered", "never-registered"])
+async def test_a_local_checkout_opened_before_the_deletion_cannot_be_paid_after_it(
+    harness: Harness, registered: bool
+) -> None:
+    user = str(uuid.uuid4())
+    if registered:
+        welcome = UserRegistered(
+            user_id=user, email="d@example.com", name="D", registered_at=harness.clock.now
+        )
+        await harness.handled(await harness.publish(welcome, aggregate_id=user))
+    # else: billing has not taken UserRegistered in; the open checkout is all it knows
+    started = await checkout(harness, user)
+    deleted = UserDeleted(user_id=user, deleted_at=harness.clock.now)
+    await harness.handled(await harness.publish(deleted, aggregate_id=user))
+    before = await harness.state()
+
+    paid = await harness.client.post(started["checkout_url"] + "/pay")
+
+    assert paid.status_code == 409, paid.text
+    assert paid.headers["content-type"].startswith("application/problem+json")
+    problem = paid.json()
+    assert problem["code"] == "account_closed" and problem["status"] == 409
+    assert problem["detail"]
+    declined = await harness.client.post(started["checkout_url"] + "/decline")
+    assert declined.status_code == 409 and declined.json()["code"] == "account_closed"
+    # nothing charged, booked, recorded or published
+    assert await harness.state() == before
+    assert await harness.db["payments"].count_documents({"user_id": user}) == 0
+    plan_events = await harness.db["outbox"].count_documents({"envelope.payload.user_id": user})
+    assert plan_events == 0
+    view = await harness.view(user)
+    assert view["plan"] == "free" and view["status"] == "canceled"
+    row = await harness.db["checkouts"].find_one({"_id": started["session_id"]})
+    assert row["status"] == "expired" and row["ended_reason"] == "account_deleted"
+    page = await harness.client.get(started["checkout_url"])
+    assert page.status_code == 200 and 'data-checkout-status="expired"' in page.text
+    assert "account has been closed" in page.text and "<form" not in page.text
+    # and no new checkout either, while the deleted user's token still works
+    again = await harness.client.post(
+        "/billing/checkout", json={"plan": "premium"}, headers=harness.auth(user)
+    )
+    assert again.status_code == 409 and again.json()["code"] == "account_closed"
+    assert await harness.db["checkouts"].count_documents({"user_id": user}) == 1
+
+
+async def test_a_local_payment_that_raced_the_deletion_is_canceled_at_once(
+    harness: Harness,
+) -> None:
+    """Pay was pressed just before the deletion committed: its webhooks reach a closed
+    account, and the local subscription they start is canceled there and then."""
+    user = str(uuid.uuid4())
+    welcome = UserRegistered(
+        user_id=user, email="r@example.com", name="R", registered_at=harness.clock.now
+    )
+    await harness.handled(await harness.publish(welcome, aggregate_id=user))
+    deleted = UserDeleted(user_id=user, deleted_at=harness.clock.now)
+    await harness.handled(await harness.publish(deleted, aggregate_id=user))
+    sub = local_stripe.ids("cs_local_raced_" + uuid.uuid4().hex)["subscription_id"]
+    completed = checkout_completed(user, sub, local_stripe.customer_id_for(user), harness.clock.now)
+
+    answer = await harness.deliver(completed)
+
+    assert answer.status_code == 200 and answer.json()["outcome"] == "account_closed"
+    ended = await harness.db["events"].find_one(
+        {"aggregate_id": user, "payload.subscription_id": sub, "payload.status": "canceled"}
+    )
+    assert ended["payload"]["source"] == "local.subscriptions.cancel"
+    assert await harness.db["outbox"].count_documents({"envelope.payload.user_id": user}) == 0
+    view = await harness.view(user)
+    assert view["plan"] == "free" and view["status"] == "canceled"
+    assert view["subscription_id"] == sub

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from billing.adapters.webhook_secret import load_webhook_secret
 from billing.app.billing import catalog_from
-from billing.domain.subscription import InvoiceFacts, Subscription, SubscriptionFacts
+from billing.domain.subscription import (
+    AccountClosed,
+    InvoiceFacts,
+    Subscription,
+    SubscriptionFacts,
+)
 from billing.settings import Settings
 from contracts import PaymentFailed, PlanDowngraded, PlanUpgraded
 
@@ -182,6 +189,36 @@ def test_a_deleted_account_ends_every_live_subscription_without_a_passing_upgrad
     replayed = Subscription.from_history("user-1", list(subscription.pending))
     assert replayed.snapshot() | {"version": 0} == subscription.snapshot() | {"version": 0}
     assert replayed.closed and replayed.status == "canceled"
+
+
+def test_a_closed_account_is_never_upgraded_and_what_turns_up_is_left_to_end() -> None:
+    subscription = opened()
+    later = T0 + timedelta(hours=1)
+    assert subscription.close_for_deleted_account([], CATALOG, later)
+    # a checkout opened before the deletion, paid after it, in whatever order Stripe says so
+    paid = InvoiceFacts(
+        invoice_id="in_9", subscription_id="sub_9", customer_id="cus_9", paid=True,
+        amount=1500, currency="usd", occurred_at=later, billing_reason="subscription_create",
+    )  # fmt: skip
+    subscription.invoice_paid(paid, CATALOG, later)
+    subscription.observe(facts("active", later, sub="sub_9"), CATALOG, later)
+    failed = replace(paid, invoice_id="in_10", subscription_id="sub_10", paid=False)
+    assert not subscription.payment_failed(failed, CATALOG, later, GRACE)
+    assert subscription.plan == "free" and subscription.status == "canceled"
+    assert not [e for e in subscription.pending if isinstance(e, PlanUpgraded | PaymentFailed)]
+    # both are live and for the caller to end at once; once ended, nothing brings them back
+    assert [s.id for s in subscription.live_stripe_subscriptions()] == ["sub_9", "sub_10"]
+    subscription.ended_at_request([canceled_now("sub_9", T0), canceled_now("sub_10", later)])
+    assert subscription.live_stripe_subscriptions() == []
+    assert subscription.stripe["sub_9"].status == "canceled"  # not older news than "active"
+    assert not subscription.observe(facts("active", later + GRACE, sub="sub_9"), CATALOG, later)
+    subscription.reconcile(CATALOG, later + GRACE)
+    assert subscription.plan == "free" and not plan_events(subscription)[1:]
+    with pytest.raises(AccountClosed) as refused:
+        subscription.ensure_can_buy("premium")
+    assert refused.value.status == 409 and refused.value.code == "account_closed"
+    replayed = Subscription.from_history("user-1", list(subscription.pending))
+    assert replayed.snapshot() | {"version": 0} == subscription.snapshot() | {"version": 0}
 
 
 def test_the_development_webhook_secret_is_generated_once_and_kept_private(

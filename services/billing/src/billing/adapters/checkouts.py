@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
-from servicekit.mongo import AsyncDatabase, Document
+from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
 LOCAL_PREFIX = "cs_local_"
 LOCAL_ID = re.compile(r"^cs_local_[A-Za-z0-9_-]{43}$")
@@ -51,4 +51,36 @@ class Checkouts:
             {"_id": checkout_id, "status": "open", "expires_at": {"$gt": now}},
             {"$set": {"status": status, field: now}},
             return_document=ReturnDocument.AFTER,
+        )
+
+    async def any_for(self, user_id: str, session: AsyncClientSession) -> bool:
+        """Whether the user ever started a checkout (paid or not, Stripe's or local)."""
+        found = await self.collection.find_one({"user_id": user_id}, {"_id": 1}, session=session)
+        return found is not None
+
+    async def open_of(
+        self, user_id: str, now: datetime, session: AsyncClientSession
+    ) -> list[Document]:
+        """The user's checkouts that may still be paid: open and unexpired as far as billing
+        knows (a Stripe session stays "open" here until billing ends it, even once paid)."""
+        cursor = self.collection.find(
+            {"user_id": user_id, "status": "open", "expires_at": {"$gt": now}},
+            session=session,
+        )
+        return [doc async for doc in cursor]
+
+    async def end(
+        self,
+        checkout_id: str,
+        status: str,
+        reason: str,
+        now: datetime,
+        session: AsyncClientSession,
+    ) -> None:
+        """Mark an open checkout as ended by billing (e.g. "expired" because the account was
+        deleted); a checkout no longer open is left as it is."""
+        await self.collection.update_one(
+            {"_id": checkout_id, "status": "open"},
+            {"$set": {"status": status, "ended_reason": reason, "ended_at": now}},
+            session=session,
         )

@@ -1,6 +1,6 @@
 """Stripe's API through the `stripe` library (async, on aiohttp): Checkout Sessions for
-upgrades, cancel-at-period-end, and cancel-now when a user deletes their account. Used only
-when STRIPE_API_KEY is set."""
+upgrades, cancel-at-period-end, and, when a user deletes their account, cancel-now and the
+expiry of the checkouts they left open. Used only when STRIPE_API_KEY is set."""
 
 from __future__ import annotations
 
@@ -25,6 +25,29 @@ class CheckoutSession:
     id: str
     url: str
     expires_at: int | None
+
+
+@dataclass(frozen=True)
+class EndedCheckout:
+    """A Checkout Session that can no longer be paid, and how it ended."""
+
+    id: str
+    status: str
+    """"expired" (by us just now, or before), "complete" (paid: `subscription_id` is what
+    it started) or "missing" (Stripe has no such session)."""
+    subscription_id: str | None = None
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None
+
+
+def _resource_missing(exc: stripe.StripeError) -> bool:
+    return isinstance(exc, stripe.InvalidRequestError) and exc.code == "resource_missing"
 
 
 class StripeApi:
@@ -128,10 +151,49 @@ class StripeApi:
                 },
             )
         except stripe.StripeError as exc:
-            if isinstance(exc, stripe.InvalidRequestError) and exc.code == "resource_missing":
+            if _resource_missing(exc):
                 log.info("stripe.cancel_missing", subscription=subscription_id)
                 return None
             log.warning("stripe.cancel_now_failed", subscription=subscription_id, error=repr(exc))
             raise PaymentProviderError("Stripe could not cancel the subscription.") from exc
         result: dict[str, Any] = subscription.to_dict()
         return result
+
+    async def expire_checkout(self, session_id: str) -> EndedCheckout:
+        """Expire an open Checkout Session (POST /v1/checkout/sessions/{id}/expire) so that
+        nobody can pay it any more.
+
+        Stripe refuses to expire a session that is not open (an invalid_request_error whose
+        message, not a code, says why): the session is then read back, and "expired" or
+        "complete" (with the subscription it started, for the caller to end) are answers. A
+        session Stripe does not know counts as ended. Anything else is raised for the caller
+        to retry: a session still open, network errors and 5xx (retried here first), 429s.
+
+        No idempotency key of ours: expiring twice is answered by reading the session back,
+        and a key of ours would replay a saved 500 to every retry for a day."""
+        client = self.client()
+        try:
+            session = await client.v1.checkout.sessions.expire_async(session_id)
+        except stripe.StripeError as exc:
+            if _resource_missing(exc):
+                log.info("stripe.checkout_missing", checkout=session_id)
+                return EndedCheckout(session_id, "missing")
+            if not isinstance(exc, stripe.InvalidRequestError):
+                log.warning("stripe.expire_failed", checkout=session_id, error=repr(exc))
+                raise PaymentProviderError("Stripe could not expire the checkout.") from exc
+            try:
+                session = await client.v1.checkout.sessions.retrieve_async(session_id)
+            except stripe.StripeError as again:
+                if _resource_missing(again):
+                    return EndedCheckout(session_id, "missing")
+                log.warning("stripe.expire_failed", checkout=session_id, error=repr(again))
+                raise PaymentProviderError("Stripe could not expire the checkout.") from again
+            if session.status not in ("expired", "complete"):
+                log.warning("stripe.expire_refused", checkout=session_id, error=repr(exc))
+                raise PaymentProviderError("Stripe could not expire the checkout.") from exc
+        body = session.to_dict()
+        return EndedCheckout(
+            id=session_id,
+            status=str(body.get("status")),
+            subscription_id=_id(body.get("subscription")),
+        )

@@ -1,7 +1,8 @@
 """billing's use cases: open a subscription, start a checkout, take Stripe's webhooks (once
-each, in Stripe's order rather than arrival order), cancel at period end, cancel at once when
-the user deletes their account, let lapsed plans drop, the local checkout that stands in for
-Stripe, and the figures for /admin/stats.
+each, in Stripe's order rather than arrival order), cancel at period end, cancel at once and
+expire open checkouts when the user deletes their account (and cancel at once whatever
+subscription still turns up for the closed account), let lapsed plans drop, the local
+checkout that stands in for Stripe, and the figures for /admin/stats.
 Ports (runtime, Stripe API, clock) are passed in; no HTTP here."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from servicekit.runtime import ServiceRuntime
 from billing.adapters import local_stripe
 from billing.adapters.checkouts import LOCAL_ID, Checkouts, new_local_id
 from billing.adapters.payments import PaymentsLedger, ProcessedStripeEvents
-from billing.adapters.stripe_api import StripeApi
+from billing.adapters.stripe_api import EndedCheckout, StripeApi
 from billing.adapters.stripe_events import MalformedEvent, parse, subscription_facts
 from billing.adapters.subscriptions import SubscriptionsView
 from billing.domain.plans import Catalog, Plan, PlanNotPurchasable
@@ -39,7 +40,9 @@ from billing.settings import Settings
 log = get_logger(__name__)
 
 Clock = Callable[[], datetime]
-WebhookOutcome = Literal["applied", "no_change", "duplicate", "ignored", "unmatched"]
+WebhookOutcome = Literal[
+    "applied", "no_change", "duplicate", "ignored", "unmatched", "account_closed"
+]
 
 
 class InvalidWebhook(DomainError):
@@ -307,30 +310,71 @@ class Billing:
     async def close_account(
         self, user_id: str, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
-        """On UserDeleted (in the consumer's transaction, with its inbox row): end at once
-        every Stripe subscription that could still charge the user, drop premium (reason
-        "deleted") and close. Nothing to do for a user billing never knew.
+        """On UserDeleted (in the consumer's transaction, with its inbox row): expire the
+        checkouts the user left open, end at once every Stripe subscription that could still
+        charge them (with any that a checkout paid just before started), drop premium (reason
+        "deleted") and close. Nothing to do for a user billing never knew (no subscription,
+        no checkout).
 
         Stripe is called inside the transaction, so a failure (raised: the broker redelivers,
-        then parks) leaves nothing behind; if Stripe cancelled but the commit failed, the
-        redelivery asks again and Stripe's resource_missing counts as done."""
+        then parks) leaves nothing behind; if Stripe acted but the commit failed, the
+        redelivery asks again and Stripe's answers for what is already done count as done."""
         subscription = await self.repo.get(user_id, session=session)
-        if subscription is None or subscription.closed:
+        if subscription is not None and subscription.closed:
             return
+        if subscription is None:
+            if not await self.checkouts.any_for(user_id, session):
+                return
+            # a checkout, but UserRegistered not taken in yet: close all the same, so that
+            # paying that checkout later finds the account closed rather than a new one
+            subscription = Subscription(user_id)
         now = self.clock()
-        ended = [
-            await self._end_now(user_id, stripe_sub, now)
-            for stripe_sub in subscription.live_stripe_subscriptions()
+        subscription.open(self.catalog, now)
+        to_end = {s.id: s for s in subscription.live_stripe_subscriptions()}
+        expired: list[str] = []
+        for checkout in await self.checkouts.open_of(user_id, now, session):
+            ended = await self._end_checkout(checkout, now, session)
+            if ended is None:
+                continue
+            expired.append(ended.id)
+            started = ended.subscription_id
+            if started and started not in subscription.stripe:
+                # paid just before the deletion, its webhooks not here yet: end it now too
+                to_end[started] = StripeSubscription(id=started, status="incomplete", as_of=now)
+        ended_subscriptions = [
+            await self._end_now(user_id, stripe_sub, now) for stripe_sub in to_end.values()
         ]
-        subscription.close_for_deleted_account(ended, self.catalog, now)
+        subscription.close_for_deleted_account(ended_subscriptions, self.catalog, now)
         await self._save(
             subscription, session, envelope.correlation_id, causation_id=str(envelope.event_id)
         )
         log.info(
             "billing.account_closed",
             user_id=user_id,
-            canceled=[facts.subscription_id for facts in ended],
+            canceled=[facts.subscription_id for facts in ended_subscriptions],
+            checkouts_ended=expired,
         )
+
+    async def _end_checkout(
+        self, checkout: Document, now: datetime, session: AsyncClientSession
+    ) -> EndedCheckout | None:
+        """Make one open checkout unpayable: Stripe's expired at Stripe, a local one here.
+        None when there was nothing to ask Stripe."""
+        checkout_id = str(checkout["_id"])
+        if checkout.get("provider") == "local":
+            await self.checkouts.end(checkout_id, "expired", "account_deleted", now, session)
+            return None
+        if self.stripe_api is None:
+            # no key to expire it with; it expires by itself within a day, and should it be
+            # paid first, the webhook finds the account closed and cancels what it started
+            log.warning(
+                "billing.checkout_left_open", checkout=checkout_id, user_id=checkout.get("user_id")
+            )
+            return None
+        ended = await self.stripe_api.expire_checkout(checkout_id)
+        status = "complete" if ended.status == "complete" else "expired"
+        await self.checkouts.end(checkout_id, status, "account_deleted", now, session)
+        return ended
 
     async def _end_now(
         self, user_id: str, stripe_sub: StripeSubscription, now: datetime
@@ -441,8 +485,11 @@ class Billing:
                 subscription.payment_failed(notice.invoice, self.catalog, now, grace)
             elif notice.subscription is not None:
                 subscription.observe(notice.subscription, self.catalog, now)
+            canceled = await self._end_late(subscription, event_id, now)
             changed = await self._save(subscription, session, correlation_id, event_id)
-            outcome: WebhookOutcome = "applied" if changed else "no_change"
+            outcome: WebhookOutcome = (
+                "account_closed" if canceled else "applied" if changed else "no_change"
+            )
             await self.processed.settle(event_id, user_id, outcome, session)
             return outcome
 
@@ -452,6 +499,30 @@ class Billing:
             outcome = "duplicate"
         log.info("stripe.event", stripe_event=event_id, type=event_type, outcome=outcome)
         return WebhookResult(event_id, event_type, outcome)
+
+    async def _end_late(self, subscription: Subscription, event_id: str, now: datetime) -> bool:
+        """A closed account with a live Stripe subscription (a checkout opened before the
+        deletion, paid after it): cancel it at once, as the deletion did the others.
+
+        Called inside the webhook's transaction, so if Stripe fails (after the library's own
+        retries) nothing is kept, not even the event's id: the webhook answers 5xx and Stripe
+        sends the same event again later, which asks again. A 2xx now would make Stripe
+        forget the event while the subscription still charges, with nothing left here to
+        retry it."""
+        if not subscription.closed:
+            return False
+        late = subscription.live_stripe_subscriptions()
+        if not late:
+            return False
+        ended = [await self._end_now(subscription.user_id, s, now) for s in late]
+        subscription.ended_at_request(ended)
+        log.warning(
+            "billing.late_subscription_canceled",
+            user_id=subscription.user_id,
+            stripe_event=event_id,
+            canceled=[facts.subscription_id for facts in ended],
+        )
+        return True
 
     async def _deliver(self, event: dict[str, Any], correlation_id: str | None) -> None:
         """Hand a local Stripe-format event to the webhook handler, signed like Stripe."""
@@ -483,13 +554,23 @@ class Billing:
             return doc  # a repeat (double click, retry): its events are delivered again
         raise CheckoutClosed(f"This checkout is already {doc['status']}.")
 
+    async def _refuse_closed_account(self, checkout_id: str) -> None:
+        """A checkout of a deleted account is neither paid nor declined: nothing is charged
+        and nothing is delivered."""
+        doc = await self.local_checkout(checkout_id)
+        subscription = await self.repo.get(str(doc["user_id"]))
+        if subscription is not None:
+            subscription.ensure_open()
+
     async def pay_local(self, checkout_id: str, correlation_id: str | None) -> Document:
+        await self._refuse_closed_account(checkout_id)
         doc = await self._close_local(checkout_id, "paid", "paid_at")
         for event in local_stripe.payment_events(doc, doc["customer_id"]):
             await self._deliver(event, correlation_id)
         return doc
 
     async def decline_local(self, checkout_id: str, correlation_id: str | None) -> Document:
+        await self._refuse_closed_account(checkout_id)
         doc = await self._close_local(checkout_id, "declined", "declined_at")
         for event in local_stripe.decline_events(doc, doc["customer_id"]):
             await self._deliver(event, correlation_id)

@@ -7,6 +7,9 @@ decides the plan from that: premium while a Stripe subscription is paid up (or i
 grace window after a failed renewal), free otherwise. Plan changes are the published events;
 what Stripe said is kept in the stream as local events. When the user deletes their account,
 billing ends every Stripe subscription that could still charge them and closes the aggregate.
+A closed account stays closed: nothing buys it premium again, and any Stripe subscription
+that turns up later (a checkout opened before the deletion, paid after it) is to be ended at
+once like the others.
 """
 
 from __future__ import annotations
@@ -54,6 +57,15 @@ class NoActiveSubscription(DomainError):
     status = 409
     code = "no_active_subscription"
     title = "No paid subscription"
+
+
+class AccountClosed(DomainError):
+    # 409 like the other refusals of these endpoints (already_subscribed, checkout_closed):
+    # the account's state conflicts with the request. Not 410: the URL is not what is gone,
+    # and a 410 may be cached without being told to.
+    status = 409
+    code = "account_closed"
+    title = "Account closed"
 
 
 # ---------------------------------------------------------------------------------------
@@ -210,7 +222,14 @@ class Subscription(Aggregate):
         )
         return True
 
+    def ensure_open(self) -> None:
+        if self.closed:
+            raise AccountClosed(
+                "This account has been deleted: nothing can be bought or paid for it."
+            )
+
     def ensure_can_buy(self, plan: PlanName) -> None:
+        self.ensure_open()
         if self.plan == plan:
             raise AlreadyOnPlan(f"You are already on the {plan} plan.")
 
@@ -283,6 +302,21 @@ class Subscription(Aggregate):
         known = self.stripe.get(invoice.subscription_id) if invoice.subscription_id else None
         if known is not None and known.ended:
             return False
+        if self.closed:
+            # nobody to tell any more; a subscription we had not heard of is still taken in,
+            # to be ended like any other that turns up after the account closed
+            if invoice.subscription_id and known is None:
+                self._take_in(
+                    SubscriptionFacts(
+                        subscription_id=invoice.subscription_id,
+                        as_of=invoice.occurred_at,
+                        source="invoice.payment_failed",
+                        source_id=invoice.source_id,
+                        status="incomplete",
+                        customer_id=invoice.customer_id,
+                    )
+                )
+            return False
         grace_until: datetime | None = None
         if self.plan == "premium" and invoice.subscription_id == self.premium_via:
             if self.failing_subscription == invoice.subscription_id and self.grace_until:
@@ -342,6 +376,15 @@ class Subscription(Aggregate):
         period end or a grace window was pending) and close. False when already closed."""
         if self.closed:
             return False
+        self.ended_at_request(ended)
+        self.reconcile(catalog, now, reason="deleted")
+        self.record(SubscriptionClosed(user_id=self.user_id, closed_at=now))
+        return True
+
+    def ended_at_request(self, ended: Sequence[SubscriptionFacts]) -> None:
+        """Billing has just ended these Stripe subscriptions (when the account was closed, or
+        one that turned up after it): take that in. The plan is left as it is; on a closed
+        account it is free and stays so."""
         for facts in ended:
             known = self.stripe.get(facts.subscription_id)
             # ended just now at billing's request: nothing heard before is newer news, whatever
@@ -349,17 +392,15 @@ class Subscription(Aggregate):
             as_of = max(facts.as_of, known.as_of) if known is not None else facts.as_of
             status = facts.status if facts.status in TERMINAL else "canceled"
             self._take_in(replace(facts, as_of=as_of, status=status))
-        self.reconcile(catalog, now, reason="deleted")
-        self.record(SubscriptionClosed(user_id=self.user_id, closed_at=now))
-        return True
 
     def reconcile(
         self, catalog: Catalog, now: datetime, reason: DowngradeReason | None = None
     ) -> None:
         """Move the plan to what the Stripe subscriptions entitle the user to right now;
         `reason` says why a downgrade happens when the caller knows better than Stripe's
-        state does."""
-        if not self.opened:
+        state does. A closed account is on free for good: a Stripe subscription that still
+        says it is paid (one that turned up after the deletion) upgrades nothing."""
+        if not self.opened or self.closed:
             return
         entitled = self._entitling(now)
         if entitled is not None and self.plan != "premium":

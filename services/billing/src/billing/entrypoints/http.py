@@ -124,6 +124,9 @@ def _page(doc: dict[str, Any], plan: Plan) -> HTMLResponse:
     elif status == "declined":
         body = """<h1>Payment declined</h1>
 <p>Nothing was charged and your plan has not changed. You can start a new checkout.</p>"""
+    elif doc.get("ended_reason") == "account_deleted":
+        body = """<h1>This account has been closed</h1>
+<p>The account was deleted, so this checkout can no longer be paid. Nothing was charged.</p>"""
     else:
         body = """<h1>This checkout has expired</h1>
 <p>Start a new checkout to upgrade.</p>"""
