@@ -35,9 +35,13 @@ KUBERNETES_VERSION = os.environ.get("K8S_VERSION", "1.32.0")
 
 # The only Secrets manifests may reference: created out of band (deploy/k8s/README.md).
 EXTERNAL_SECRETS = {"mock-interview-secrets", "gateway-tls"}
-# Services that must scale on CPU with an HPA; the AI runner scales on its queues.
+# Services that must scale on CPU with an HPA.
 CPU_SCALED = {"gateway", "auth", "interviews", "billing"}
-QUEUE_SCALED = {"ai-runner": {"ai-runner.main.SessionRequested", "ai-runner.main.AnswersSubmitted"}}
+# Services that must scale on a backlog gauge in Prometheus, and on CPU: a KEDA `prometheus`
+# trigger whose query reads the gauge, or an HPA External metric of that name. The AI runner's
+# RabbitMQ queues are no signal: its consumers only record a job in Mongo and ack, so the
+# queues stay near empty while jobs wait (deploy/k8s/components/ai-runner-keda).
+BACKLOG_SCALED = {"ai-runner": "ai_jobs_pending"}
 # The one workload allowed to relax seccomp/procMount/AppArmor: its bubblewrap sandbox
 # needs user namespaces and a fresh /proc (see base/ai-runner/deployment.yaml).
 SANDBOXED = {"ai-runner"}
@@ -45,7 +49,6 @@ SANDBOXED = {"ai-runner"}
 OUTSIDE_PEERS = {
     "ingress-nginx": {"gateway"},
     "monitoring": None,  # None: any pod (metrics scraping)
-    "keda": {"rabbitmq"},
 }
 USER_ID = 10001
 
@@ -219,8 +222,7 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
         if target.get("name") not in names.get(target.get("kind"), set()):
             report.add(hpa, f"scales {target.get('kind')}/{target.get('name')}, which is not here")
         metrics = hpa["spec"].get("metrics") or []
-        kinds = {m.get("type") for m in metrics}
-        if target.get("name") in CPU_SCALED:
+        if target.get("name") in CPU_SCALED | BACKLOG_SCALED.keys():
             cpu = [
                 m
                 for m in metrics
@@ -228,33 +230,21 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
             ]
             if not cpu:
                 report.add(hpa, "must scale on CPU")
-        if target.get("name") in QUEUE_SCALED:
-            queues: set[str] = set()
-            for m in metrics:
-                if m.get("type") == "External":
-                    for expr in (
-                        m["external"]["metric"].get("selector", {}).get("matchExpressions", [])
-                    ):
-                        if expr.get("key") == "queue":
-                            queues.update(expr.get("values") or [])
-            if not QUEUE_SCALED[target["name"]] <= queues or "External" not in kinds:
-                report.add(
-                    hpa, f"must scale on the queue depth of {sorted(QUEUE_SCALED[target['name']])}"
-                )
+        gauge = BACKLOG_SCALED.get(target.get("name"))
+        if gauge and not any(
+            m.get("type") == "External" and m["external"]["metric"].get("name") == gauge
+            for m in metrics
+        ):
+            report.add(hpa, f"must scale on the {gauge} backlog (an External metric named {gauge})")
     for so in by_kind.get("ScaledObject", []):
         target = so["spec"]["scaleTargetRef"]["name"]
         autoscaled.setdefault(target, []).append("keda")
         if target not in names.get("Deployment", set()):
             report.add(so, f"scales Deployment/{target}, which is not here")
-        queues = {
-            t.get("metadata", {}).get("queueName")
-            for t in so["spec"].get("triggers", [])
-            if t.get("type") == "rabbitmq"
-        }
-        wanted = QUEUE_SCALED.get(target, set())
-        if not wanted <= queues:
-            report.add(so, f"must have rabbitmq triggers for {sorted(wanted - queues)}")
-        for trigger in so["spec"].get("triggers", []):
+        triggers = so["spec"].get("triggers", [])
+        if target in BACKLOG_SCALED:
+            check_backlog_triggers(so, triggers, BACKLOG_SCALED[target], report)
+        for trigger in triggers:
             ref = (trigger.get("authenticationRef") or {}).get("name")
             if ref and ref not in names.get("TriggerAuthentication", set()):
                 report.add(so, f"authenticationRef {ref} is not here")
@@ -390,6 +380,42 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
                     or URL_CREDENTIALS.search(literal)
                 ):
                     report.add(dep, f"{where}{key} has a literal value; take it from the Secret")
+
+
+def check_backlog_triggers(
+    so: dict[str, Any], triggers: list[dict[str, Any]], gauge: str, report: Report
+) -> None:
+    """A ScaledObject of a backlog-scaled service: a prometheus trigger on the gauge, taken
+    once however many replicas export it, and a cpu trigger."""
+    reads = re.compile(rf"\b{re.escape(gauge)}\b")
+    backlog = [
+        t
+        for t in triggers
+        if t.get("type") == "prometheus"
+        and reads.search((t.get("metadata") or {}).get("query", ""))
+    ]
+    if not backlog:
+        report.add(
+            so, f"must have a prometheus trigger whose query reads {gauge} (the job backlog)"
+        )
+    # Every replica exports the same global count: a query that sums the replicas' copies
+    # grows with the replica count and scales up on its own until maxReplicaCount.
+    once = re.compile(
+        rf"\b(?:max|min|avg)\s*(?:(?:by|without)\s*\([^)]*\)\s*)?\(\s*{re.escape(gauge)}\b"
+    )
+    for trigger in backlog:
+        meta = trigger.get("metadata") or {}
+        for key in ("serverAddress", "threshold"):
+            if not meta.get(key):
+                report.add(so, f"the prometheus trigger on {gauge} needs metadata.{key}")
+        if not once.search(meta.get("query", "")):
+            report.add(
+                so,
+                f"the prometheus query must take {gauge} once, not once per replica "
+                f"(e.g. sum(max by (stage) ({gauge}{{...}})))",
+            )
+    if not any(t.get("type") == "cpu" for t in triggers):
+        report.add(so, "must also scale on CPU (a cpu trigger)")
 
 
 def check_network(objs: list[dict[str, Any]], report: Report) -> None:

@@ -244,13 +244,22 @@ def test_k8s_check_exits_non_zero_when_kustomize_cannot_build(tmp_path: Path) ->
     assert "kustomize build failed" in done.stderr
 
 
-@pytest.fixture(scope="module")
-def prod_objects() -> list[dict[str, Any]]:
+def built(overlay: str) -> list[dict[str, Any]]:
     kustomize = check_k8s.find_kustomize()
     assert kustomize, "kubectl kustomize or kustomize is needed for make k8s-check"
     return [
-        o for o in yaml.safe_load_all(check_k8s.build(K8S / "overlays" / "prod", kustomize)) if o
+        o for o in yaml.safe_load_all(check_k8s.build(K8S / "overlays" / overlay, kustomize)) if o
     ]
+
+
+@pytest.fixture(scope="module")
+def prod_objects() -> list[dict[str, Any]]:
+    return built("prod")
+
+
+@pytest.fixture(scope="module")
+def dev_objects() -> list[dict[str, Any]]:
+    return built("dev")
 
 
 def find(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -259,6 +268,36 @@ def find(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
 
 def container(objs: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return find(objs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+
+
+def triggers(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    triggers: list[dict[str, Any]] = find(objs, "ScaledObject", "ai-runner")["spec"]["triggers"]
+    return triggers
+
+
+def trigger(objs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    return next(t for t in triggers(objs) if t["type"] == kind)
+
+
+def drop_trigger(objs: list[dict[str, Any]], kind: str) -> None:
+    triggers(objs).remove(trigger(objs, kind))
+
+
+def scale_on_queue_length(objs: list[dict[str, Any]]) -> None:
+    """The old signal: the AI runner's RabbitMQ queues, which its consumers keep empty."""
+    drop_trigger(objs, "prometheus")
+    triggers(objs).append(
+        {
+            "type": "rabbitmq",
+            "metadata": {
+                "protocol": "amqp",
+                "queueName": "ai-runner.main.SessionRequested",
+                "mode": "QueueLength",
+                "value": "5",
+                "hostFromEnv": "RABBITMQ_URL",
+            },
+        }
+    )
 
 
 def add_secret(objs: list[dict[str, Any]]) -> None:
@@ -362,9 +401,43 @@ BREAKAGES: list[Any] = [
         id="billing-not-autoscaled",
     ),
     pytest.param(
-        lambda o: find(o, "ScaledObject", "ai-runner")["spec"]["triggers"].pop(1),
-        "must have rabbitmq triggers for ['ai-runner.main.AnswersSubmitted']",
-        id="keda-missing-a-queue",
+        lambda o: drop_trigger(o, "prometheus"),
+        "ScaledObject/ai-runner: must have a prometheus trigger whose query reads ai_jobs_pending",
+        id="keda-without-backlog-trigger",
+    ),
+    pytest.param(
+        scale_on_queue_length,
+        "ScaledObject/ai-runner: must have a prometheus trigger whose query reads ai_jobs_pending",
+        id="keda-on-queue-length",
+    ),
+    pytest.param(
+        lambda o: trigger(o, "prometheus")["metadata"].update(
+            query='sum(ai_jobs_pending{namespace="mock-interview"})'
+        ),
+        "the prometheus query must take ai_jobs_pending once, not once per replica",
+        id="keda-backlog-counted-per-replica",
+    ),
+    pytest.param(
+        lambda o: trigger(o, "prometheus")["metadata"].pop("serverAddress"),
+        "the prometheus trigger on ai_jobs_pending needs metadata.serverAddress",
+        id="keda-backlog-without-prometheus-address",
+    ),
+    pytest.param(
+        lambda o: drop_trigger(o, "cpu"),
+        "ScaledObject/ai-runner: must also scale on CPU (a cpu trigger)",
+        id="keda-without-cpu",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "rabbitmq-access")["spec"]["ingress"].append(
+            {
+                "from": [
+                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}
+                ],
+                "ports": [{"protocol": "TCP", "port": 5672}],
+            }
+        ),
+        "NetworkPolicy/rabbitmq-access: ingress from namespace 'keda' is not an allowed peer",
+        id="keda-reaches-rabbitmq",
     ),
     pytest.param(
         lambda o: find(o, "Ingress", "gateway")["spec"].pop("tls"),
@@ -391,5 +464,54 @@ def test_k8s_check_rejects(
     assert any(complaint in p for p in problems), problems
 
 
+def hpa_metrics(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    metrics: list[dict[str, Any]] = find(objs, "HorizontalPodAutoscaler", "ai-runner")["spec"][
+        "metrics"
+    ]
+    return metrics
+
+
+def external_metric(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(m for m in hpa_metrics(objs) if m["type"] == "External")
+
+
+# The dev overlay scales the AI runner with the plain HPA on the External metric.
+DEV_BREAKAGES: list[Any] = [
+    pytest.param(
+        lambda o: hpa_metrics(o).remove(external_metric(o)),
+        "HorizontalPodAutoscaler/ai-runner: must scale on the ai_jobs_pending backlog",
+        id="hpa-without-backlog-metric",
+    ),
+    pytest.param(
+        lambda o: external_metric(o)["external"]["metric"].update(
+            name="rabbitmq_queue_messages_ready"
+        ),
+        "HorizontalPodAutoscaler/ai-runner: must scale on the ai_jobs_pending backlog",
+        id="hpa-on-queue-depth",
+    ),
+    pytest.param(
+        lambda o: hpa_metrics(o).remove(next(m for m in hpa_metrics(o) if m["type"] == "Resource")),
+        "HorizontalPodAutoscaler/ai-runner: must scale on CPU",
+        id="hpa-without-cpu",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "complaint"), DEV_BREAKAGES)
+def test_k8s_check_rejects_in_dev(
+    dev_objects: list[dict[str, Any]],
+    change: Callable[[list[dict[str, Any]]], None],
+    complaint: str,
+) -> None:
+    objs = yaml.safe_load(yaml.safe_dump(dev_objects))  # a deep copy per case
+    change(objs)
+    problems = check_k8s.check_stream(yaml.safe_dump_all(objs), "dev")
+    assert any(complaint in p for p in problems), problems
+
+
 def test_the_committed_prod_overlay_is_clean_in_process(prod_objects: list[dict[str, Any]]) -> None:
     assert check_k8s.check_stream(yaml.safe_dump_all(prod_objects), "prod") == []
+
+
+def test_the_committed_dev_overlay_is_clean_in_process(dev_objects: list[dict[str, Any]]) -> None:
+    assert check_k8s.check_stream(yaml.safe_dump_all(dev_objects), "dev") == []

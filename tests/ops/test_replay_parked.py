@@ -72,6 +72,7 @@ async def topology(rabbitmq_url: str) -> AsyncIterator[Topology]:
 async def park(topo: Topology, count: int) -> list[str]:
     """Publish `count` events, then have the consumer reject them so the broker parks them."""
     exchange = await topo.channel.get_exchange(topo.exchange)
+    already_parked = await depth(topo, topo.parked)
     ids = []
     for n in range(count):
         event_id = str(uuid.uuid4())
@@ -94,6 +95,11 @@ async def park(topo: Topology, count: int) -> list[str]:
         message = await work.get(no_ack=False, timeout=5)
         await message.reject(requeue=False)  # dead-lettered by the broker, with x-death
         await (await other.get(no_ack=False, timeout=5)).ack()  # the other consumer was fine
+    # dead-lettering happens inside the broker after the reject returns: wait until it did
+    for _ in range(200):
+        if await depth(topo, topo.parked) >= already_parked + count:
+            break
+        await asyncio.sleep(0.05)
     return ids
 
 

@@ -394,3 +394,43 @@ async def test_claims_take_the_earliest_deadline_once_and_skip_live_leases(runne
     finally:
         await jobs.jobs.delete_many({"_id": {"$regex": f"^{tag}-"}})
         jobs.start()
+
+
+class StuckProvider(OfflineGrader):
+    """A model call that does not come back while the test looks: every worker stays busy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.calls = 0
+
+    async def introduce(self, questions: Any) -> Any:
+        self.calls += 1
+        await self.release.wait()
+        return await super().introduce(questions)
+
+
+STUCK = StuckProvider()
+
+
+@pytest.mark.parametrize("runner", [STUCK], indirect=True)
+async def test_the_backlog_gauge_is_counted_while_every_worker_is_busy(runner: Any) -> None:
+    from servicekit.metrics import REGISTRY
+
+    workers = runner.state.jobs.settings.worker_concurrency
+    try:
+        for _ in range(workers + 3):
+            await publish(runner, requested(str(uuid.uuid4()), str(uuid.uuid4())))
+
+        async def all_busy() -> bool:
+            return STUCK.calls == workers
+
+        await eventually(all_busy, message="every worker is on a job")
+
+        async def counted() -> bool:
+            value = REGISTRY.get_sample_value("ai_jobs_pending", {"stage": "preparing"})
+            return value == workers + 3.0  # the running jobs and the waiting ones
+
+        await eventually(counted, timeout=15, message="ai_jobs_pending counts while all are busy")
+    finally:
+        STUCK.release.set()

@@ -218,7 +218,7 @@ class ServiceRuntime:
                 delay = min(delay * 2, 5.0)
 
     async def _watch_queues(self) -> None:
-        """Keep the queue-depth gauges fresh for /metrics (and the AI runner's autoscaling)."""
+        """Keep the queue-depth gauges fresh for /metrics (dashboards, the QueueBacklog alert)."""
         while True:
             try:
                 await self.consumers.refresh_queue_depths(self.name)

@@ -90,6 +90,7 @@ Judge = Any  # codejudge.Judge: imported lazily so the service starts without it
 
 ACTIVE = ["preparing", "scoring"]  # the statuses with work to do
 CLAIM_PAGE = 32  # candidates read per claim and kind (unleased, lease run out)
+PENDING_REFRESH_SECONDS = 5.0
 
 
 class Jobs:
@@ -111,7 +112,6 @@ class Jobs:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._pending_at = 0.0
 
     @property
     def jobs(self) -> Any:
@@ -187,6 +187,19 @@ class Jobs:
     def start(self) -> None:
         for n in range(self.settings.worker_concurrency):
             self._tasks.append(asyncio.create_task(self._work_forever(), name=f"ai-worker-{n}"))
+        self._tasks.append(asyncio.create_task(self._count_forever(), name="ai-jobs-pending"))
+
+    async def _count_forever(self) -> None:
+        """Keep `ai_jobs_pending` (what the AI runner is scaled on) fresh every 5 s, also
+        while every worker is busy with a long job."""
+        while True:
+            try:
+                await self.refresh_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the next count will do
+                log.warning("jobs.count_failed", error=repr(exc))
+            await asyncio.sleep(PENDING_REFRESH_SECONDS)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -258,9 +271,6 @@ class Jobs:
 
     async def work_once(self) -> bool:
         """Expire overdue jobs, then claim and run one job; False when there was nothing."""
-        if time.monotonic() - self._pending_at > 5.0:
-            self._pending_at = time.monotonic()
-            await self.refresh_pending()
         await self.expire_overdue()
         job = await self.claim()
         if job is None:
