@@ -25,7 +25,7 @@ from contracts.events import (
     HiddenTest,
     RubricLevel,
 )
-from servicekit.testing import TokenMint, eventually, running
+from servicekit.testing import TokenMint, eventually, put_on_bus, running
 
 TWO_SUM = CodingQuestionSnapshot(
     question_id="two-sum",
@@ -125,15 +125,7 @@ async def runner(
 
 
 async def publish(app: Any, envelope: EventEnvelope) -> None:
-    rt = app.state.runtime
-    await rt.broker.publish(
-        envelope.model_dump_json().encode(),
-        exchange=rt.exchange,
-        routing_key=envelope.event_type,
-        mandatory=True,
-        persist=True,
-        message_id=str(envelope.event_id),
-    )
+    await put_on_bus(app.state.runtime, envelope)
 
 
 def requested(session_id: str, user_id: str) -> EventEnvelope:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 from contracts import DomainEvent, EventEnvelope
-from servicekit.testing import TokenMint, eventually
+from servicekit.testing import TokenMint, eventually, put_on_bus
 
 SECRET = "whsec_test_" + "s3cr3t" * 4
 
@@ -446,14 +446,7 @@ class Harness:
 
     async def republish(self, envelope: EventEnvelope) -> None:
         """The same event again (a redelivery after a relay crash, a replay)."""
-        await self.rt.broker.publish(
-            envelope.model_dump_json().encode(),
-            exchange=self.rt.exchange,
-            routing_key=envelope.event_type,
-            mandatory=True,
-            persist=True,
-            message_id=str(envelope.event_id),
-        )
+        await put_on_bus(self.rt, envelope)
 
     async def handled(self, envelope: EventEnvelope) -> dict[str, Any]:
         """Wait until billing's consumer committed this event (its inbox row)."""

@@ -18,6 +18,7 @@ from billingtest import (
     signature,
     subscription_changed,
 )
+from servicekit.testing import put_on_bus
 
 
 def at(stamp: str) -> datetime:
@@ -336,14 +337,7 @@ async def test_registration_opens_a_free_subscription_once(harness: Harness) -> 
         event, producer="auth", aggregate_type="user", aggregate_id=user, aggregate_version=1
     )
     for _ in range(2):
-        await harness.rt.broker.publish(
-            envelope.model_dump_json().encode(),
-            exchange=harness.rt.exchange,
-            routing_key="UserRegistered",
-            mandatory=True,
-            persist=True,
-            message_id=str(envelope.event_id),
-        )
+        await put_on_bus(harness.rt, envelope)
 
     async def opened() -> Any:
         doc = await harness.db["subscriptions"].find_one({"_id": user})

@@ -29,7 +29,7 @@ from gateway.adapters.edgestore import Policy
 from gateway.main import create_app
 from gateway.settings import Settings
 from servicekit.metrics import REGISTRY
-from servicekit.testing import TokenMint, eventually, free_port, running
+from servicekit.testing import TokenMint, eventually, free_port, put_on_bus, running
 
 
 @dataclass
@@ -104,14 +104,7 @@ class Gateway:
             aggregate_id=str(uuid.uuid4()),
             aggregate_version=1,
         )
-        await rt.broker.publish(
-            envelope.model_dump_json().encode(),
-            exchange=rt.exchange,
-            routing_key=envelope.event_type,
-            mandatory=True,
-            persist=True,
-            message_id=str(envelope.event_id),
-        )
+        await put_on_bus(rt, envelope)
 
     async def asks_again(self) -> bool:
         before = self.upstream.asked["auth"]

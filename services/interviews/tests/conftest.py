@@ -13,7 +13,7 @@ import pytest
 from contracts import DomainEvent, EventEnvelope
 from interviews.main import create_app
 from interviews.settings import Settings
-from servicekit.testing import TokenMint, running
+from servicekit.testing import TokenMint, put_on_bus, running
 
 
 @dataclass
@@ -56,14 +56,7 @@ class Harness:
             aggregate_id=aggregate_id,
             aggregate_version=version,
         )
-        await self.rt.broker.publish(
-            envelope.model_dump_json().encode(),
-            exchange=self.rt.exchange,
-            routing_key=envelope.event_type,
-            mandatory=True,
-            persist=True,
-            message_id=str(envelope.event_id),
-        )
+        await put_on_bus(self.rt, envelope)
         return envelope
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 import aio_pika
 import httpx
 import pytest
+from contracts import EventEnvelope
 from fastapi import FastAPI
 
 T = TypeVar("T")
@@ -194,6 +195,20 @@ async def running(app: FastAPI, ready_timeout: float = 20.0) -> AsyncIterator[ht
         await delete_test_topology(
             rt.settings.rabbitmq_url, rt.settings.queue_prefix, queues, rt.settings.events_exchange
         )
+
+
+async def put_on_bus(rt: Any, envelope: EventEnvelope) -> EventEnvelope:
+    """Publish `envelope` on `rt`'s exchange the way an outbox relay does (persistent,
+    mandatory, the event id as message id): what a test uses to play another service."""
+    await rt.broker.publish(
+        envelope.model_dump_json().encode(),
+        exchange=rt.exchange,
+        routing_key=envelope.event_type,
+        mandatory=True,
+        persist=True,
+        message_id=str(envelope.event_id),
+    )
+    return envelope
 
 
 class TokenMint:
