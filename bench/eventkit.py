@@ -328,6 +328,8 @@ def mongo_server(workdir: Path) -> Iterator[tuple[str, int | None]]:
                 str(workdir / "db"),
                 "--log-level",
                 "WARNING",
+                "--cache-size",
+                "4G",  # see servicekit.testing.SECANTUS_CACHE_SIZE
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
