@@ -149,3 +149,30 @@ async def test_users_projection_dropped_and_rebuilt_from_the_stream_equals_the_l
         assert await view.collection.find().sort("_id").to_list() == live
         # the unique email index is back too
         assert (await register(client, "user0@example.com")).status_code == 409
+
+
+async def test_a_refresh_token_used_twice_at_once_is_spent_once_and_the_reuse_signs_out(
+    isolation: dict[str, Any],
+) -> None:
+    import asyncio
+
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        await register(client, "ada@example.com")
+        pair = (
+            await client.post("/auth/login", json={"email": "ada@example.com", "password": STRONG})
+        ).json()
+        answers = await asyncio.gather(
+            *(
+                client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+                for _ in range(8)
+            )
+        )
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200] + [401] * 7, codes
+        reused = [a.json()["code"] for a in answers if a.status_code == 401]
+        assert set(reused) == {"refresh_token_reused"}
+        # the reuse revoked the family: the one successor is signed out too
+        successor = next(a for a in answers if a.status_code == 200).json()["refresh_token"]
+        again = await client.post("/auth/refresh", json={"refresh_token": successor})
+        assert again.status_code == 401

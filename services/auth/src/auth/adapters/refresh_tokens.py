@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from servicekit.mongo import AsyncDatabase, Document
 from servicekit.problems import DomainError
 
@@ -76,11 +76,13 @@ class RefreshTokens:
         """Spend `token` and return its successor; reuse revokes the family."""
         now = datetime.now(UTC)
         digest = _digest(token)
-        spent = await self.tokens.find_one_and_update(
-            {"_id": digest, "rotated_at": None},
-            {"$set": {"rotated_at": now}},
-            return_document=ReturnDocument.BEFORE,
+        # one conditional update spends the token (exactly one of concurrent uses matches),
+        # then a read by _id; a findAndModify would do both in one trip on MongoDB, but the
+        # development server answers it by scanning every token ever issued
+        taken = await self.tokens.update_one(
+            {"_id": digest, "rotated_at": None}, {"$set": {"rotated_at": now}}
         )
+        spent = await self.tokens.find_one({"_id": digest}) if taken.modified_count else None
         if spent is None:
             known = await self.tokens.find_one({"_id": digest})
             if known is None:

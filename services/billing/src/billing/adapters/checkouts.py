@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
 LOCAL_PREFIX = "cs_local_"
@@ -47,11 +47,18 @@ class Checkouts:
         self, checkout_id: str, status: str, field: str, now: datetime
     ) -> Document | None:
         """Move an open, unexpired checkout to `status` (once); None if it was not open."""
-        return await self.collection.find_one_and_update(
-            {"_id": checkout_id, "status": "open", "expires_at": {"$gt": now}},
-            {"$set": {"status": status, field: now}},
-            return_document=ReturnDocument.AFTER,
+        # read, then a conditional update on the status read (exactly one of concurrent closes
+        # matches): the development server answers a findAndModify by scanning every checkout
+        doc = await self.collection.find_one({"_id": checkout_id})
+        if doc is None or doc.get("status") != "open" or not doc["expires_at"] > now:
+            return None
+        taken = await self.collection.update_one(
+            {"_id": checkout_id, "status": "open"}, {"$set": {"status": status, field: now}}
         )
+        if not taken.modified_count:
+            return None
+        result: Document = {**doc, "status": status, field: now}
+        return result
 
     async def any_for(self, user_id: str, session: AsyncClientSession) -> bool:
         """Whether the user ever started a checkout (paid or not, Stripe's or local)."""
