@@ -321,15 +321,13 @@ def mongo_server(workdir: Path) -> Iterator[tuple[str, int | None]]:
             [
                 sys.executable,
                 "-m",
-                "secantus",
+                "servicekit.devmongo",  # secantusdb, reaping abandoned transactions sooner
                 "--port",
                 str(port),
                 "--storage-path",
                 str(workdir / "db"),
                 "--log-level",
                 "WARNING",
-                "--cache-size",
-                "4G",  # see servicekit.testing.SECANTUS_CACHE_SIZE
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,

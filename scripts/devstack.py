@@ -117,9 +117,6 @@ _RABBITMQ = _Dependency(
 _REDIS = _Dependency("Redis", "REDIS_URL", DEFAULT_REDIS_URL, {"redis": 6379, "rediss": 6379})
 
 
-SECANTUS_CACHE_SIZE = "4G"  # see servicekit.testing.SECANTUS_CACHE_SIZE
-
-
 def _redact(url: str) -> str:
     """The URL with its password replaced, fit for printing."""
     parts = urlsplit(url)
@@ -538,14 +535,12 @@ class Stack:
                     "# secantusdb settings for the local stack (flags override these)\n"
                 )
             return [
-                sys.executable, "-m", "secantus",
+                # secantusdb, reaping abandoned transactions sooner (servicekit.devmongo)
+                sys.executable, "-m", "servicekit.devmongo",
                 "--config", str(config),
                 "--host", "127.0.0.1",
                 "--port", str(p.port),
                 "--storage-path", str(self.data_dir / "mongo"),
-                # a transaction left open by a killed client pins what is written until the
-                # server reaps it (60 s); a cache that fills up meanwhile hangs the server
-                "--cache-size", SECANTUS_CACHE_SIZE,
             ]  # fmt: skip
         module = next(spec.module for spec in SERVICES if spec.name == name)
         return [

@@ -33,14 +33,6 @@ DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-# secantusdb's WiredTiger cache. A transaction left open (its client killed or cancelled
-# mid-transaction; the server reaps it only after 60 s) pins every write made meanwhile; when
-# that fills the cache, the server's threads wait for an eviction that cannot happen, and it
-# hangs for good (reproduced: 64M hangs after ~60 MB of inserts, 256M takes 150 MB). 4G puts
-# that out of reach of what the suite writes in a minute.
-SECANTUS_CACHE_SIZE = "4G"
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -90,13 +82,11 @@ def mongo_uri() -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "secantus",
+            "servicekit.devmongo",  # secantusdb, reaping abandoned transactions sooner
             "--port",
             str(port),
             "--storage-path",
             storage + "/db",
-            "--cache-size",
-            SECANTUS_CACHE_SIZE,
         ],
         stdout=log_file,
         stderr=subprocess.STDOUT,
