@@ -56,4 +56,4 @@ def stack(
         yield platform
     finally:
         platform.stop()
-        delete_queues_with_prefix(isolated_env["QUEUE_PREFIX"])
+        delete_queues_with_prefix(isolated_env["QUEUE_PREFIX"], rabbitmq_url)
