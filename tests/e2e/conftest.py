@@ -3,6 +3,7 @@ exchange, queue prefix and databases, on the session's Mongo-wire server."""
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -50,7 +51,10 @@ def stack(
 ) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("stack")
     env = isolated_env | {"RABBITMQ_URL": rabbitmq_url, "REDIS_URL": redis_url}
-    platform = Stack(data_dir, ports="auto", env=env, mongo_uri=mongo_uri)
+    # a Mongo-wire server per stack (its own process, under data_dir) unless MONGO_URI is set:
+    # secantusdb can be left pinning its cache by a storm of conflicting transactions (the
+    # fifty simultaneous starts) and then hang whatever else shares it
+    platform = Stack(data_dir, ports="auto", env=env, mongo_uri=os.environ.get("MONGO_URI"))
     platform.start(timeout=90)
     try:
         yield platform

@@ -73,3 +73,15 @@ async def harness(
     app.state.verifier = mint.verifier()
     async with running(app, ready_timeout=60) as client:
         yield Harness(app, client, mint, clock)
+
+
+@pytest.fixture
+async def harness_on_own_server(
+    isolation: dict[str, Any], private_mongo_uri: str, mint: TokenMint, clock: FakeClock
+) -> AsyncIterator[Harness]:
+    """The harness on a Mongo-wire server of its own (servicekit.testing.private_mongo_uri):
+    for the test that storms the quota with fifty conflicting transactions."""
+    app = create_app(Settings(**isolation | {"mongo_uri": private_mongo_uri}), clock=clock)
+    app.state.verifier = mint.verifier()
+    async with running(app, ready_timeout=60) as client:
+        yield Harness(app, client, mint, clock)

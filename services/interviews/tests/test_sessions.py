@@ -42,7 +42,10 @@ async def make_ready(h: Any, user_id: str, session_id: str) -> dict[str, Any]:
     return await wait_status(h, user_id, session_id, "ready")
 
 
-async def test_fifty_simultaneous_requests_from_a_free_user_make_exactly_two(harness: Any) -> None:
+async def test_fifty_simultaneous_requests_from_a_free_user_make_exactly_two(
+    harness_on_own_server: Any,
+) -> None:
+    harness = harness_on_own_server
     alice = user()
     responses = await asyncio.gather(*(start(harness, alice) for _ in range(50)))
     codes = [r.status_code for r in responses]
