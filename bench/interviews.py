@@ -108,6 +108,9 @@ REPO = BENCH_DIR.parent
 # This file is named like the interviews package: keep bench/ off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+
+from stackutil import LogWatch  # noqa: E402 - found through the path set just above
 
 EXIT_FAILURE = 1
 EXIT_TIMEOUT = 2
@@ -115,7 +118,6 @@ PASSWORD = "bench-Password-123"
 UNLIMITED = "1000000/60"
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-LOG_LEVELS = ("warning", "error", "critical", "exception")
 LIST_QUEUES = ("rabbitmqctl", "list_queues", "-q", "--no-table-headers")
 LONG_WAIT_S = 3600
 CLEANUP_S = 60.0
@@ -546,45 +548,6 @@ class Sidecar:
 
 # ---------------------------------------------------------------------------------------
 # watching the platform
-
-
-class LogWatch:
-    """Warnings and errors the services log during the measured phases."""
-
-    def __init__(self, logs: Mapping[str, Path]) -> None:
-        self.logs = dict(logs)
-        self.offsets: dict[str, int] = {}
-
-    def mark(self) -> None:
-        self.offsets = {name: _size(path) for name, path in self.logs.items()}
-
-    def problems(self) -> dict[str, tuple[int, str]]:
-        found: dict[str, tuple[int, str]] = {}
-        for name, path in self.logs.items():
-            try:
-                with path.open("rb") as log:
-                    log.seek(self.offsets.get(name, 0))
-                    text = log.read().decode("utf-8", "replace")
-            except OSError:
-                continue
-            bad = [line for line in text.splitlines() if _is_problem(line)]
-            if bad:
-                found[name] = (len(bad), bad[0][:300])
-        return found
-
-
-def _is_problem(line: str) -> bool:
-    if line.startswith("{"):
-        with contextlib.suppress(ValueError):
-            return str(json.loads(line).get("level", "")).lower() in LOG_LEVELS
-    return line.startswith(("Traceback", "WARNING", "ERROR", "CRITICAL"))
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")

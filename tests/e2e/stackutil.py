@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +60,47 @@ def wait_for(probe: Callable[[], Any], timeout: float = 30.0, message: str = "co
             return last
         time.sleep(0.1)
     raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")
+
+
+LOG_LEVELS = ("warning", "error", "critical", "exception")
+
+
+class LogWatch:
+    """Warnings and errors a stack's processes log after `mark()` (the benches fail a
+    measured phase on them: a path that degrades still answers, but is not the one meant)."""
+
+    def __init__(self, logs: Mapping[str, Path]) -> None:
+        self.logs = dict(logs)
+        self.offsets: dict[str, int] = {}
+
+    def mark(self) -> None:
+        self.offsets = {name: _size(path) for name, path in self.logs.items()}
+
+    def problems(self) -> dict[str, tuple[int, str]]:
+        """Per process: how many problem lines since the mark, and the first of them."""
+        found: dict[str, tuple[int, str]] = {}
+        for name, path in self.logs.items():
+            try:
+                with path.open("rb") as log:
+                    log.seek(self.offsets.get(name, 0))
+                    text = log.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+            bad = [line for line in text.splitlines() if _is_problem(line)]
+            if bad:
+                found[name] = (len(bad), bad[0][:300])
+        return found
+
+
+def _is_problem(line: str) -> bool:
+    if line.startswith("{"):
+        with contextlib.suppress(ValueError):
+            return str(json.loads(line).get("level", "")).lower() in LOG_LEVELS
+    return line.startswith(("Traceback", "WARNING", "ERROR", "CRITICAL"))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -247,9 +247,6 @@ class EdgeStore:
     async def revoke_user(self, user_id: str) -> None:
         await self.client.set(self._revoked_key(user_id), "1", ex=self.revoke_seconds)
 
-    async def is_revoked(self, user_id: str) -> bool:
-        return bool(await self.client.exists(self._revoked_key(user_id)))
-
     # -- the /user/me read model --------------------------------------------------------
     async def fill_me(
         self, user_id: str, generation: int, answer: bytes, ttl_seconds: int, plan: str
