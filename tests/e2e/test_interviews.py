@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from servicekit.testing import assert_no_hidden_tests, hidden_test_secrets
 
 pytestmark = pytest.mark.e2e
 
@@ -160,3 +162,75 @@ def test_fifty_simultaneous_starts_through_the_gateway_make_exactly_two(stack: A
     with httpx.Client(base_url=stack.gateway_url, timeout=15) as client:
         me = client.get("/user/me", headers=auth).json()
         assert me["quota"]["used"] == 2 and me["quota"]["remaining"] == 0
+
+
+BANK = Path(__file__).resolve().parents[2] / "services/interviews/src/interviews/bank/coding"
+
+
+def test_no_candidate_payload_carries_a_hidden_test(stack: Any) -> None:
+    """Every answer a candidate can get (session, list, live status, transcript in both
+    formats, the question bank) is searched for each hidden test's input and expected value,
+    after code that tries to print and raise its arguments was judged."""
+    _, auth = signup(stack, "127.0.2.4", "Eve")
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        payloads: dict[str, bytes] = {}
+        started = client.post(
+            "/interviews", json={"type": "coding", "question_count": 2}, headers=auth
+        )
+        assert started.status_code == 202, started.text
+        payloads["POST /interviews"] = started.content
+        session = started.json()
+        sid = session["id"]
+        questions = [
+            json.loads((BANK / f"{q['question_id']}.json").read_text())
+            for q in session["questions"]
+        ]
+        assert all(hidden_test_secrets(q) for q in questions), "nothing to look for"
+        read_events(client, f"/interviews/{sid}/events", auth, until={"ready"})
+        exfiltrate = (
+            "import sys\n"
+            "def {name}(*args):\n"
+            "    print(repr(args)); print(repr(args), file=sys.stderr)\n"
+            "    raise ValueError('input was ' + repr(args))\n"
+        )
+        answers = [
+            {
+                "question_id": q["question_id"],
+                "language": "python",
+                "response": exfiltrate.format(name=q["function_name"]),
+            }
+            for q in session["questions"]
+        ]
+        submitted = client.post(
+            f"/interviews/{sid}/submit", json={"answers": answers}, headers=auth
+        )
+        assert submitted.status_code == 202, submitted.text
+        frames = read_events(
+            client, f"/interviews/{sid}/events", auth, until={"completed", "failed"}
+        )
+        payloads["SSE frames"] = json.dumps([f["data"] for f in frames]).encode()
+        report = client.get(f"/interviews/{sid}", headers=auth)
+        assert report.json()["status"] == "completed", report.text
+        verdicts = {t["verdict"] for r in report.json()["results"] for t in r["tests"]}
+        # raising (or printing past the output cap on large inputs) is all the code does
+        assert verdicts <= {"runtime_error", "output_limit_exceeded"}, verdicts
+        payloads["GET /interviews/{id}"] = report.content
+        payloads["GET /interviews"] = client.get("/interviews", headers=auth).content
+        for fmt in ("json", "markdown"):
+            transcript = client.get(f"/interviews/{sid}/transcript?format={fmt}", headers=auth)
+            assert transcript.status_code == 200, transcript.text
+            payloads[f"transcript ({fmt})"] = transcript.content
+        listing = client.get("/questions?type=coding&limit=100", headers=auth).json()
+        assert listing["items"]
+        for item in listing["items"]:  # each against its own question (values recur across)
+            own = json.loads((BANK / f"{item['id']}.json").read_text())
+            assert_no_hidden_tests(json.dumps(item), [own], f"GET /questions: {item['id']}")
+        for q in questions:
+            one = client.get(f"/questions/{q['id']}", headers=auth)
+            assert one.status_code == 200 and one.json()["examples"], one.text
+            assert not {"tests", "rubric", "optimal_complexity", "reference_solutions"} & set(
+                one.json()
+            )
+            payloads[f"GET /questions/{q['id']}"] = one.content
+        for where, payload in payloads.items():
+            assert_no_hidden_tests(payload, questions, where)

@@ -123,12 +123,55 @@ async def test_an_exception_is_a_runtime_error_with_the_last_lines_of_the_traceb
     if language == "python":
         assert "IndexError: list index out of range" in visible
         assert 'File "solution.py", line 3, in helper' in visible
-        assert hidden == "IndexError: list index out of range"
+        assert hidden == "IndexError raised on a hidden test"
     else:
         assert "TypeError: Cannot read properties of undefined" in visible
         assert "at helper (solution.js:2:" in visible
-        assert hidden.startswith("TypeError: Cannot read properties of undefined")
+        assert hidden == "TypeError raised on a hidden test"
     assert "harness" not in visible
+    assert [r.visible for r in report.results] == [True, False, False]
+
+
+EXFILTRATE = {
+    "python": """
+import os, sys
+class Leak_7_3(Exception):
+    pass
+def two_sum(nums, target):
+    if len(nums) == 4:
+        return [0, 1]
+    if target == 6 and nums[0] == 3 and nums[1] == 2:
+        raise ValueError("hidden input: " + repr(nums) + " target " + repr(target))
+    if nums == [3, 3]:
+        raise Leak_7_3(repr(nums))
+    os._exit(nums[0] + 40)
+""",
+    "javascript": """
+function two_sum(nums, target) {
+  if (nums.length === 4) return [0, 1];
+  if (nums[1] === 2) throw new Error('hidden input: ' + JSON.stringify(nums));
+  class Leak_7_3 extends Error { constructor(m) { super(m); this.name = 'Leak_7_3'; } }
+  if (nums[0] === 3 && nums[1] === 3) throw new Leak_7_3(JSON.stringify(nums));
+  process.exit(nums[0] + 40);
+}
+""",
+}
+
+
+@pytest.mark.parametrize("language", ["python", "javascript"])
+async def test_a_hidden_test_cannot_be_read_through_errors_or_exit_codes(
+    judge: Judge, language: str
+) -> None:
+    tests = [*TWO_SUM_TESTS, case("exits", [[5, 1], 6], [0, 1], visible=False)]
+    report = await judge.run(
+        language=language, source=EXFILTRATE[language], function_name="two_sum", tests=tests
+    )
+    hidden = [r for r in report.results if not r.visible]
+    assert [r.verdict for r in hidden] == ["runtime_error"] * 3, report.results
+    for result in hidden:
+        text = result.detail or ""
+        for secret in ("3, 2", "3,2", "3, 3", "3,3", "Leak_7_3", "45", "hidden input"):
+            assert secret not in text, (secret, text)
 
 
 @pytest.mark.parametrize("language", ["python", "javascript"])

@@ -25,7 +25,13 @@ from contracts.events import (
     HiddenTest,
     RubricLevel,
 )
-from servicekit.testing import TokenMint, eventually, put_on_bus, running
+from servicekit.testing import (
+    TokenMint,
+    assert_no_hidden_tests,
+    eventually,
+    put_on_bus,
+    running,
+)
 
 TWO_SUM = CodingQuestionSnapshot(
     question_id="two-sum",
@@ -197,10 +203,21 @@ async def test_prepare_then_score_with_the_sandbox_and_store_the_transcript(
     own = await client.get(f"/interviews/{sid}/transcript", headers=mint.headers(uid))
     assert own.status_code == 200 and own.json()["overall_score"] == scored.overall_score
     assert "user_id" not in own.json()
+    assert_no_hidden_tests(own.content, [TWO_SUM], "the owner's transcript")
+    coding_entry = next(e for e in own.json()["entries"] if e["question"]["kind"] == "coding")
+    assert coding_entry["question"]["examples"] == [
+        {"input": [[2, 7, 11, 15], 9], "expected": [0, 1]}
+    ]
+    assert "optimal_complexity" not in coding_entry["question"]
+    hidden_results = [t for t in coding_entry["result"]["tests"] if not t["visible"]]
+    assert len(hidden_results) == 8 and all("time_ms" not in t for t in hidden_results)
+    story_entry = next(e for e in own.json()["entries"] if e["question"]["kind"] == "behavioral")
+    assert all(set(r) == {"dimension", "description"} for r in story_entry["question"]["rubric"])
     md = await client.get(
         f"/interviews/{sid}/transcript?format=markdown", headers=mint.headers(uid)
     )
     assert md.status_code == 200 and "Tests: 9/9 passed" in md.text
+    assert_no_hidden_tests(md.content, [TWO_SUM], "the owner's Markdown transcript")
     other = await client.get(
         f"/interviews/{sid}/transcript", headers=mint.headers(str(uuid.uuid4()))
     )
@@ -209,6 +226,9 @@ async def test_prepare_then_score_with_the_sandbox_and_store_the_transcript(
         f"/interviews/{sid}/transcript", headers=mint.headers(str(uuid.uuid4()), "admin")
     )
     assert admin.status_code == 200
+    # admins read the whole document: the same check finds the hidden tests there
+    with pytest.raises(AssertionError, match="leaks hidden tests"):
+        assert_no_hidden_tests(admin.content, [TWO_SUM], "the admin's transcript")
 
 
 async def test_wrong_code_cannot_be_talked_into_a_good_score(runner: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import uuid
 from typing import Any
 
@@ -12,8 +13,10 @@ import pytest
 from codejudge import Judge, JudgeSettings
 from interviews.adapters.bank import load_seed
 from interviews.domain.questions import CodingQuestion
+from servicekit.testing import assert_no_hidden_tests
 
 BANK = load_seed()
+BEHAVIOURAL_ID = next(q.id for q in BANK if q.type == "behavioral")
 CODING = [q for q in BANK if isinstance(q, CodingQuestion)]
 
 
@@ -110,6 +113,22 @@ async def test_listing_filters_paginates_and_hides_answers(harness: Any) -> None
     full = (await harness.client.get("/questions/two-sum", headers=admin)).json()
     assert full["reference_solutions"] and full["tests"]
 
+    # one question, as a candidate reads it: no hidden test, rubric, complexity or answers
+    one = await harness.client.get("/questions/two-sum", headers=user)
+    assert one.status_code == 200, one.text
+    assert not {"tests", "rubric", "optimal_complexity", "reference_solutions"} & set(one.json())
+    assert one.json()["examples"] and one.json()["signatures"]
+    assert_no_hidden_tests(one.content, [full], "GET /questions/two-sum")
+    listing = await harness.client.get("/questions?type=coding&limit=100", headers=user)
+    by_id = {q.id: q.model_dump(mode="json") for q in CODING}
+    for item in listing.json()["items"]:  # each item against its own question's tests
+        assert_no_hidden_tests(
+            json.dumps(item), [by_id[item["id"]]], f"GET /questions {item['id']}"
+        )
+    story = (await harness.client.get(f"/questions/{BEHAVIOURAL_ID}", headers=user)).json()
+    assert "sample_answer" not in story
+    assert all(set(r) == {"dimension", "description"} for r in story["rubric"])
+
 
 async def test_admins_manage_questions_and_coding_questions_must_pass_their_tests(
     harness: Any,
@@ -147,10 +166,13 @@ async def test_admins_manage_questions_and_coding_questions_must_pass_their_test
     assert gone.status_code == 404
 
 
-@pytest.mark.parametrize("field", ["id", "tests"])
+@pytest.mark.parametrize("field", ["id", "tests", "operator-id"])
 async def test_question_validation_errors_are_problems(harness: Any, field: str) -> None:
     admin = harness.auth(str(uuid.uuid4()), "admin")
     body = next(q for q in CODING).model_dump(mode="json") | {"id": f"q-{uuid.uuid4().hex[:6]}"}
-    body[field] = "NOT VALID!" if field == "id" else "nope"
+    if field == "operator-id":  # validated before any query: never a 409 found by {"$ne"}
+        body["id"] = {"$ne": None}
+    else:
+        body[field] = "NOT VALID!" if field == "id" else "nope"
     response = await harness.client.post("/questions", json=body, headers=admin)
     assert response.status_code == 422 and response.json()["code"] == "validation_error"

@@ -66,7 +66,13 @@ _EXIT_GRACE_S = 2.0
 _DRAIN_GRACE_S = 2.0
 _REAP_GRACE_S = 2.0
 _STARTUP_CPU_S = 2
-_HIDDEN_DETAIL_CHARS = 300
+# What a hidden test's runtime error may say: the name of a standard exception, never its
+# message (candidate code can put the hidden input in a message, or in a class it names).
+_STANDARD_ERRORS = frozenset(
+    name
+    for name, value in vars(__import__("builtins")).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+) | {"Error", "RangeError", "ReferenceError", "SyntaxError", "EvalError", "URIError"}
 _VISIBLE_DETAIL_CHARS = 2000
 
 
@@ -410,6 +416,14 @@ async def _stream(
     return reader
 
 
+def _hidden_error_detail(kind: str, outcome: _Outcome) -> str:
+    """A hidden test's runtime error in words chosen by the judge, not by the candidate."""
+    if kind == "crash":  # not the signal or exit status: the candidate's code chose those
+        return "the program ended before a hidden test finished"
+    name = outcome.error_type if outcome.error_type in _STANDARD_ERRORS else None
+    return f"{name} raised on a hidden test" if name else "an error was raised on a hidden test"
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -719,12 +733,7 @@ class Judge:
             if test.visible:
                 detail = _clip(outcome.traceback or outcome.message or "", _VISIBLE_DETAIL_CHARS)
             else:
-                summary = (
-                    f"{outcome.error_type}: {outcome.message}"
-                    if outcome.error_type and outcome.message and kind == "error"
-                    else outcome.message or outcome.error_type or "runtime error"
-                )
-                detail = _clip(summary, _HIDDEN_DETAIL_CHARS)
+                detail = _hidden_error_detail(kind, outcome)
         elif matches(prepared.expected, outcome.value, comparison):
             verdict = "accepted"
         else:
@@ -740,4 +749,5 @@ class Judge:
             time_ms=time_ms,
             memory_kb=memory_kb,
             detail=detail,
+            visible=test.visible,
         )

@@ -162,6 +162,9 @@ class TestResult(_Value):
     time_ms: int | None = None
     memory_kb: int | None = None
     detail: str | None = Field(default=None, description="Expected vs got, visible tests only.")
+    visible: bool = Field(
+        default=False, description="An example shown to the candidate (not a hidden test)."
+    )
 
 
 class DimensionScore(_Value):

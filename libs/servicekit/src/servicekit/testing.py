@@ -291,3 +291,41 @@ class TokenMint:
 @pytest.fixture
 def mint() -> TokenMint:
     return TokenMint()
+
+
+def hidden_test_secrets(question: Any) -> list[str]:
+    """What of a coding question's hidden tests must never reach a candidate: each hidden
+    test's input and expected value as JSON (compact and spaced), for the values distinctive
+    enough to search for (5+ characters, and not also shown in the prompt or an example)."""
+    import json
+
+    data = question.model_dump(mode="json") if hasattr(question, "model_dump") else question
+    tests = data.get("tests") or []
+    examples = [[t["input"], t["expected"]] for t in tests if t.get("visible")]
+    shown = (
+        data.get("prompt", "") + json.dumps(examples) + json.dumps(examples, separators=(",", ":"))
+    )
+    secrets: set[str] = set()
+    for test in tests:
+        if test.get("visible"):
+            continue
+        for value in (test["input"], test["expected"]):
+            for text in (json.dumps(value, separators=(",", ":")), json.dumps(value)):
+                if len(text) >= 5 and text not in shown and text.strip('"') not in shown:
+                    secrets.add(text)
+    return sorted(secrets)
+
+
+def assert_no_hidden_tests(payload: str | bytes, questions: list[Any], where: str) -> None:
+    """Fail if `payload` carries any hidden test input or expected value of `questions`."""
+    import json
+
+    text = payload.decode() if isinstance(payload, bytes) else payload
+    # compare on one spelling: the payload may be pretty-printed or escaped differently
+    compact = text
+    try:
+        compact = json.dumps(json.loads(text), separators=(",", ":"))
+    except ValueError:
+        pass
+    found = [s for q in questions for s in hidden_test_secrets(q) if s in compact or s in text]
+    assert not found, f"{where} leaks hidden tests: {found[:5]}"

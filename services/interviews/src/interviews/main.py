@@ -92,7 +92,5 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
     app = rt.create_app([router], title="interviews")
     app.state.interviews = interviews
     app.state.solution_checker = check_reference_solutions
-    app.state.verifier = auth_verifier(
-        settings.auth_url, settings.jwt_issuer, settings.jwt_audience
-    )
+    app.state.verifier = auth_verifier(settings)
     return app

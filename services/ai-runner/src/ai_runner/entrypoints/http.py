@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from contracts.views import candidate_transcript
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from servicekit.identity import CurrentUser, Forbidden
 from servicekit.problems import DomainError
 
+from ai_runner.adapters.transcripts import encode
 from ai_runner.app.jobs import Jobs
 
 router = APIRouter()
@@ -38,12 +40,9 @@ async def transcript(
             code="transcript_not_ready",
             title="No transcript yet",
         )
-    suffix, media = (
-        (".md", "text/markdown; charset=utf-8")
-        if format == "markdown"
-        else (".json", "application/json")
-    )
-    body = await jobs.transcripts.get(job["transcript_key"] + suffix)
+    # one stored document for both formats: the owner's copy is cut down to what a candidate
+    # may see (contracts.views) and rendered from that; admins read it whole
+    body = await jobs.transcripts.get(job["transcript_key"] + ".json")
     if body is None:
         raise DomainError(
             "The transcript could not be found in storage.",
@@ -51,10 +50,16 @@ async def transcript(
             code="transcript_missing",
             title="Transcript missing",
         )
-    if format == "json":
-        document: dict[str, Any] = json.loads(body)
+    document: dict[str, Any] = json.loads(body)
+    if principal.is_admin:
         document.pop("user_id", None)
-        body = json.dumps(document).encode()
+    else:
+        document = candidate_transcript(document)
+    as_json, as_markdown = encode(document)
+    if format == "markdown":
+        body, media = as_markdown, "text/markdown; charset=utf-8"
+    else:
+        body, media = as_json, "application/json"
     return Response(body, media_type=media, headers={"Cache-Control": "private, no-store"})
 
 

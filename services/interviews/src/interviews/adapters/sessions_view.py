@@ -14,26 +14,9 @@ from contracts import (
     SessionScored,
     SessionStatusChanged,
 )
+from contracts.views import candidate_question
 from pymongo import ASCENDING, DESCENDING
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
-
-
-def candidate_view(question: Any) -> dict[str, Any]:
-    """A question as the candidate sees it: no hidden tests, no expected values."""
-    data = question.model_dump(mode="json")
-    if data["kind"] == "coding":
-        data["examples"] = [
-            {"input": t["input"], "expected": t["expected"]}
-            for t in data.pop("tests")
-            if t["visible"]
-        ]
-        data.pop("rubric", None)
-        data.pop("optimal_complexity", None)
-    else:
-        data["rubric"] = [
-            {"dimension": r["dimension"], "description": r["description"]} for r in data["rubric"]
-        ]
-    return data
 
 
 class SessionsView:
@@ -57,7 +40,9 @@ class SessionsView:
                 "user_id": event.user_id,
                 "type": event.session_type,
                 "difficulty": event.difficulty,
-                "questions": [candidate_view(q) for q in event.questions],
+                "questions": [
+                    candidate_question(q.model_dump(mode="json")) for q in event.questions
+                ],
                 "quota_week": event.quota_week,
                 "created_at": event.requested_at,
                 "answers": [],

@@ -12,6 +12,7 @@ from contracts.events import (
     HiddenTest,
     RubricLevel,
 )
+from contracts.views import candidate_question
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,80}$"
@@ -117,17 +118,8 @@ Question = Annotated[CodingQuestion | BehavioralQuestion, Field(discriminator="t
 
 
 def public_view(doc: dict[str, Any], admin: bool) -> dict[str, Any]:
-    """A stored question for the API: admins see everything; users never see hidden tests,
-    reference or wrong solutions, or sample answers."""
+    """A stored question for the API: admins see everything; users see what
+    `contracts.views.candidate_question` allows (no hidden tests, grader rubrics, reference,
+    wrong or sample answers, optimal complexity)."""
     data = {k: v for k, v in doc.items() if k not in ("_id", "active", "search")}
-    if admin:
-        return data
-    for secret in ("reference_solutions", "wrong_solutions", "sample_answer"):
-        data.pop(secret, None)
-    if data.get("type") == "coding":
-        data["examples"] = [
-            {"input": t["input"], "expected": t["expected"]}
-            for t in data.pop("tests", [])
-            if t.get("visible")
-        ]
-    return data
+    return data if admin else candidate_question(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from contracts.events import Answer, Difficulty
+from contracts.views import candidate_question, candidate_result
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from servicekit.identity import CurrentUser, Forbidden, Principal
@@ -48,6 +49,9 @@ def _interviews(request: Request) -> Interviews:
 def session_out(doc: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in doc.items() if k not in ("_id", "version", "usage")}
     out["id"] = doc["_id"]
+    # stored as the candidate sees them; applied again for views written by older builds
+    out["questions"] = [candidate_question(q) for q in out.get("questions", [])]
+    out["results"] = [candidate_result(r) for r in out.get("results", [])]
     out["transcript_url"] = (
         f"/interviews/{doc['_id']}/transcript" if doc.get("status") == "completed" else None
     )
@@ -181,7 +185,7 @@ async def get_question(
     return public_view(doc, principal.is_admin)
 
 
-async def _validated(request: Request, data: dict[str, Any]) -> Any:
+async def _validated(request: Request, data: dict[str, Any], run_tests: bool = True) -> Any:
     try:
         question = QUESTION.validate_python(data)
     except ValidationError as exc:
@@ -196,10 +200,15 @@ async def _validated(request: Request, data: dict[str, Any]) -> Any:
             title="Validation failed",
             errors=errors,
         ) from None
+    if run_tests:
+        await _check_solutions(request, question)
+    return question
+
+
+async def _check_solutions(request: Request, question: Any) -> None:
     checker = request.app.state.solution_checker
     if question.type == "coding":
         await checker(question)
-    return question
 
 
 @router.post("/questions", status_code=201)
@@ -208,14 +217,17 @@ async def create_question(
 ) -> dict[str, Any]:
     _require_admin(principal)
     bank = _interviews(request).bank
-    if await bank.questions.find_one({"_id": data.get("id")}):
+    # validated before anything reads the store: an `id` such as {"$ne": null} never
+    # reaches a query
+    question = await _validated(request, data | {"version": 1}, run_tests=False)
+    if await bank.questions.find_one({"_id": question.id}):
         raise DomainError(
             "A question with this id exists; PUT a new version instead.",
             status=409,
             code="question_exists",
             title="Question exists",
         )
-    question = await _validated(request, data | {"version": 1})
+    await _check_solutions(request, question)
     return public_view(await bank.publish(question), admin=True)
 
 
