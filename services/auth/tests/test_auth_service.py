@@ -176,3 +176,78 @@ async def test_a_refresh_token_used_twice_at_once_is_spent_once_and_the_reuse_si
         successor = next(a for a in answers if a.status_code == 200).json()["refresh_token"]
         again = await client.post("/auth/refresh", json={"refresh_token": successor})
         assert again.status_code == 401
+
+
+async def test_look_alike_and_invisible_identities_are_refused(isolation: dict[str, Any]) -> None:
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        refused = {
+            "zero-width in email": ("Ada", "ad\u200bmin@example.com"),
+            "NUL in email": ("Ada", "ad\x00min@example.com"),
+            "bidi override in name": ("Ada\u202egnp.exe", "bidi@example.com"),
+            "zero-width in name": ("Ad\u200da", "zwj@example.com"),
+            "control in name": ("Ada\x07", "bell@example.com"),
+            "mixed scripts (Cyrillic a)": ("Ada", "\u0430dmin@example.com"),
+            "all-Cyrillic look-alike": ("Ada", "\u0440\u0430\u0443\u0440\u0430\u04cf@example.com"),
+        }
+        for label, (name, email) in refused.items():
+            response = await client.post(
+                "/auth/register", json={"name": name, "email": email, "password": STRONG}
+            )
+            assert response.status_code == 422, (label, response.text)
+            assert response.json()["code"] == "validation_error", label
+        assert await app.state.runtime.db["users"].count_documents({}) == 0
+        # real names and addresses in other scripts still work
+        for name, email in (("José Müller", "jose@example.com"), ("Ольга", "ольга@example.com")):
+            response = await client.post(
+                "/auth/register", json={"name": name, "email": email, "password": STRONG}
+            )
+            assert response.status_code == 201, (name, response.text)
+        # a fullwidth spelling is the same address, not a second account
+        fullwidth = "\uff4a\uff4f\uff53\uff45@example.com"
+        again = await client.post(
+            "/auth/register", json={"name": "Jose", "email": fullwidth, "password": STRONG}
+        )
+        assert again.status_code == 409
+
+
+async def test_admin_emails_grant_nothing_at_registration_or_start(
+    isolation: dict[str, Any],
+) -> None:
+    """Whoever registers an ADMIN_EMAILS address first has not proved they own it: the role
+    comes only from an operator (`make admin`)."""
+    settings = Settings(**isolation, admin_emails="root@example.com")
+    app = create_app(settings)
+    async with running(app) as client:
+        squatter = await client.post(
+            "/auth/register",
+            json={
+                "name": "Root",
+                "email": "\uff52\uff4f\uff4f\uff54@example.com",
+                "password": STRONG,
+            },
+        )
+        assert squatter.status_code == 201 and squatter.json()["role"] == "user"
+        assert squatter.json()["email"] == "root@example.com"
+    async with running(create_app(settings)) as client:  # a restart promotes nobody either
+        login = await client.post(
+            "/auth/login", json={"email": "root@example.com", "password": STRONG}
+        )
+        claims = jwt.decode(login.json()["access_token"], options={"verify_signature": False})
+        assert claims["role"] == "user"
+
+
+async def test_a_short_name_does_not_forbid_its_letters_in_passwords(
+    isolation: dict[str, Any],
+) -> None:
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        short = await client.post(
+            "/auth/register", json={"name": "R", "email": "r@example.com", "password": STRONG}
+        )
+        assert short.status_code == 201, short.text
+        long = await client.post(
+            "/auth/register",
+            json={"name": "Grace Hopper", "email": "gh@example.com", "password": "hopper-Rocks-1"},
+        )
+        assert long.status_code == 422 and "name" in long.json()["detail"]

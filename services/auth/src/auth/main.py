@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from servicekit.identity import JwksVerifier
+from servicekit.logs import get_logger
 from servicekit.runtime import ServiceRuntime
 
 from auth.adapters.keys import KeyRing
@@ -11,6 +12,8 @@ from auth.app.accounts import Accounts
 from auth.entrypoints.consumers import register_consumers
 from auth.entrypoints.http import router
 from auth.settings import Settings
+
+log = get_logger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,15 +31,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _prepare(runtime: ServiceRuntime) -> None:
         await accounts.users.ensure_indexes()
         await accounts.refresh_tokens.ensure_indexes()
-        for email in sorted(settings.admins):  # ADMIN_EMAILS also promotes existing accounts
-            doc = await accounts.users.by_email(email)
-            if doc is not None and doc["role"] != "admin":
-                await accounts.set_role(email, "admin", reason="ADMIN_EMAILS")
+        if settings.admins:
+            # no longer honoured: the first to register an address had not proved they own it
+            log.warning(
+                "auth.admin_emails_ignored",
+                detail="ADMIN_EMAILS grants nothing; grant the role with `make admin EMAIL=...`",
+            )
 
     app = rt.create_app([router], title="auth")
     app.state.accounts = accounts
     # auth holds the keys itself: verify against them directly, no HTTP hop to itself
     app.state.verifier = JwksVerifier(
-        None, settings.jwt_issuer, settings.jwt_audience, jwks=keys.jwks()
+        None,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        jwks=keys.jwks(),
+        max_lifetime_seconds=settings.jwt_access_ttl_seconds,
     )
     return app

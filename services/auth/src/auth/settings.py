@@ -8,7 +8,6 @@ from servicekit.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     service_name: str = "auth"
-    jwt_access_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     jwt_private_key: SecretStr | None = Field(
         default=None,
         description="PEM Ed25519 private key; generated under DATA_DIR in development.",
@@ -17,7 +16,9 @@ class Settings(ServiceSettings):
     refresh_ttl_days: int = Field(default=30, ge=1, le=365)
     free_weekly_limit: int = Field(default=2, ge=0)
     admin_emails: str = Field(
-        default="", description="Comma-separated emails bootstrapped as admins."
+        default="",
+        description="No longer honoured (a warning at start): whoever registered an address "
+        "first had not proved they own it. Grant the role with `make admin EMAIL=...`.",
     )
 
     @model_validator(mode="after")

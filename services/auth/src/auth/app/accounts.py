@@ -81,7 +81,9 @@ class Accounts:
         email = normalise_email(raw_email)
         check_password(password, email, name)
         password_hash = await hash_password(password)
-        role: Literal["user", "admin"] = "admin" if email in self.settings.admins else "user"
+        # never a role from the address alone: whoever registers an address first has not
+        # proved they own it; the admin role is granted by an operator (`make admin`)
+        role: Literal["user", "admin"] = "user"
         user_id = str(uuid.uuid4())
 
         async def work(session: AsyncClientSession) -> None:

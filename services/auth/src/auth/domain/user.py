@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 from typing import Literal
 
 from contracts import DomainEvent, UserDeleted, UserRegistered, UserRoleChanged
+from contracts.identity import canonical_email, email_problem, name_problem
 from servicekit.eventstore import Aggregate
 from servicekit.problems import DomainError
-
-_EMAIL = re.compile(
-    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
-)
 
 
 class InvalidRegistration(DomainError):
@@ -29,9 +25,11 @@ class EmailTaken(DomainError):
 
 
 def normalise_email(raw: str) -> str:
-    email = unicodedata.normalize("NFKC", raw).strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise InvalidRegistration("email: not a valid email address", field="email")
+    """The canonical spelling (shared with the gateway's login limit), or 422."""
+    email = canonical_email(raw)
+    problem = email_problem(email)
+    if problem:
+        raise InvalidRegistration(f"email: {problem}", field="email")
     return email
 
 
@@ -48,7 +46,9 @@ def check_password(password: str, email: str, name: str) -> None:
             "password: mix letters with digits, capitals or symbols", field="password"
         )
     lowered = password.lower()
-    if email.split("@")[0] in lowered or (name.strip() and name.strip().lower() in lowered):
+    # only parts long enough to matter: a one-letter name must not forbid that letter
+    parts = [email.split("@")[0], name.strip().lower(), *name.lower().split()]
+    if any(len(part) >= 3 and part in lowered for part in parts):
         raise InvalidRegistration("password: must not contain your name or email", field="password")
 
 
@@ -72,6 +72,9 @@ class User(Aggregate):
     def register(
         cls, user_id: str, email: str, name: str, role: Literal["user", "admin"], now: datetime
     ) -> User:
+        problem = name_problem(name)
+        if problem:
+            raise InvalidRegistration(f"name: {problem}", field="name")
         clean_name = " ".join(name.split())
         if not 1 <= len(clean_name) <= 100:
             raise InvalidRegistration("name: 1 to 100 characters", field="name")
