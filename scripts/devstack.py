@@ -351,6 +351,15 @@ class Stack:
 
         given_uri = mongo_uri or self._env.get("MONGO_URI") or None
         self._owns_mongo = given_uri is None
+        # Auto ports mean "another stack may be running beside this one" (a test run next to
+        # `make run`): the broker, Redis (and a shared Mongo) are shared, so this stack also
+        # gets names of its own, or it would consume the other stack's events.
+        self.namespace: dict[str, str] = {}
+        if ports == "auto":
+            self.namespace = {
+                k: v for k, v in self._private_namespace().items() if not self._env.get(k)
+            }
+            self._env.update(self.namespace)
         resolved = self._resolve_ports(ports)
         self._mongo_uri = given_uri or (
             f"mongodb://127.0.0.1:{resolved[MONGO]}/?directConnection=true"
@@ -361,6 +370,38 @@ class Stack:
             if name != MONGO or self._owns_mongo
         }
         self._started = False
+
+    def _private_namespace(self) -> dict[str, str]:
+        """Names for this data directory's stack, kept in it: a restart on the same data
+        finds the same queues (and the events waiting in them)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        stored = self.data_dir / "namespace"
+        tag = stored.read_text().strip() if stored.exists() else ""
+        if not re.fullmatch(r"[a-z0-9]{8}", tag):
+            tag = "s" + os.urandom(4).hex()[:7]
+            stored.write_text(tag + "\n")
+        names = {
+            "EVENTS_EXCHANGE": f"mi.events.{tag}",
+            "QUEUE_PREFIX": f"{tag}.",
+            "REDIS_KEY_PREFIX": f"{tag}:",
+        }
+        if not self._owns_mongo:  # its own Mongo-wire server is private already
+            names["MONGO_DB_PREFIX"] = f"{tag}_"
+        return names
+
+    def describe_namespace(self) -> str | None:
+        """One line saying which names this stack keeps to itself, or None."""
+        env = self._env
+        if not self.namespace:
+            return None
+        parts = [
+            f"exchange {env.get('EVENTS_EXCHANGE')}",
+            f"queues {env.get('QUEUE_PREFIX')}*",
+            f"Redis keys {env.get('REDIS_KEY_PREFIX')}*",
+        ]
+        if env.get("MONGO_DB_PREFIX"):
+            parts.append(f"databases {env.get('MONGO_DB_PREFIX')}*")
+        return "private namespace: " + ", ".join(parts)
 
     # ----------------------------------------------------------------- public API
 
@@ -768,6 +809,8 @@ def _run(args: argparse.Namespace) -> int:
     code = 0
     try:
         console.say(f"data in {stack.data_dir}, logs in {stack.logs_dir}")
+        if stack.describe_namespace():
+            console.say(str(stack.describe_namespace()))
         if MONGO in stack.ports:
             console.say(f"starting secantusdb on {stack.mongo_uri}")
         console.say(f"starting {', '.join(stack.services)}")

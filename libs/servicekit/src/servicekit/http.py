@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -20,6 +21,16 @@ log = get_logger("http")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for it, in metrics and the access log
+# metric labels come from a closed set: anything a client can spell freely (a path that
+# matched no route, an invented method) would make /metrics grow without bound
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+LOGGED_PATH_CHARS = 300
+DRAIN_LIMIT_BYTES = 1 << 20  # read (and drop) at most this much of a refused body
+
+RefusalGate = Callable[[Scope], Awaitable[Any]]
+"""Called before the middleware answers a refusal of its own (413): may return a response to
+send instead (the gateway answers 429 once the client's budget is spent)."""
 
 
 def new_request_id() -> str:
@@ -39,10 +50,17 @@ class RequestContextMiddleware:
     binds both to every log line, records latency per route template, and refuses bodies
     over `max_body_bytes` with 413 before the app reads them."""
 
-    def __init__(self, app: ASGIApp, service: str, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        service: str,
+        max_body_bytes: int,
+        refusal_gate: RefusalGate | None = None,
+    ) -> None:
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
+        self.refusal_gate = refusal_gate
         self._metric_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def _children(self, method: str, template: str, status: int) -> tuple[Any, Any]:
@@ -102,13 +120,8 @@ class RequestContextMiddleware:
             except ValueError:
                 too_large = False
         if too_large:
-            response = problem_response(
-                413,
-                "payload_too_large",
-                "Payload too large",
-                f"Request bodies are limited to {self.max_body_bytes} bytes.",
-                instance=path,
-            )
+            response = await self._refusal(scope, path)
+            await _drain(receive, DRAIN_LIMIT_BYTES)
             await response(scope, receive, send_wrapper)
         else:
             received = 0
@@ -130,32 +143,56 @@ class RequestContextMiddleware:
                 if status_holder["status"] == 500:
                     status_holder["status"] = CLIENT_CLOSED_REQUEST
             except _BodyTooLarge:
-                response = problem_response(
-                    413,
-                    "payload_too_large",
-                    "Payload too large",
-                    f"Request bodies are limited to {self.max_body_bytes} bytes.",
-                    instance=path,
-                )
+                response = await self._refusal(scope, path)
+                await _drain(receive, DRAIN_LIMIT_BYTES)
                 await response(scope, receive, send_wrapper)
         elapsed = time.perf_counter() - started
         route: Any = scope.get("route")
-        template = getattr(route, "path", None) or (
-            "unmatched" if status_holder["status"] == 404 else path
-        )
+        template = getattr(route, "path", None) or UNMATCHED
         status = status_holder["status"]
-        counter, histogram = self._children(method, template, status)
+        counter, histogram = self._children(
+            method if method in METHODS else "OTHER", template, status
+        )
         counter.inc()
         histogram.observe(elapsed)
         if path not in QUIET_PATHS:
             log.info(
                 "http.request",
-                method=method,
-                path=path,
+                method=method[:16],
+                path=path[:LOGGED_PATH_CHARS],
                 route=template,
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
             )
+
+    async def _refusal(self, scope: Scope, path: str) -> Any:
+        if self.refusal_gate is not None:
+            instead = await self.refusal_gate(scope)
+            if instead is not None:
+                return instead
+        return problem_response(
+            413,
+            "payload_too_large",
+            "Payload too large",
+            f"Request bodies are limited to {self.max_body_bytes} bytes.",
+            instance=path[:LOGGED_PATH_CHARS],
+        )
+
+
+async def _drain(receive: Receive, limit: int) -> None:
+    """Read what is left of a refused body, up to `limit`: a client still sending its body
+    when the answer comes and the connection closes sees "connection reset", not the 413."""
+    drained = 0
+    while drained <= limit:
+        try:
+            message = await receive()
+        except Exception:  # noqa: BLE001 - a client that went away: nothing left to read
+            return
+        if message["type"] != "http.request":
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class _BodyTooLarge(HTTPException):

@@ -83,6 +83,8 @@ class ServiceRuntime:
         self.shutdown_hooks: list[Hook] = []
         self.readiness_checks: dict[str, ReadinessCheck] = {}
         self.informational_checks: dict[str, ReadinessCheck] = {}
+        # what a service does without an informational dependency, said in /readyz
+        self.degraded_notes: dict[str, Callable[[], str]] = {}
         # reported by /readyz without gating readiness: dependencies the service degrades without
         self._client: AsyncMongoClient[Document] | None = None
         self._db: AsyncDatabase[Document] | None = None
@@ -306,6 +308,13 @@ class ServiceRuntime:
                 except Exception:  # noqa: BLE001
                     degraded[name] = False
             detail["degraded_without"] = degraded
+            skipped = {
+                name: note()
+                for name, note in self.degraded_notes.items()
+                if not degraded.get(name, True)
+            }
+            if skipped:
+                detail["skipped"] = skipped
         if attached:
             detail["queues"] = attached
         if self._bootstrap_error:
@@ -317,9 +326,13 @@ class ServiceRuntime:
         routers: Sequence[APIRouter] = (),
         title: str | None = None,
         middleware: Sequence[tuple[Any, dict[str, Any]]] = (),
+        outer_middleware: Sequence[tuple[Any, dict[str, Any]]] = (),
+        refusal_gate: Any = None,
     ) -> FastAPI:
         """The service's app; `middleware` runs inside the request-context middleware, so
-        whatever it answers still carries request ids, logs and metrics."""
+        whatever it answers still carries request ids, logs and metrics; `outer_middleware`
+        wraps it (for headers every answer needs, the request context's own 413 included).
+        `refusal_gate` is asked before the request context answers 413 itself."""
         app = FastAPI(
             title=title or f"{self.name} service",
             lifespan=self.lifespan,
@@ -335,8 +348,13 @@ class ServiceRuntime:
         for cls, options in middleware:
             app.add_middleware(cls, **options)
         app.add_middleware(
-            RequestContextMiddleware, service=self.name, max_body_bytes=self.settings.max_body_bytes
+            RequestContextMiddleware,
+            service=self.name,
+            max_body_bytes=self.settings.max_body_bytes,
+            refusal_gate=refusal_gate,
         )
+        for cls, options in outer_middleware:
+            app.add_middleware(cls, **options)
 
         @app.get("/healthz", include_in_schema=False)
         async def healthz() -> dict[str, str]:

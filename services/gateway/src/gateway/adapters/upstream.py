@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from servicekit.logs import get_logger
 from servicekit.problems import problem_response
 from servicekit.tracing import current_trace_headers
+from yarl import URL
 
 log = get_logger(__name__)
 
@@ -82,7 +83,11 @@ class Upstreams:
 
     async def forward(self, service: str, request: Request) -> Response:
         base = self.services[service]
-        url = base + request.url.path
+        # the path exactly as the client sent it (RequestGuard refused dot segments and
+        # encoded separators): decoding and re-encoding here could hand the service a
+        # different path from the one the gateway routed and authorised
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        url = base + raw_path.decode("latin-1")
         if request.url.query:
             url += "?" + request.url.query
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARD_REQUEST_HEADERS}
@@ -93,7 +98,11 @@ class Upstreams:
         body = await request.body()
         try:
             async with self.session().request(
-                request.method, url, data=body or None, headers=headers, allow_redirects=False
+                request.method,
+                URL(url, encoded=True),
+                data=body or None,
+                headers=headers,
+                allow_redirects=False,
             ) as upstream:
                 content = await upstream.read()
                 out_headers = {
