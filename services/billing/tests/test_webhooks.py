@@ -190,6 +190,7 @@ async def test_rejected_webhooks_answer_400_and_change_nothing(harness: Harness)
             header=signature(payload),  # signed the original, sent another
         ),
         "stale timestamp": await harness.deliver(payload, timestamp=stale),
+        "future timestamp": await harness.deliver(payload, timestamp=int(time.time()) + 3600),
         "another secret": await harness.deliver(payload, secret="whsec_someone_else"),
         "non-JSON body": await harness.deliver("this is not json {"),
         "JSON but not an event": await harness.deliver(json.dumps([1, 2, 3])),
@@ -205,6 +206,7 @@ async def test_rejected_webhooks_answer_400_and_change_nothing(harness: Harness)
         assert response.headers["content-type"] == "application/problem+json", label
         assert response.json()["code"] in ("invalid_signature", "invalid_payload"), label
     assert cases["stale timestamp"].json()["code"] == "invalid_signature"
+    assert cases["future timestamp"].json()["code"] == "invalid_signature"
     assert cases["non-JSON body"].json()["code"] == "invalid_payload"
     assert await harness.state() == before
     # the genuine article still goes through afterwards

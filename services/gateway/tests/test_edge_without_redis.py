@@ -47,3 +47,37 @@ async def test_redis_down(isolation: dict[str, Any], fail_open: bool) -> None:
                 assert response.json()["code"] == "service_unavailable"
                 assert "Rate limiting is unavailable" in response.json()["detail"]
                 assert response.headers["retry-after"] == "5"
+
+
+async def test_with_redis_down_revocations_fail_closed_until_this_replica_knows_them(
+    isolation: dict[str, Any], mint: Any
+) -> None:
+    from gateway.adapters.revocations import RevocationMemory
+
+    settings = Settings(
+        **isolation,
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        rate_limit_fail_open=True,
+        interviews_url=f"http://127.0.0.1:{free_port()}",  # nothing there
+    )
+    app = create_app(settings)
+    app.state.edge.verifier = mint.verifier()
+    async with running(app, ready_timeout=20) as client:
+        ready = (await client.get("/readyz")).json()
+        assert "revocations cannot be checked yet" in ready["skipped"]["redis"]
+        # just started: a deletion from before this replica listened could be missed
+        early = await client.get("/interviews", headers=mint.headers("someone"))
+        assert early.status_code == 503 and early.json()["code"] == "service_unavailable"
+        assert "cannot be checked" in early.json()["detail"]
+
+        # a replica that has listened for a whole token lifetime knows every revocation
+        memory = RevocationMemory(settings.jwt_access_ttl_seconds + 60)
+        memory.listening_since -= memory.keep_seconds
+        memory.deleted("gone")
+        app.state.edge.revocations = memory
+        ready = (await client.get("/readyz")).json()
+        assert "this replica's own copy" in ready["skipped"]["redis"]
+        refused = await client.get("/interviews", headers=mint.headers("gone"))
+        assert refused.status_code == 401 and refused.json()["code"] == "invalid_token"
+        allowed = await client.get("/interviews", headers=mint.headers("someone"))
+        assert allowed.status_code == 503 and "interviews service" in allowed.json()["detail"]

@@ -227,7 +227,11 @@ async def test_a_change_announced_by_its_owner_shows_in_the_next_read(
 
         await eventually(refused, timeout=15, message="a deleted user's token is refused")
         key = f"{gateway.app.state.store.prefix}me:{user_id}"
-        assert not await gateway.app.state.store.client.exists(key)
+
+        async def dropped() -> bool:
+            return not await gateway.app.state.store.client.exists(key)
+
+        await eventually(dropped, timeout=15, message="the deleted user's answer is dropped")
         return
     await eventually(gateway.asks_again, timeout=15, message=f"{change} drops the answer")
     body = (await gateway.me()).json()

@@ -13,8 +13,10 @@ import jwt
 from fastapi import Depends, Request
 
 from servicekit.problems import DomainError
+from servicekit.settings import ServiceSettings
 
 ALGORITHM = "EdDSA"
+LEEWAY_SECONDS = 5  # clock skew allowed between auth and a verifier
 
 
 class InvalidToken(DomainError):
@@ -39,6 +41,7 @@ class Principal:
     email: str | None = None
     session_id: str | None = None
     expires_at: int | None = None
+    issued_at: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -53,8 +56,10 @@ class JwksVerifier:
         audience: str,
         refetch_after: float = 30.0,
         jwks: dict[str, Any] | None = None,
+        max_lifetime_seconds: int = 900,
     ) -> None:
         self.jwks_url = jwks_url
+        self.max_lifetime_seconds = max_lifetime_seconds
         self.issuer = issuer
         self.audience = audience
         self.refetch_after = refetch_after
@@ -140,25 +145,40 @@ class JwksVerifier:
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub"]},
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("The token has expired.") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken("The token is not valid.") from exc
+        issued_at, expires_at = claims["iat"], claims["exp"]
+        if not all(isinstance(v, int | float) for v in (issued_at, expires_at)):
+            raise InvalidToken("The token is not valid.")
+        # a signed token is only as trustworthy as its lifetime: auth never issues one for
+        # longer than the access-token TTL, nor dated in the future
+        if expires_at - issued_at > self.max_lifetime_seconds + LEEWAY_SECONDS:
+            raise InvalidToken("The token lives longer than any token auth issues.")
+        if issued_at > time.time() + LEEWAY_SECONDS:
+            raise InvalidToken("The token is issued in the future.")
         role = claims.get("role", "user")
         return Principal(
             user_id=str(claims["sub"]),
             role="admin" if role == "admin" else "user",
             email=claims.get("email"),
             session_id=claims.get("sid"),
-            expires_at=int(claims["exp"]),
+            expires_at=int(expires_at),
+            issued_at=int(issued_at),
         )
 
 
-def auth_verifier(auth_url: str, issuer: str, audience: str) -> JwksVerifier:
+def auth_verifier(settings: ServiceSettings) -> JwksVerifier:
     """The verifier every service but auth uses: auth's JWKS over HTTP, cached by kid."""
-    return JwksVerifier(f"{auth_url.rstrip('/')}/internal/jwks.json", issuer, audience)
+    return JwksVerifier(
+        f"{settings.auth_url.rstrip('/')}/internal/jwks.json",
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        max_lifetime_seconds=settings.jwt_access_ttl_seconds,
+    )
 
 
 def bearer_token(request: Request) -> str:

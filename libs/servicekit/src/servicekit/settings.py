@@ -39,6 +39,13 @@ class ServiceSettings(BaseSettings):
     auth_url: str = Field(default="http://127.0.0.1:8001", description="auth's internal base URL.")
     jwt_issuer: str = "mock-interview-auth"
     jwt_audience: str = "mock-interview"
+    jwt_access_ttl_seconds: int = Field(
+        default=900,
+        ge=60,
+        le=3600,
+        description="Access-token lifetime: auth issues tokens for this long, and every "
+        "verifier refuses one whose exp is further than this from its iat.",
+    )
 
     log_level: str = "INFO"
     log_json: bool = True

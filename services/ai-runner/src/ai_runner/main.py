@@ -95,7 +95,5 @@ def create_app(
     rt.readiness_checks["transcripts"] = storage_ready
     app = rt.create_app([router], title="ai-runner")
     app.state.jobs = jobs
-    app.state.verifier = auth_verifier(
-        settings.auth_url, settings.jwt_issuer, settings.jwt_audience
-    )
+    app.state.verifier = auth_verifier(settings)
     return app

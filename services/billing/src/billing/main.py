@@ -78,7 +78,5 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
 
     app = rt.create_app([router], title="billing")
     app.state.billing = billing
-    app.state.verifier = auth_verifier(
-        settings.auth_url, settings.jwt_issuer, settings.jwt_audience
-    )
+    app.state.verifier = auth_verifier(settings)
     return app

@@ -19,8 +19,15 @@ from servicekit.runtime import ServiceRuntime
 
 from gateway.adapters.edgestore import EdgeStore
 from gateway.adapters.live import LiveSessions
+from gateway.adapters.revocations import RevocationMemory
 from gateway.adapters.upstream import Upstreams
-from gateway.entrypoints.edge import Edge, MeFastLane, SecurityHeadersMiddleware
+from gateway.entrypoints.edge import (
+    Edge,
+    MeFastLane,
+    RequestGuard,
+    SecurityHeadersMiddleware,
+    charge_refusal,
+)
 from gateway.entrypoints.http import router
 from gateway.settings import Settings
 
@@ -49,13 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     redis_client = aioredis.Redis.from_url(
         settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0
     )
-    verifier = auth_verifier(settings.auth_url, settings.jwt_issuer, settings.jwt_audience)
+    verifier = auth_verifier(settings)
     store = EdgeStore(
         redis_client,
         prefix=settings.redis_key_prefix,
-        revoke_seconds=settings.access_token_ttl_seconds + 60,
+        revoke_seconds=settings.jwt_access_ttl_seconds + 60,
     )
-    edge = Edge(settings, verifier, store)
+    revocations = RevocationMemory(settings.jwt_access_ttl_seconds + 60)
+    edge = Edge(settings, verifier, store, revocations)
 
     live = LiveSessions()
 
@@ -70,6 +78,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await store.revoke_user(event.user_id)
         await store.invalidate_me(event.user_id)
 
+    # this replica's own copy of the revocations (every replica hears every one), which
+    # holds when Redis does not
+    @rt.broadcast_consumer("UserDeleted", name="revocations")
+    async def _remember_deletion(event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, UserDeleted)
+        revocations.deleted(event.user_id)
+
+    @rt.broadcast_consumer("UserRoleChanged", name="revocations")
+    async def _remember_demotion(event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, UserRoleChanged)
+        if event.role == "admin":  # an admin again: the old tokens tell the truth again
+            revocations.promoted(event.user_id)
+        else:
+            revocations.demoted(event.user_id, event.changed_at.timestamp())
+
     # The /user/me read model: drop a user's answer when what it shows changed. Each event
     # comes from the service that owns the change, after it committed (outbox), so the next
     # fill reads the new state; a plan change is billing's news that interviews applies on
@@ -77,6 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @rt.stateless_consumer("UserRoleChanged", name="me")
     async def _role_changed(event: DomainEvent, envelope: EventEnvelope) -> None:
         assert isinstance(event, UserRoleChanged)
+        # admin routes check the role the account has now
+        if event.role == "admin":
+            await store.promote_user(event.user_id)
+        else:
+            await store.demote_user(event.user_id, event.changed_at.timestamp())
         await store.invalidate_me(event.user_id)
 
     async def _plan_changed(event: DomainEvent, envelope: EventEnvelope) -> None:
@@ -99,6 +127,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rt.readiness_checks["redis"] = redis_ok
     else:
         rt.informational_checks["redis"] = redis_ok
+        rt.degraded_notes["redis"] = lambda: (
+            "rate limits are not enforced and /user/me is composed every time; revocations "
+            + (
+                "are checked against this replica's own copy"
+                if edge.revocations.complete
+                else "cannot be checked yet, so signed-in requests get 503"
+            )
+        )
 
     @rt.on_shutdown
     async def _close(_: ServiceRuntime) -> None:
@@ -109,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # request context (ids, metrics, logs) that every response passes through
     middleware: list[tuple[object, dict[str, object]]] = [
         (MeFastLane, {}),
-        (SecurityHeadersMiddleware, {}),
+        (RequestGuard, {}),
     ]
     if settings.cors_origin_list:
         middleware.append(
@@ -137,7 +173,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 },
             )
         )
-    app = rt.create_app([router], title="Mock-interview platform API", middleware=middleware)
+    app = rt.create_app(
+        [router],
+        title="Mock-interview platform API",
+        middleware=middleware,
+        outer_middleware=[(SecurityHeadersMiddleware, {})],
+        refusal_gate=charge_refusal,
+    )
     app.description = DESCRIPTION
     app.version = "1.0.0"
     app.state.upstreams = upstreams

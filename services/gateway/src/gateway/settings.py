@@ -29,7 +29,6 @@ class Settings(ServiceSettings):
         default="10/300", description="Login attempts per email, from any IP."
     )
     rate_limit_register_ip: str = Field(default="5/60", description="Registrations per IP.")
-    access_token_ttl_seconds: int = Field(default=900, ge=60)
     me_cache_seconds: int = Field(
         default=120,
         ge=0,

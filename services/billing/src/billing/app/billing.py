@@ -8,6 +8,7 @@ Ports (runtime, Stripe API, clock) are passed in; no HTTP here."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -436,6 +437,18 @@ class Billing:
                 code="invalid_payload",
                 title="Invalid webhook payload",
             ) from exc
+        # Stripe's library bounds the age of a signature, not how far it is ahead: a
+        # timestamp from the future (a signature made to be replayed later) is refused too
+        signed_at = _signed_at(signature)
+        if (
+            signed_at is None
+            or signed_at > time.time() + self.settings.stripe_webhook_tolerance_seconds
+        ):
+            raise InvalidWebhook(
+                "The Stripe-Signature header is dated in the future.",
+                code="invalid_signature",
+                title="Invalid webhook signature",
+            )
         data = json.loads(payload)
         if not isinstance(data, dict):
             raise InvalidWebhook(
@@ -617,3 +630,12 @@ class Billing:
                 "failed": await self.ledger.count("failed"),
             },
         }
+
+
+def _signed_at(signature: str | None) -> int | None:
+    """The `t=` of a Stripe-Signature header."""
+    for part in (signature or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            return int(value)
+    return None

@@ -247,6 +247,24 @@ class EdgeStore:
     async def revoke_user(self, user_id: str) -> None:
         await self.client.set(self._revoked_key(user_id), "1", ex=self.revoke_seconds)
 
+    def _demoted_key(self, user_id: str) -> str:
+        return f"{self.prefix}demoted-user:{user_id}"
+
+    async def demote_user(self, user_id: str, at: float) -> None:
+        """Tokens issued up to `at` (epoch seconds) no longer carry the admin role."""
+        await self.client.set(self._demoted_key(user_id), str(at), ex=self.revoke_seconds)
+
+    async def promote_user(self, user_id: str) -> None:
+        await self.client.delete(self._demoted_key(user_id))
+
+    async def demoted_at(self, user_id: str) -> float | None:
+        try:
+            value = await self.client.get(self._demoted_key(user_id))
+        except (aioredis.RedisError, OSError) as exc:
+            RATE_LIMIT_ERRORS.inc()
+            raise RedisUnavailable(str(exc)) from exc
+        return float(value) if value is not None else None
+
     # -- the /user/me read model --------------------------------------------------------
     async def fill_me(
         self, user_id: str, generation: int, answer: bytes, ttl_seconds: int, plan: str

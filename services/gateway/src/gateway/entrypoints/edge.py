@@ -4,6 +4,7 @@ content-type checks. Everything here runs before a request is forwarded."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from fastapi import Request
@@ -19,6 +20,7 @@ from gateway.adapters.edgestore import (
     Policy,
     RedisUnavailable,
 )
+from gateway.adapters.revocations import RevocationMemory
 from gateway.settings import Settings
 
 log = get_logger(__name__)
@@ -43,7 +45,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class SecurityHeadersMiddleware:
-    """Adds the security headers to every response and refuses bodies that are not JSON."""
+    """Adds the security headers to every response: the outermost layer, so answers made
+    before routing (413, 415, 400 for a bad path, 429) carry them too."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -68,17 +71,66 @@ class SecurityHeadersMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        if scope["method"] in BODY_METHODS and _has_body(scope) and not _is_json(scope):
-            response = problem_response(
+        await self.app(scope, receive, send_with_headers)
+
+
+# a path a service would read differently from the gateway: dot segments (plain or encoded),
+# encoded slashes, backslashes or NULs, and double encoding
+_UNSAFE_PATH = re.compile(rb"%(?:2e|2f|5c|00|25)|\\", re.IGNORECASE)
+
+
+def path_problem(raw_path: bytes) -> str | None:
+    """Why a request path is refused before routing, or None."""
+    if _UNSAFE_PATH.search(raw_path):
+        return "The path contains encoded dots, slashes, backslashes or NULs."
+    if any(segment in (b".", b"..") for segment in raw_path.split(b"/")):
+        return "The path contains '.' or '..' segments."
+    return None
+
+
+class RequestGuard:
+    """Refusals made before routing, each charged to the client's per-IP budget like any
+    other request (past it, the answer is 429): a path with dot segments or encoded
+    separators (400), a body that is not JSON (415)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        refusal = None
+        bad_path = path_problem(scope.get("raw_path") or path.encode())
+        if bad_path:
+            refusal = problem_response(400, "invalid_path", "Invalid path", bad_path)
+        elif scope["method"] in BODY_METHODS and _has_body(scope) and not _is_json(scope):
+            refusal = problem_response(
                 415,
                 "unsupported_media_type",
                 "Unsupported media type",
                 "Send the request body as application/json.",
-                instance=path,
+                instance=path[:300],
             )
-            await response(scope, receive, send_with_headers)
+        if refusal is None:
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send_with_headers)
+        response = await charge_refusal(scope) or refusal
+        await response(scope, receive, send)
+
+
+async def charge_refusal(scope: Scope) -> Any:
+    """Spend one request of the client's per-IP budget for an answer made before routing;
+    the 429 problem to send instead when the budget is spent, else None."""
+    edge: Edge = scope["app"].state.edge
+    try:
+        await edge.per_ip(Request(scope))
+    except DomainError as exc:
+        return problem_response(
+            exc.status, exc.code, exc.title, exc.detail, headers=exc.headers or None
+        )
+    return None
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -123,6 +175,33 @@ def client_ip(request: Request, settings: Settings) -> str:
     return peer
 
 
+class CrossSiteRequest(DomainError):
+    status = 403
+    code = "cross_site_request"
+    title = "Cross-site request refused"
+
+
+async def same_origin_only(request: Request) -> None:
+    """For the few routes a browser reaches with a plain HTML form (the local checkout's Pay
+    and Decline): a form posted from another site is refused. Browsers say where a request
+    comes from in `Sec-Fetch-Site` and `Origin`; a client that sends neither (curl) is not a
+    browser being tricked."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise CrossSiteRequest("This form can only be sent from the checkout page itself.")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    settings: Settings = request.app.state.edge.settings
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    forwarded_host = request.headers.get("x-forwarded-host")
+    allowed = {own, *settings.cors_origin_list}
+    if forwarded_host and settings.trusted_proxy_networks:
+        allowed.add(f"{request.headers.get('x-forwarded-proto', 'https')}://{forwarded_host}")
+    if origin not in allowed:
+        raise CrossSiteRequest("This form can only be sent from the checkout page itself.")
+
+
 class TooManyRequests(DomainError):
     status = 429
     code = "too_many_requests"
@@ -132,10 +211,17 @@ class TooManyRequests(DomainError):
 class Edge:
     """Per-request checks; one instance per app, holding its Redis-backed store."""
 
-    def __init__(self, settings: Settings, verifier: JwksVerifier, store: EdgeStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        verifier: JwksVerifier,
+        store: EdgeStore,
+        revocations: RevocationMemory | None = None,
+    ) -> None:
         self.settings = settings
         self.verifier = verifier
         self.store = store
+        self.revocations = revocations or RevocationMemory(settings.jwt_access_ttl_seconds + 60)
         self.policies = {
             name: Policy.parse(name, getattr(settings, f"rate_limit_{name}"))
             for name in ("ip", "user", "login_ip", "login_account", "register_ip")
@@ -193,9 +279,14 @@ class Edge:
                 read_me=read_me and self.settings.me_cache_seconds > 0,
             )
         except RedisUnavailable:
-            # the signature still holds; revocations and limits are unknown for now
+            # the signature still holds; limits are unknown for now, and revocations are
+            # this replica's own copy, or, while that copy is not complete, unknown: refused
             self._redis_down("ip+user")
+            if not self.revocations.complete:
+                raise RevocationsUnknown() from None
             check = None
+        if self.revocations.is_deleted(principal.user_id):
+            raise InvalidToken("This account no longer exists.")
         if check is not None:
             self._enforce(request, check.ip)
             if check.revoked:
@@ -204,9 +295,36 @@ class Edge:
             self._enforce(request, check.user)
             request.state.me_cached = check.me
             request.state.me_generation = check.generation
+        if principal.is_admin:
+            await self._check_still_admin(principal, redis_up=check is not None)
         bind_context(user_id=principal.user_id)
         request.state.principal = principal
         return principal
+
+    async def _check_still_admin(self, principal: Principal, redis_up: bool) -> None:
+        """A token that says admin, issued before the role was taken away, is refused: the
+        client refreshes and gets a token with the role the account has now."""
+        demoted_at = self.revocations.demoted_at(principal.user_id)
+        if demoted_at is None and redis_up:
+            try:
+                demoted_at = await self.store.demoted_at(principal.user_id)
+            except RedisUnavailable:
+                if not self.revocations.complete:
+                    raise RevocationsUnknown() from None
+        if demoted_at is not None and (principal.issued_at or 0) <= demoted_at:
+            raise InvalidToken("Your role has changed; refresh your session.")
+
+
+class RevocationsUnknown(DomainError):
+    status = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Signed-in requests cannot be checked right now; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
 
 
 def _remember(request: Request, decision: Decision) -> None:
@@ -223,6 +341,16 @@ def rate_limit_headers(request: Request) -> dict[str, Any]:
 
 ME_PATH = "/user/me"
 EDGE_OUTCOME = "edge_outcome"  # scope["state"] key: what the fast lane found, for the route
+
+
+class _RouteLabel:
+    """What the request context reads of a route: its path template."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+_ME_ROUTE = _RouteLabel(ME_PATH)
 
 
 class MeFastLane:
@@ -256,6 +384,7 @@ class MeFastLane:
             await self.app(scope, receive, send)
             return
         ME_CACHE.labels("hit").inc()
+        scope["route"] = _ME_ROUTE  # metrics and logs label it as the route it stands for
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(cached)).encode()),

@@ -18,15 +18,22 @@ from contracts.api import (
     TokenPair,
     UserOut,
 )
+from contracts.identity import canonical_email
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from servicekit.identity import Forbidden
 from servicekit.logs import get_logger
+from servicekit.problems import DomainError
 
 from gateway.adapters.edgestore import ME_CACHE, EdgeStore
 from gateway.adapters.upstream import Upstreams
-from gateway.entrypoints.edge import Edge, authenticated_reading_me, rate_limit_headers
+from gateway.entrypoints.edge import (
+    Edge,
+    authenticated_reading_me,
+    rate_limit_headers,
+    same_origin_only,
+)
 from gateway.entrypoints.sse import stream_session_events
 
 
@@ -103,7 +110,9 @@ async def register(body: RegisterRequest, request: Request) -> Response:
 async def login(body: LoginRequest, request: Request) -> Response:
     edge = _edge(request)
     await edge.per_ip(request, "login_ip")
-    await edge.limit(request, "login_account", body.email.strip().lower())
+    # the same canonical spelling auth looks the account up by: no other spelling of an
+    # address gets a budget of its own
+    await edge.limit(request, "login_account", canonical_email(body.email))
     return await forward("auth", request)
 
 
@@ -179,7 +188,18 @@ async def _remember_me(request: Request, answer: bytes, body: dict[str, Any]) ->
     "/user/me", tags=["auth"], status_code=204, dependencies=AUTHED, responses=problems(401)
 )
 async def delete_me(request: Request) -> Response:
-    return await forward("auth", request)
+    response = await forward("auth", request)
+    if response.status_code == 204:
+        # revoked here before the answer, not only when UserDeleted comes round: no request
+        # with the deleted account's token gets through after the 204
+        edge = _edge(request)
+        user_id = request.state.principal.user_id
+        edge.revocations.deleted(user_id)
+        try:
+            await edge.store.revoke_user(user_id)
+        except Exception as exc:  # noqa: BLE001 - the event revokes it in Redis too
+            log.warning("revoke.redis_failed", error=repr(exc))
+    return response
 
 
 # --- question bank and interviews (interviews service) ---------------------------------
@@ -361,8 +381,8 @@ async def local_checkout_page(checkout_id: str, request: Request) -> Response:
     "/billing/local-checkout/{checkout_id}/pay",
     tags=["billing"],
     status_code=303,
-    dependencies=PUBLIC,
-    responses=problems(404, 409),
+    dependencies=[*PUBLIC, Depends(same_origin_only)],
+    responses=problems(403, 404, 409),
 )
 async def local_checkout_pay(checkout_id: str, request: Request) -> Response:
     return await forward("billing", request)
@@ -372,8 +392,8 @@ async def local_checkout_pay(checkout_id: str, request: Request) -> Response:
     "/billing/local-checkout/{checkout_id}/decline",
     tags=["billing"],
     status_code=303,
-    dependencies=PUBLIC,
-    responses=problems(404, 409),
+    dependencies=[*PUBLIC, Depends(same_origin_only)],
+    responses=problems(403, 404, 409),
 )
 async def local_checkout_decline(checkout_id: str, request: Request) -> Response:
     return await forward("billing", request)
@@ -401,3 +421,42 @@ async def admin_stats(request: Request) -> Response:
     response = JSONResponse(body, headers={"Cache-Control": "no-store"})
     response.headers.update(rate_limit_headers(request))
     return response
+
+
+# --- everything else ---------------------------------------------------------------------
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _routes(routes: Any) -> Any:
+    """Every path route of the app, through included routers."""
+    for route in routes:
+        inner = getattr(route, "original_router", None) or getattr(route, "routes", None)
+        if inner is not None and not hasattr(route, "path_regex"):
+            yield from _routes(getattr(inner, "routes", inner))
+        elif hasattr(route, "path_regex") and getattr(route, "methods", None):
+            yield route
+
+
+@router.api_route("/{path:path}", methods=ALL_METHODS, include_in_schema=False)
+async def no_such_route(path: str, request: Request) -> Response:
+    """A path or method no route has: charged to the client's per-IP budget like any other
+    request (so a flood of made-up paths is throttled) and answered as problem+json."""
+    await _edge(request).per_ip(request)
+    allowed = sorted(
+        {
+            method
+            for route in _routes(request.app.routes)
+            if route.path != "/{path:path}" and route.path_regex.match(request.url.path)
+            for method in route.methods or ()
+        }
+    )
+    if allowed:
+        raise DomainError(
+            f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+            status=405,
+            code="method_not_allowed",
+            title="Method not allowed",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    raise DomainError("No such resource.", status=404, code="not_found", title="Not found")
