@@ -354,3 +354,24 @@ def test_edge_headers_and_content_types(stack: Any) -> None:
             assert path in docs["paths"], path
         assert not any(p.startswith("/internal") for p in docs["paths"])
         assert client.get("/docs").status_code == 200
+
+
+def test_a_plain_client_sending_a_large_body_reads_the_413(stack: Any) -> None:
+    """Python's urllib sends the whole body before it reads the answer: the gateway drains
+    the refused body (up to a bound) instead of closing on a client still sending."""
+    import urllib.error
+    import urllib.request
+
+    body = b'{"name": "' + b"x" * (6 * 1024 * 1024) + b'"}'
+    request = urllib.request.Request(
+        stack.gateway_url + "/auth/register",
+        data=body,
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+    problem = json.loads(refused.value.read())
+    assert problem["code"] == "payload_too_large"
+    assert refused.value.headers["x-content-type-options"] == "nosniff"

@@ -26,7 +26,7 @@ CLIENT_CLOSED_REQUEST = 499  # nginx's status for it, in metrics and the access 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 LOGGED_PATH_CHARS = 300
-DRAIN_LIMIT_BYTES = 1 << 20  # read (and drop) at most this much of a refused body
+DRAIN_LIMIT_BYTES = 16 << 20  # read (and drop) at most this much of a refused body
 
 RefusalGate = Callable[[Scope], Awaitable[Any]]
 """Called before the middleware answers a refusal of its own (413): may return a response to
