@@ -251,3 +251,73 @@ async def test_a_short_name_does_not_forbid_its_letters_in_passwords(
             json={"name": "Grace Hopper", "email": "gh@example.com", "password": "hopper-Rocks-1"},
         )
         assert long.status_code == 422 and "name" in long.json()["detail"]
+
+
+async def test_a_user_renames_themselves_and_bad_names_are_422(isolation: dict[str, Any]) -> None:
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        await register(client, "ren@example.com", "Ada Lovelace")
+        token = (
+            await client.post("/auth/login", json={"email": "ren@example.com", "password": STRONG})
+        ).json()["access_token"]
+        auth = {"authorization": f"Bearer {token}"}
+        renamed = await client.patch("/user/me", json={"name": "  Ada   King "}, headers=auth)
+        assert renamed.status_code == 200 and renamed.json()["name"] == "Ada King"
+        assert (await client.get("/user/me", headers=auth)).json()["name"] == "Ada King"
+        for bad in ({"name": ""}, {"name": "x" * 101}, {"name": "Ada\u202e"}, {"nick": "A"}):
+            response = await client.patch("/user/me", json=bad, headers=auth)
+            assert response.status_code == 422, bad
+            assert response.json()["code"] == "validation_error"
+        assert (await client.patch("/user/me", json={"name": "Eve"})).status_code == 401
+        # the view rebuilt from the stream has the new name
+        rt = app.state.runtime
+        view = UsersView(rt.db)
+        await rebuild(view, rt.store, User.aggregate_type)
+        assert (await view.collection.find_one({"email": "ren@example.com"}))["name"] == "Ada King"
+
+
+async def test_changing_the_password_signs_out_every_other_login(isolation: dict[str, Any]) -> None:
+    app = create_app(Settings(**isolation))
+    async with running(app) as client:
+        await register(client, "pw@example.com")
+        creds = {"email": "pw@example.com", "password": STRONG}
+        here = (await client.post("/auth/login", json=creds)).json()
+        elsewhere = (await client.post("/auth/login", json=creds)).json()
+        auth = {"authorization": f"Bearer {here['access_token']}"}
+        new = "Battery-staple-77"
+
+        wrong = await client.post(
+            "/auth/password",
+            json={"current_password": "Not-it-12345", "new_password": new},
+            headers=auth,
+        )
+        assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
+        weak = await client.post(
+            "/auth/password",
+            json={"current_password": STRONG, "new_password": "aaaaaaaaaaaa"},
+            headers=auth,
+        )
+        assert weak.status_code == 422 and weak.json()["code"] == "validation_error"
+        same = await client.post(
+            "/auth/password",
+            json={"current_password": STRONG, "new_password": STRONG},
+            headers=auth,
+        )
+        assert same.status_code == 422
+
+        changed = await client.post(
+            "/auth/password", json={"current_password": STRONG, "new_password": new}, headers=auth
+        )
+        assert changed.status_code == 204, changed.text
+        old = await client.post("/auth/login", json=creds)
+        assert old.status_code == 401
+        assert (
+            await client.post("/auth/login", json={"email": "pw@example.com", "password": new})
+        ).status_code == 200
+        # the other login is signed out; this one keeps working
+        other = await client.post(
+            "/auth/refresh", json={"refresh_token": elsewhere["refresh_token"]}
+        )
+        assert other.status_code == 401
+        mine = await client.post("/auth/refresh", json={"refresh_token": here["refresh_token"]})
+        assert mine.status_code == 200, mine.text

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from contracts import DomainEvent, EventEnvelope
+from contracts import DomainEvent, EventEnvelope, SessionReady
 from interviews.main import create_app
 from interviews.settings import Settings
-from servicekit.testing import TokenMint, put_on_bus, running
+from servicekit.testing import TokenMint, eventually, put_on_bus, running
 
 
 @dataclass
@@ -58,6 +58,34 @@ class Harness:
         )
         await put_on_bus(self.rt, envelope)
         return envelope
+
+    async def start(self, user_id: str, kind: str = "coding", **extra: Any) -> httpx.Response:
+        return await self.client.post(
+            "/interviews", json={"type": kind, **extra}, headers=self.auth(user_id)
+        )
+
+    async def wait_status(self, user_id: str, session_id: str, status: str) -> dict[str, Any]:
+        async def probe() -> dict[str, Any] | None:
+            response = await self.client.get(
+                f"/interviews/{session_id}", headers=self.auth(user_id)
+            )
+            body: dict[str, Any] = response.json()
+            return body if body.get("status") == status else None
+
+        return await eventually(probe, message=f"session {status}")
+
+    async def make_ready(self, user_id: str, session_id: str) -> dict[str, Any]:
+        """The AI runner's SessionReady, as it would publish it."""
+        await self.publish(
+            SessionReady(
+                session_id=session_id,
+                user_id=user_id,
+                introduction="Hello",
+                ready_at=datetime.now(UTC),
+            ),
+            session_id,
+        )
+        return await self.wait_status(user_id, session_id, "ready")
 
 
 @pytest.fixture

@@ -21,25 +21,15 @@ def user() -> str:
 
 
 async def start(h: Any, user_id: str, kind: str = "coding", **extra: Any) -> Any:
-    return await h.client.post("/interviews", json={"type": kind, **extra}, headers=h.auth(user_id))
+    return await h.start(user_id, kind, **extra)
 
 
 async def wait_status(h: Any, user_id: str, session_id: str, status: str) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
-        body = (await h.client.get(f"/interviews/{session_id}", headers=h.auth(user_id))).json()
-        return body if body.get("status") == status else None
-
-    return await eventually(probe, message=f"session {status}")
+    return await h.wait_status(user_id, session_id, status)
 
 
 async def make_ready(h: Any, user_id: str, session_id: str) -> dict[str, Any]:
-    await h.publish(
-        SessionReady(
-            session_id=session_id, user_id=user_id, introduction="Hello", ready_at=datetime.now(UTC)
-        ),
-        session_id,
-    )
-    return await wait_status(h, user_id, session_id, "ready")
+    return await h.make_ready(user_id, session_id)
 
 
 async def test_fifty_simultaneous_requests_from_a_free_user_make_exactly_two(

@@ -4,7 +4,7 @@ services that implement them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -63,3 +63,287 @@ class Quota(BaseModel):
 class Me(UserOut):
     plan: Literal["free", "premium"]
     quota: Quota
+
+
+# ---------------------------------------------------------------------------------------
+# accounts
+
+
+class ProfileUpdate(_In):
+    name: Annotated[str, Field(min_length=1, max_length=100, examples=["Ada King"])]
+
+
+class PasswordChange(_In):
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: Annotated[
+        str,
+        Field(min_length=10, max_length=128, description="10-128 characters, not only one kind."),
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# interviews: what a candidate sends
+
+SessionType = Literal["coding", "behavioral", "mixed"]
+DifficultyLevel = Literal["easy", "medium", "hard"]
+Language = Literal["python", "javascript"]
+QuestionId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Tag = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9-]+$")]
+
+
+class StartInterviewRequest(_In):
+    type: SessionType
+    difficulty: DifficultyLevel | None = None
+    tags: Annotated[list[Tag] | None, Field(max_length=10)] = None
+    question_count: Annotated[int | None, Field(ge=1, le=5)] = None
+    time_limit_minutes: Annotated[
+        int | None,
+        Field(
+            ge=5,
+            le=240,
+            description="Optional: the session shows deadline_at; at the deadline the saved "
+            "draft is submitted once, automatically.",
+        ),
+    ] = None
+
+
+class AnswerIn(_In):
+    question_id: QuestionId
+    response: Annotated[str, Field(max_length=20_000)]
+    language: Language | None = Field(default=None, description="Coding answers only.")
+
+
+class SubmitRequest(_In):
+    answers: Annotated[list[AnswerIn], Field(min_length=1, max_length=10)]
+
+
+class DraftRequest(_In):
+    answers: Annotated[list[AnswerIn], Field(max_length=10)]
+
+
+class RunRequest(_In):
+    question_id: QuestionId
+    language: Language
+    code: Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class CheckoutRequest(_In):
+    plan: Annotated[str, Field(min_length=1, max_length=40, examples=["premium"])]
+
+
+# ---------------------------------------------------------------------------------------
+# interviews: what a candidate gets back
+
+_OPEN = ConfigDict(extra="allow")
+
+
+class Example(BaseModel):
+    input: Any = Field(description="Arguments passed to the function.")
+    expected: Any
+
+
+class RubricDimension(BaseModel):
+    model_config = _OPEN
+    dimension: str
+    description: str = ""
+
+
+class QuestionOut(BaseModel):
+    """A question as the candidate sees it (admins get the stored document, with more)."""
+
+    model_config = _OPEN
+    title: str
+    prompt: str
+    difficulty: DifficultyLevel
+    tags: list[str] = []
+    examples: list[Example] | None = Field(default=None, description="Coding: visible examples.")
+    signatures: dict[str, str] | None = Field(default=None, description="Coding: per language.")
+    function_name: str | None = None
+    rubric: list[RubricDimension] | None = Field(
+        default=None, description="Behavioural: what each dimension asks for."
+    )
+    competencies: list[str] | None = None
+
+
+class QuestionPage(BaseModel):
+    items: list[QuestionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TestResultOut(BaseModel):
+    model_config = _OPEN
+    test_id: str
+    verdict: str
+    detail: str | None = None
+    visible: bool = False
+    time_ms: int | None = Field(default=None, description="Visible examples only.")
+
+
+class DimensionOut(BaseModel):
+    model_config = _OPEN
+    dimension: str
+    score: int
+    evidence: list[str] = Field(default=[], description="Quoted verbatim from the answer.")
+    comment: str = ""
+
+
+class AnswerResultOut(BaseModel):
+    model_config = _OPEN
+    question_id: str
+    score: int
+    dimensions: list[DimensionOut] = []
+    tests: list[TestResultOut] = []
+    strengths: list[str] = []
+    improvements: list[str] = []
+    model_answer_outline: str = ""
+
+
+class StatusFrame(BaseModel):
+    """One status change of a session: an SSE `status` event's data, live or replayed, and
+    an entry of the session's `history`."""
+
+    status: Literal["queued", "ready", "scoring", "completed", "failed"]
+    sequence: int = Field(description="Increases by one per change; the SSE event id.")
+    reason: str | None = Field(default=None, description="Why it failed, for a person.")
+    overall_score: int | None = Field(default=None, description="Set on `completed`.")
+    at: datetime
+
+
+class DraftOut(BaseModel):
+    answers: list[AnswerIn]
+    version: int = Field(description="Send it back as If-Match to save over this draft.")
+    saved_at: datetime
+
+
+class SessionOut(BaseModel):
+    model_config = _OPEN
+    id: str
+    type: SessionType
+    status: Literal["queued", "ready", "scoring", "completed", "failed"]
+    difficulty: DifficultyLevel | None = None
+    questions: list[QuestionOut] = []
+    answers: list[AnswerIn] = []
+    results: list[AnswerResultOut] = []
+    overall_score: int | None = None
+    summary: str | None = None
+    failure_reason: str | None = None
+    transcript_url: str | None = None
+    draft: DraftOut | None = None
+    deadline_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    submitted_at: datetime | None = None
+    history: list[StatusFrame] = []
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class SubmitAccepted(BaseModel):
+    id: str
+    status: Literal["scoring"]
+
+
+class ExampleRun(BaseModel):
+    """One visible example run against the candidate's code."""
+
+    model_config = _OPEN
+    test_id: str
+    verdict: str
+    input: Any
+    expected: Any
+    got: Any = None
+    detail: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    time_ms: int | None = None
+
+
+class RunResult(BaseModel):
+    question_id: str
+    language: Language
+    passed: int
+    total: int
+    examples: list[ExampleRun]
+    compile_error: str | None = None
+
+
+# ---------------------------------------------------------------------------------------
+# progress
+
+
+class WeeklyScore(BaseModel):
+    week: str = Field(description="ISO week, e.g. 2026-W49.")
+    average: float
+    answers: int
+
+
+class ProgressLine(BaseModel):
+    name: str
+    kind: Literal["competency", "dimension"]
+    weeks: list[WeeklyScore]
+
+
+class QuestionProgress(BaseModel):
+    question_id: str
+    best: int
+    latest: int
+    attempts: int
+    latest_at: datetime
+
+
+class Progress(BaseModel):
+    sessions_completed: int
+    competencies: list[ProgressLine]
+    dimensions: list[ProgressLine]
+    questions: list[QuestionProgress]
+
+
+# ---------------------------------------------------------------------------------------
+# billing and admin
+
+
+class CheckoutStarted(BaseModel):
+    checkout_url: str
+    session_id: str
+
+
+class SubscriptionOut(BaseModel):
+    model_config = _OPEN
+    plan: Literal["free", "premium"]
+    status: str
+    weekly_limit: int
+    next_billing_date: datetime | None = None
+    cancel_at_period_end: bool = False
+
+
+class WebhookReceived(BaseModel):
+    received: bool
+    event_id: str | None = None
+    outcome: str | None = None
+
+
+class AdminStats(BaseModel):
+    model_config = _OPEN
+    unavailable: list[str] = Field(description="Services whose figures are missing.")
+
+
+class RescoreAccepted(BaseModel):
+    id: str
+    status: Literal["rescoring"]
+
+
+class Transcript(BaseModel):
+    """The stored transcript, as its owner may read it (`?format=markdown` for text)."""
+
+    model_config = _OPEN
+    session_id: str
+    overall_score: int
+    model: str
+    entries: list[dict[str, Any]]

@@ -214,6 +214,21 @@ class UserRoleChanged(DomainEvent):
 
 
 @event
+class UserRenamed(DomainEvent):
+    user_id: str
+    name: str
+    renamed_at: AwareDatetime
+
+
+@event
+class PasswordChanged(DomainEvent):
+    """The password was changed by its owner (never carries the password or its hash)."""
+
+    user_id: str
+    changed_at: AwareDatetime
+
+
+@event
 class UserDeleted(DomainEvent):
     """The account is gone: its tokens stop working everywhere at once."""
 
@@ -236,6 +251,9 @@ class SessionRequested(DomainEvent):
         pattern=r"^\d{4}-W\d{2}$", description="ISO week the quota was taken from."
     )
     requested_at: AwareDatetime
+    time_limit_minutes: int | None = Field(
+        default=None, ge=1, description="Timed interview: minutes from ready to the deadline."
+    )
 
 
 @event
@@ -244,6 +262,9 @@ class AnswersSubmitted(DomainEvent):
     user_id: str
     answers: tuple[Answer, ...] = Field(min_length=1)
     submitted_at: AwareDatetime
+    automatic: bool = Field(
+        default=False, description="Submitted from the saved draft when the time limit passed."
+    )
 
 
 SessionStatus = Literal["queued", "ready", "scoring", "completed", "failed"]

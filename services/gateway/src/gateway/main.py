@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as aioredis
 from contracts import (
     DomainEvent,
@@ -14,6 +16,7 @@ from contracts import (
 )
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from servicekit.identity import auth_verifier
 from servicekit.runtime import ServiceRuntime
 
@@ -36,6 +39,38 @@ DESCRIPTION = """The public API of the mock-interview platform.
 Errors are RFC 9457 `application/problem+json` with a stable `code`. Every response carries
 `X-Request-ID`. Authenticate with `Authorization: Bearer <access_token>` from `/auth/login`.
 """
+
+
+def contract_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's OpenAPI, made true to what the gateway answers: a validation error is a
+    problem+json (never FastAPI's own shape), and a body that is not JSON is a 400 problem."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            responses = op.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "Validation failed",
+                    "content": {"application/problem+json": {"schema": problem}},
+                }
+            if "requestBody" in op:
+                responses.setdefault(
+                    "400",
+                    {
+                        "description": "The body is not valid JSON",
+                        "content": {"application/problem+json": {"schema": problem}},
+                    },
+                )
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -182,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.description = DESCRIPTION
     app.version = "1.0.0"
+    app.openapi = lambda: contract_openapi(app)  # type: ignore[method-assign]
     app.state.upstreams = upstreams
     app.state.verifier = verifier
     app.state.edge = edge

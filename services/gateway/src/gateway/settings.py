@@ -29,6 +29,9 @@ class Settings(ServiceSettings):
         default="10/300", description="Login attempts per email, from any IP."
     )
     rate_limit_register_ip: str = Field(default="5/60", description="Registrations per IP.")
+    rate_limit_run: str = Field(
+        default="20/60", description="Example runs (POST /interviews/{id}/run) per user."
+    )
     me_cache_seconds: int = Field(
         default=120,
         ge=0,

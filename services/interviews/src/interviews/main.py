@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from codejudge import Judge, JudgeSettings
 from fastapi import FastAPI
 from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
@@ -13,6 +14,7 @@ from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
 from interviews.adapters.bank import QuestionBank, load_seed
+from interviews.app.examples import ExampleRunner
 from interviews.app.sessions import Clock, Interviews
 from interviews.entrypoints.consumers import register_consumers
 from interviews.entrypoints.http import router
@@ -27,15 +29,6 @@ def _utcnow() -> datetime:
 
 async def check_reference_solutions(question: Any) -> None:
     """A coding question is accepted only if its reference solutions pass its own tests."""
-    try:
-        from codejudge import Judge, JudgeSettings
-    except ImportError:  # pragma: no cover - the judge library ships with the service
-        raise DomainError(
-            "The code judge is not installed.",
-            status=503,
-            code="judge_unavailable",
-            title="Judge unavailable",
-        ) from None
     judge = Judge(JudgeSettings(max_concurrency=1))
     for language, source in question.reference_solutions.items():
         report = await judge.run(
@@ -68,6 +61,8 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
         while True:
             await asyncio.sleep(settings.deadline_check_seconds)
             try:
+                if overdue := await interviews.submit_overdue():
+                    log.info("sessions.time_limit_passed", count=overdue)
                 if expired := await interviews.expire_stuck():
                     log.warning("sessions.expired", count=expired)
             except asyncio.CancelledError:
@@ -92,5 +87,10 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
     app = rt.create_app([router], title="interviews")
     app.state.interviews = interviews
     app.state.solution_checker = check_reference_solutions
+    app.state.example_runner = ExampleRunner(
+        Judge(JudgeSettings(max_concurrency=settings.run_concurrency)),
+        settings.run_concurrency,
+        settings.run_queue,
+    )
     app.state.verifier = auth_verifier(settings)
     return app

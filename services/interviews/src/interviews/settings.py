@@ -13,3 +13,9 @@ class Settings(ServiceSettings):
     queued_deadline_seconds: int = Field(default=300, ge=5)
     scoring_deadline_seconds: int = Field(default=900, ge=5)
     deadline_check_seconds: float = Field(default=30.0, gt=0)
+    run_concurrency: int = Field(
+        default=2, ge=1, description="Example runs (POST /interviews/{id}/run) at once."
+    )
+    run_queue: int = Field(
+        default=8, ge=0, description="Example runs waiting for a slot before 429 run_busy."
+    )

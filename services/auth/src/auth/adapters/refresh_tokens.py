@@ -116,3 +116,12 @@ class RefreshTokens:
             {"user_id": user_id, "revoked_at": None},
             {"$set": {"revoked_at": datetime.now(UTC), "revoked_because": reason}},
         )
+
+    async def revoke_others(self, user_id: str, keep_family: str | None, reason: str) -> None:
+        """Revoke every live family of the user but `keep_family` (the caller's own login)."""
+        query: dict[str, object] = {"user_id": user_id, "revoked_at": None}
+        if keep_family:
+            query["_id"] = {"$ne": keep_family}
+        await self.families.update_many(
+            query, {"$set": {"revoked_at": datetime.now(UTC), "revoked_because": reason}}
+        )

@@ -5,6 +5,7 @@ Deleting a user removes the document, so the email can be registered again."""
 from __future__ import annotations
 
 from contracts import EventEnvelope, UserDeleted, UserRegistered, UserRoleChanged
+from contracts.events import UserRenamed
 from pymongo import ASCENDING
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
@@ -40,6 +41,12 @@ class UsersView:
             await self.collection.update_one(
                 {"_id": event.user_id},
                 {"$set": {"role": event.role, "version": version}},
+                session=session,
+            )
+        elif isinstance(event, UserRenamed):
+            await self.collection.update_one(
+                {"_id": event.user_id},
+                {"$set": {"name": event.name, "version": version}},
                 session=session,
             )
         elif isinstance(event, UserDeleted):

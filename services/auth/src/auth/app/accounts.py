@@ -178,6 +178,58 @@ class Accounts:
         await self.rt.command(work)
         await self.refresh_tokens.revoke_user(user_id, reason="account deleted")
 
+    async def rename(self, user_id: str, name: str, correlation_id: str | None) -> dict[str, Any]:
+        async def work(session: AsyncClientSession) -> None:
+            user = await self.repo.get(user_id, session=session)
+            if user is None:
+                raise UserGone("This account no longer exists.")
+            if user.rename(name, datetime.now(UTC)):
+                await self._save(user, session, correlation_id)
+
+        await self.rt.command(work)
+        doc = await self.users.get(user_id)
+        if doc is None:
+            raise UserGone("This account no longer exists.")
+        return doc
+
+    async def change_password(
+        self,
+        user_id: str,
+        current_session: str | None,
+        current_password: str,
+        new_password: str,
+        correlation_id: str | None,
+    ) -> None:
+        """Check the current password, apply the policy to the new one, and sign out every
+        other login (refresh-token family) of the account."""
+        doc = await self.users.get(user_id)
+        if doc is None:
+            raise UserGone("This account no longer exists.")
+        cred = await self.rt.db["credentials"].find_one({"_id": doc["email"]})
+        if not await verify_password(cred["password_hash"] if cred else None, current_password):
+            raise InvalidCredentials("The current password is not right.")
+        check_password(new_password, doc["email"], doc["name"])
+        if await verify_password(cred["password_hash"] if cred else None, new_password):
+            raise InvalidRegistration(
+                "password: the new password must differ from the current one", field="new_password"
+            )
+        password_hash = await hash_password(new_password)
+
+        async def work(session: AsyncClientSession) -> None:
+            user = await self.repo.get(user_id, session=session)
+            if user is None:
+                raise UserGone("This account no longer exists.")
+            user.password_changed(datetime.now(UTC))
+            await self._save(user, session, correlation_id)
+            await self.rt.db["credentials"].update_one(
+                {"_id": doc["email"], "user_id": user_id},
+                {"$set": {"password_hash": password_hash}},
+                session=session,
+            )
+
+        await self.rt.command(work)
+        await self.refresh_tokens.revoke_others(user_id, current_session, "password changed")
+
     async def set_role(self, raw_email: str, role: Literal["user", "admin"], reason: str) -> bool:
         email = normalise_email(raw_email)
         doc = await self.users.by_email(email)

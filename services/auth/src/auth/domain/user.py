@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from contracts import DomainEvent, UserDeleted, UserRegistered, UserRoleChanged
+from contracts.events import PasswordChanged, UserRenamed
 from contracts.identity import canonical_email, email_problem, name_problem
 from servicekit.eventstore import Aggregate
 from servicekit.problems import DomainError
@@ -58,8 +59,21 @@ class UserGone(DomainError):
     title = "Invalid or expired access token"
 
 
+def clean_name(name: str) -> str:
+    """A display name as stored: visible characters only, single spaces, 1-100 characters."""
+    problem = name_problem(name)
+    if problem:
+        raise InvalidRegistration(f"name: {problem}", field="name")
+    cleaned = " ".join(name.split())
+    if not 1 <= len(cleaned) <= 100:
+        raise InvalidRegistration("name: 1 to 100 characters", field="name")
+    return cleaned
+
+
 class User(Aggregate):
     aggregate_type = "user"
+    # facts nobody else needs yet: kept in the stream, not published
+    local_events = frozenset({"UserRenamed", "PasswordChanged"})
 
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
@@ -72,19 +86,26 @@ class User(Aggregate):
     def register(
         cls, user_id: str, email: str, name: str, role: Literal["user", "admin"], now: datetime
     ) -> User:
-        problem = name_problem(name)
-        if problem:
-            raise InvalidRegistration(f"name: {problem}", field="name")
-        clean_name = " ".join(name.split())
-        if not 1 <= len(clean_name) <= 100:
-            raise InvalidRegistration("name: 1 to 100 characters", field="name")
         user = cls(user_id)
         user.record(
             UserRegistered(
-                user_id=user_id, email=email, name=clean_name, role=role, registered_at=now
+                user_id=user_id, email=email, name=clean_name(name), role=role, registered_at=now
             )
         )
         return user
+
+    def rename(self, name: str, now: datetime) -> bool:
+        """Record a new display name; False when it is already that."""
+        self._ensure_active()
+        cleaned = clean_name(name)
+        if cleaned == self.name:
+            return False
+        self.record(UserRenamed(user_id=self.id, name=cleaned, renamed_at=now))
+        return True
+
+    def password_changed(self, now: datetime) -> None:
+        self._ensure_active()
+        self.record(PasswordChanged(user_id=self.id, changed_at=now))
 
     def change_role(self, role: Literal["user", "admin"], now: datetime, reason: str) -> bool:
         """Record a role change; False (nothing recorded) when the role is already that."""
@@ -109,5 +130,7 @@ class User(Aggregate):
             self.role = event.role
         elif isinstance(event, UserRoleChanged):
             self.role = event.role
+        elif isinstance(event, UserRenamed):
+            self.name = event.name
         elif isinstance(event, UserDeleted):
             self.deleted = True

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.api import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest
+from contracts.api import (
+    LoginRequest,
+    LogoutRequest,
+    PasswordChange,
+    ProfileUpdate,
+    RefreshRequest,
+    RegisterRequest,
+)
 from contracts.calendar import week_resets_at
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -107,6 +114,31 @@ async def me(principal: CurrentUser, request: Request, response: Response) -> di
             "resets_at": week_resets_at(datetime.now(UTC)).isoformat(),
         },
     }
+
+
+@router.patch("/user/me")
+async def update_me(
+    body: ProfileUpdate, principal: CurrentUser, request: Request, response: Response
+) -> dict[str, Any]:
+    doc = await _accounts(request).rename(
+        principal.user_id, body.name, request.state.correlation_id
+    )
+    response.headers.update(NO_STORE)
+    return _public_user(doc)
+
+
+@router.post("/auth/password", status_code=204)
+async def change_password(
+    body: PasswordChange, principal: CurrentUser, request: Request
+) -> Response:
+    await _accounts(request).change_password(
+        principal.user_id,
+        principal.session_id,
+        body.current_password,
+        body.new_password,
+        request.state.correlation_id,
+    )
+    return Response(status_code=204, headers=NO_STORE)
 
 
 @router.delete("/user/me", status_code=204)

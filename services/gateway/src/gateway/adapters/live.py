@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from contracts import SessionStatusChanged
+from contracts.api import StatusFrame
 
 FINAL = frozenset({"completed", "failed"})
 
@@ -33,13 +34,13 @@ class LiveSessions:
         return sum(len(v) for v in self._listeners.values())
 
     def publish(self, event: SessionStatusChanged) -> None:
-        item = {
-            "status": event.status,
-            "sequence": event.sequence,
-            "reason": event.reason,
-            "overall_score": event.overall_score,
-            "at": event.changed_at.isoformat(),
-        }
+        item = StatusFrame(
+            status=event.status,
+            sequence=event.sequence,
+            reason=event.reason,
+            overall_score=event.overall_score,
+            at=event.changed_at,
+        ).model_dump(mode="json")
         for queue in list(self._listeners.get(event.session_id, ())):
             try:
                 queue.put_nowait(item)

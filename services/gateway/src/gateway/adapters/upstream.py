@@ -22,6 +22,7 @@ FORWARD_REQUEST_HEADERS = frozenset(
         "authorization",
         "content-type",
         "cookie",
+        "if-match",
         "last-event-id",
         "stripe-signature",
         "user-agent",

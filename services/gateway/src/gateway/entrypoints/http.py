@@ -10,17 +10,40 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.api import (
+    AdminStats,
+    CheckoutRequest,
+    CheckoutStarted,
+    DraftOut,
+    DraftRequest,
     LoginRequest,
     LogoutRequest,
     Me,
+    PasswordChange,
+    ProfileUpdate,
+    Progress,
+    QuestionOut,
+    QuestionPage,
     RefreshRequest,
     RegisterRequest,
+    RescoreAccepted,
+    RunRequest,
+    RunResult,
+    SessionOut,
+    SessionPage,
+    StartInterviewRequest,
+    StatusFrame,
+    SubmitAccepted,
+    SubmitRequest,
+    SubscriptionOut,
     TokenPair,
+    Transcript,
     UserOut,
+    WebhookReceived,
 )
 from contracts.identity import canonical_email
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
-from fastapi import APIRouter, Body, Depends, Request
+from contracts.questions import Question
+from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from servicekit.identity import Forbidden
 from servicekit.logs import get_logger
@@ -184,6 +207,43 @@ async def _remember_me(request: Request, answer: bytes, body: dict[str, Any]) ->
         log.warning("me_cache.fill_failed", error=repr(exc))
 
 
+@router.patch(
+    "/user/me",
+    tags=["auth"],
+    response_model=UserOut,
+    dependencies=AUTHED,
+    responses=problems(401, 422),
+)
+async def update_me(body: ProfileUpdate, request: Request) -> Response:
+    """Change the display name."""
+    return await forward("auth", request)
+
+
+@router.post(
+    "/auth/password",
+    tags=["auth"],
+    status_code=204,
+    dependencies=AUTHED,
+    responses=problems(401, 422),
+)
+async def change_password(body: PasswordChange, request: Request) -> Response:
+    """Change the password (the current one is required); every other login is signed out."""
+    await _edge(request).per_ip(request, "login_ip")  # guesses of the current password
+    return await forward("auth", request)
+
+
+@router.get(
+    "/user/me/progress",
+    tags=["interviews"],
+    response_model=Progress,
+    dependencies=AUTHED,
+    responses=problems(401),
+)
+async def my_progress(request: Request) -> Response:
+    """Scores per competency and rubric dimension by ISO week; best and latest per question."""
+    return await forward("interviews", request)
+
+
 @router.delete(
     "/user/me", tags=["auth"], status_code=204, dependencies=AUTHED, responses=problems(401)
 )
@@ -205,7 +265,13 @@ async def delete_me(request: Request) -> Response:
 # --- question bank and interviews (interviews service) ---------------------------------
 
 
-@router.get("/questions", tags=["questions"], dependencies=AUTHED, responses=problems(401, 422))
+@router.get(
+    "/questions",
+    tags=["questions"],
+    response_model=QuestionPage,
+    dependencies=AUTHED,
+    responses=problems(401, 422),
+)
 async def list_questions(request: Request) -> Response:
     return await forward("interviews", request)
 
@@ -214,16 +280,19 @@ async def list_questions(request: Request) -> Response:
     "/questions",
     tags=["questions"],
     status_code=201,
+    response_model=QuestionOut,
     dependencies=AUTHED,
-    responses=problems(401, 403, 422),
+    responses=problems(401, 403, 409, 422),
 )
-async def create_question(request: Request, body: dict[str, Any] = Body(...)) -> Response:
+async def create_question(body: Question, request: Request) -> Response:
+    """Admins: add a question (a coding question must pass its own tests in the sandbox)."""
     return await forward("interviews", request)
 
 
 @router.get(
     "/questions/{question_id}",
     tags=["questions"],
+    response_model=QuestionOut,
     dependencies=AUTHED,
     responses=problems(401, 404),
 )
@@ -234,12 +303,12 @@ async def get_question(question_id: str, request: Request) -> Response:
 @router.put(
     "/questions/{question_id}",
     tags=["questions"],
+    response_model=QuestionOut,
     dependencies=AUTHED,
     responses=problems(401, 403, 404, 422),
 )
-async def update_question(
-    question_id: str, request: Request, body: dict[str, Any] = Body(...)
-) -> Response:
+async def update_question(question_id: str, body: Question, request: Request) -> Response:
+    """Admins: publish a new version of a question (the path's id wins over the body's)."""
     return await forward("interviews", request)
 
 
@@ -258,14 +327,22 @@ async def delete_question(question_id: str, request: Request) -> Response:
     "/interviews",
     tags=["interviews"],
     status_code=202,
+    response_model=SessionOut,
     dependencies=AUTHED,
-    responses=problems(401, 422),
+    responses=problems(401, 422, 429),
 )
-async def start_interview(request: Request, body: dict[str, Any] = Body(...)) -> Response:
+async def start_interview(body: StartInterviewRequest, request: Request) -> Response:
+    """Start an interview (429 `quota_exceeded` with Retry-After when the week's are used)."""
     return await forward("interviews", request)
 
 
-@router.get("/interviews", tags=["interviews"], dependencies=AUTHED, responses=problems(401))
+@router.get(
+    "/interviews",
+    tags=["interviews"],
+    response_model=SessionPage,
+    dependencies=AUTHED,
+    responses=problems(401, 422),
+)
 async def list_interviews(request: Request) -> Response:
     return await forward("interviews", request)
 
@@ -273,6 +350,7 @@ async def list_interviews(request: Request) -> Response:
 @router.get(
     "/interviews/{session_id}",
     tags=["interviews"],
+    response_model=SessionOut,
     dependencies=AUTHED,
     responses=problems(401, 404),
 )
@@ -284,12 +362,45 @@ async def get_interview(session_id: str, request: Request) -> Response:
     "/interviews/{session_id}/submit",
     tags=["interviews"],
     status_code=202,
+    response_model=SubmitAccepted,
     dependencies=AUTHED,
     responses=problems(401, 404, 409, 422),
 )
-async def submit_answers(
-    session_id: str, request: Request, body: dict[str, Any] = Body(...)
+async def submit_answers(session_id: str, body: SubmitRequest, request: Request) -> Response:
+    return await forward("interviews", request)
+
+
+@router.put(
+    "/interviews/{session_id}/draft",
+    tags=["interviews"],
+    response_model=DraftOut,
+    dependencies=AUTHED,
+    responses=problems(401, 404, 409, 412, 422, 428),
+)
+async def save_draft(
+    session_id: str,
+    body: DraftRequest,
+    request: Request,
+    if_match: str | None = Header(
+        default=None,
+        description="The draft version last read (its ETag); required once a draft exists.",
+    ),
 ) -> Response:
+    """Save work in progress while the session is `ready`; a stale version gets 412."""
+    return await forward("interviews", request)
+
+
+@router.post(
+    "/interviews/{session_id}/run",
+    tags=["interviews"],
+    response_model=RunResult,
+    dependencies=AUTHED,
+    responses=problems(401, 404, 409, 422),
+)
+async def run_examples(session_id: str, body: RunRequest, request: Request) -> Response:
+    """Run code against the question's visible examples only (no quota used), while the
+    session is `ready`."""
+    await _edge(request).limit(request, "run", request.state.principal.user_id)
     return await forward("interviews", request)
 
 
@@ -297,7 +408,14 @@ async def submit_answers(
     "/interviews/{session_id}/events",
     tags=["interviews"],
     dependencies=AUTHED,
-    responses=problems(401, 404),
+    response_class=Response,
+    responses={
+        200: {
+            "description": "A `text/event-stream`; each `status` event's data is a StatusFrame.",
+            "content": {"text/event-stream": {"schema": StatusFrame.model_json_schema()}},
+        },
+        **problems(401, 404, 422),
+    },
 )
 async def interview_events(session_id: str, request: Request) -> Response:
     """Server-Sent Events: one `status` event per status change until a final status
@@ -310,6 +428,7 @@ async def interview_events(session_id: str, request: Request) -> Response:
     "/interviews/{session_id}/rescore",
     tags=["admin"],
     status_code=202,
+    response_model=RescoreAccepted,
     dependencies=AUTHED,
     responses=problems(401, 403, 404, 409),
 )
@@ -323,8 +442,12 @@ async def rescore(session_id: str, request: Request) -> Response:
 @router.get(
     "/interviews/{session_id}/transcript",
     tags=["interviews"],
+    response_model=Transcript,
     dependencies=AUTHED,
-    responses=problems(401, 404),
+    responses={
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
+        **problems(401, 404, 422),
+    },
 )
 async def transcript(session_id: str, request: Request) -> Response:
     """The stored transcript (JSON, or `?format=markdown`), kept by the AI runner."""
@@ -334,7 +457,13 @@ async def transcript(session_id: str, request: Request) -> Response:
 # --- billing ----------------------------------------------------------------------------
 
 
-@router.get("/billing/subscription", tags=["billing"], dependencies=AUTHED, responses=problems(401))
+@router.get(
+    "/billing/subscription",
+    tags=["billing"],
+    response_model=SubscriptionOut,
+    dependencies=AUTHED,
+    responses=problems(401),
+)
 async def subscription(request: Request) -> Response:
     return await forward("billing", request)
 
@@ -343,14 +472,37 @@ async def subscription(request: Request) -> Response:
     "/billing/checkout",
     tags=["billing"],
     status_code=201,
+    response_model=CheckoutStarted,
     dependencies=AUTHED,
     responses=problems(401, 409, 422),
 )
-async def checkout(request: Request, body: dict[str, Any] = Body(...)) -> Response:
+async def checkout(body: CheckoutRequest, request: Request) -> Response:
     return await forward("billing", request)
 
 
-@router.post("/billing/webhook", tags=["billing"], dependencies=PUBLIC, responses=problems(400))
+@router.post(
+    "/billing/webhook",
+    tags=["billing"],
+    response_model=WebhookReceived,
+    dependencies=PUBLIC,
+    responses=problems(400),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "A Stripe event, signed in the Stripe-Signature header; the raw "
+            "bytes are what the signature covers, so they are passed on untouched.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["id", "type"],
+                        "properties": {"id": {"type": "string"}, "type": {"type": "string"}},
+                    }
+                }
+            },
+        }
+    },
+)
 async def stripe_webhook(request: Request) -> Response:
     return await forward("billing", request)
 
@@ -358,6 +510,7 @@ async def stripe_webhook(request: Request) -> Response:
 @router.post(
     "/billing/subscription/cancel",
     tags=["billing"],
+    response_model=SubscriptionOut,
     dependencies=AUTHED,
     responses=problems(401, 409),
 )
@@ -371,7 +524,11 @@ async def cancel_subscription(request: Request) -> Response:
     "/billing/local-checkout/{checkout_id}",
     tags=["billing"],
     dependencies=PUBLIC,
-    responses=problems(404),
+    response_class=Response,
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        **problems(404),
+    },
 )
 async def local_checkout_page(checkout_id: str, request: Request) -> Response:
     return await forward("billing", request)
@@ -402,7 +559,13 @@ async def local_checkout_decline(checkout_id: str, request: Request) -> Response
 # --- admin ------------------------------------------------------------------------------
 
 
-@router.get("/admin/stats", tags=["admin"], dependencies=AUTHED, responses=problems(401, 403))
+@router.get(
+    "/admin/stats",
+    tags=["admin"],
+    response_model=AdminStats,
+    dependencies=AUTHED,
+    responses=problems(401, 403),
+)
 async def admin_stats(request: Request) -> Response:
     """Platform figures composed from each service's internal stats (admins only)."""
     if not request.state.principal.is_admin:

@@ -3,6 +3,7 @@ stream in the same transaction as each append, and rebuildable from the stream."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from contracts import (
@@ -30,6 +31,7 @@ class SessionsView:
             [("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
         )
         await self.collection.create_index([("status", ASCENDING), ("updated_at", ASCENDING)])
+        await self.collection.create_index([("status", ASCENDING), ("deadline_at", ASCENDING)])
 
     async def apply(self, envelope: EventEnvelope, session: AsyncClientSession | None) -> None:
         event = envelope.event()
@@ -55,6 +57,8 @@ class SessionsView:
                 "transcript_key": None,
                 "history": [],
                 "score_history": [],
+                "time_limit_minutes": event.time_limit_minutes,
+                "deadline_at": None,
             }
         elif isinstance(event, SessionReady):
             update["$set"] |= {
@@ -65,6 +69,7 @@ class SessionsView:
             update["$set"] |= {
                 "answers": [a.model_dump(mode="json") for a in event.answers],
                 "submitted_at": event.submitted_at,
+                "submitted_automatically": event.automatic,
             }
         elif isinstance(event, SessionScored):
             update["$set"] |= {
@@ -87,12 +92,21 @@ class SessionsView:
             update["$set"] |= {"failure_reason": event.reason}
         elif isinstance(event, SessionStatusChanged):
             update["$set"] |= {"status": event.status, "updated_at": event.changed_at}
+            if event.status == "ready":
+                # a timed interview's clock starts when the candidate can see the questions
+                known = await self.collection.find_one(
+                    {"_id": sid}, {"time_limit_minutes": 1}, session=session
+                )
+                minutes = (known or {}).get("time_limit_minutes")
+                if minutes:
+                    update["$set"]["deadline_at"] = event.changed_at + timedelta(minutes=minutes)
             update["$push"] = {
                 "history": {
                     "status": event.status,
                     "sequence": event.sequence,
                     "at": event.changed_at,
                     "reason": event.reason,
+                    "overall_score": event.overall_score,
                 }
             }
         await self.collection.update_one({"_id": sid}, update, upsert=True, session=session)

@@ -32,9 +32,11 @@ from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
 from interviews.adapters.bank import QuestionBank
+from interviews.adapters.drafts import Drafts, StaleDraft
 from interviews.adapters.plans import PlanBook
 from interviews.adapters.quota import QuotaLedger
 from interviews.adapters.sessions_view import SessionsView
+from interviews.domain.progress import progress_of
 from interviews.domain.session import IllegalTransition, InterviewSession
 from interviews.settings import Settings
 
@@ -69,6 +71,12 @@ class SessionNotFound(DomainError):
     status = 404
     code = "not_found"
     title = "Not found"
+
+
+class DraftConflict(DomainError):
+    status = 412
+    code = "stale_draft"
+    title = "The draft has changed"
 
 
 class NotEnoughQuestions(DomainError):
@@ -148,6 +156,7 @@ class Interviews:
         tags: list[str] | None,
         count: int | None,
         correlation_id: str | None,
+        time_limit_minutes: int | None = None,
     ) -> dict[str, Any]:
         session_id = str(uuid.uuid4())
         if kind == "coding":
@@ -189,6 +198,7 @@ class Interviews:
                     questions=tuple(questions),
                     quota_week=week,
                     requested_at=now,
+                    time_limit_minutes=time_limit_minutes,
                 ),
                 now,
             )
@@ -227,6 +237,108 @@ class Interviews:
         assert doc is not None
         return doc
 
+    # -- drafts and example runs -----------------------------------------------------------
+    async def save_draft(
+        self,
+        principal: Principal,
+        session_id: str,
+        answers: list[Answer],
+        expected_version: int | None,
+    ) -> dict[str, Any]:
+        """Save work in progress over the version the writer read (None: the first draft)."""
+        await self.get(principal, session_id, owner_only=True)
+        aggregate = await self.repo.get(session_id)
+        if aggregate is None:
+            raise SessionNotFound("No such interview.")
+        aggregate.check_draft(answers)
+        try:
+            return await Drafts(self.rt.db).save(
+                session_id,
+                principal.user_id,
+                [a.model_dump(mode="json") for a in answers],
+                expected_version,
+                self.clock(),
+            )
+        except StaleDraft as exc:
+            raise DraftConflict(
+                f"The draft was saved elsewhere since (now version {exc.current}); load it, "
+                "merge, and save with If-Match set to that version.",
+                current_version=exc.current,
+                status=428 if expected_version is None else 412,
+                code="draft_version_required" if expected_version is None else "stale_draft",
+            ) from None
+
+    async def draft_of(self, session_id: str) -> dict[str, Any] | None:
+        return await Drafts(self.rt.db).get(session_id)
+
+    async def coding_question(self, principal: Principal, session_id: str, question_id: str) -> Any:
+        """The coding question of a `ready` session of the caller's, for an example run."""
+        await self.get(principal, session_id, owner_only=True)
+        aggregate = await self.repo.get(session_id)
+        if aggregate is None:
+            raise SessionNotFound("No such interview.")
+        aggregate.require_answerable()
+        question = next((q for q in aggregate.questions if q.question_id == question_id), None)
+        if question is None or question.kind != "coding":
+            raise DomainError(
+                "question_id: not a coding question of this session.",
+                status=422,
+                code="validation_error",
+                title="Validation failed",
+                errors=[
+                    {
+                        "loc": ["body", "question_id"],
+                        "msg": "not a coding question of this session",
+                        "type": "unknown_question",
+                    }
+                ],
+            )
+        return question
+
+    async def submit_overdue(self) -> int:
+        """Timed interviews whose deadline passed: the saved draft is submitted (once: the
+        append is optimistic, so two replicas cannot both do it); nothing saved ends the
+        session failed with the credit given back."""
+        now = self.clock()
+        cursor = self.view.collection.find(
+            {"status": "ready", "deadline_at": {"$lte": now}}, {"_id": 1, "user_id": 1}
+        ).limit(100)
+        done = 0
+        async for doc in cursor:
+            sid = doc["_id"]
+
+            async def work(session: AsyncClientSession, sid: str = sid) -> None:
+                aggregate = await self.repo.get(sid, session=session)
+                if aggregate is None or not aggregate.overdue(now):
+                    return
+                draft = await Drafts(self.rt.db).get(sid, session=session)
+                saved = [Answer.model_validate(a) for a in (draft or {}).get("answers", [])]
+                answers = aggregate.answers_from_draft(saved)
+                if answers:
+                    aggregate.submit(answers, now, automatic=True)
+                    await self._save(aggregate, session)
+                    return
+                failed = SessionFailed(
+                    session_id=sid,
+                    user_id=aggregate.user_id,
+                    reason="The time limit passed before any answer was saved. Your interview "
+                    "credit has been returned.",
+                    stage="deadline",
+                    failed_at=now,
+                )
+                envelope = EventEnvelope.wrap(
+                    failed,
+                    producer="interviews",
+                    aggregate_type="interview-session",
+                    aggregate_id=sid,
+                    aggregate_version=aggregate.version,
+                )
+                await self._apply(sid, envelope, session, lambda a: a.fail(failed, now))
+
+            await self.rt.command(work)
+            done += 1
+        return done
+
     # -- reading ---------------------------------------------------------------------------
     async def get(
         self, principal: Principal, session_id: str, owner_only: bool = False
@@ -245,6 +357,13 @@ class Interviews:
         self, principal: Principal, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
         return await self.view.list_for(principal.user_id, limit, offset)
+
+    async def progress(self, user_id: str) -> dict[str, Any]:
+        cursor = self.view.collection.find(
+            {"user_id": user_id, "status": "completed"},
+            {"questions": 1, "results": 1, "score_history": 1, "status": 1, "updated_at": 1},
+        )
+        return progress_of(await cursor.to_list())
 
     async def quota(self, user_id: str) -> dict[str, Any]:
         now = self.clock()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts import (
@@ -60,6 +60,8 @@ class InterviewSession(Aggregate):
         self.questions: tuple[CodingQuestionSnapshot | BehavioralQuestionSnapshot, ...] = ()
         self.answers: tuple[Answer, ...] = ()
         self.quota_refunded = False
+        self.time_limit_minutes: int | None = None
+        self.deadline_at: datetime | None = None
 
     # -- commands ------------------------------------------------------------------------
     @classmethod
@@ -74,23 +76,56 @@ class InterviewSession(Aggregate):
         self.record(event)
         self._status_changed("ready", now)
 
-    def submit(self, answers: list[Answer], now: datetime) -> bool:
+    def submit(self, answers: list[Answer], now: datetime, automatic: bool = False) -> bool:
         """Record the answers; False when this exact submission was already accepted (a
         client retry), so the caller can answer it idempotently."""
-        if self.status == "queued":
-            raise NotReady("The questions are still being prepared; try again in a moment.")
-        if self.status != "ready":
-            if self.status == "scoring" and tuple(answers) == self.answers:
-                return False
-            raise AlreadySubmitted("Answers for this session were already submitted.")
+        if self.status == "scoring" and tuple(answers) == self.answers:
+            return False
+        self.require_answerable()
         self._validate(answers)
         self.record(
             AnswersSubmitted(
-                session_id=self.id, user_id=self.user_id, answers=tuple(answers), submitted_at=now
+                session_id=self.id,
+                user_id=self.user_id,
+                answers=tuple(answers),
+                submitted_at=now,
+                automatic=automatic,
             )
         )
         self._status_changed("scoring", now)
         return True
+
+    def require_answerable(self) -> None:
+        """Only a `ready` session takes answers, drafts and example runs."""
+        if self.status == "queued":
+            raise NotReady("The questions are still being prepared; try again in a moment.")
+        if self.status != "ready":
+            raise AlreadySubmitted("Answers for this session were already submitted.")
+
+    def check_draft(self, answers: list[Answer]) -> None:
+        """A draft follows the rules of answers, but may be empty or partly blank, and a
+        coding answer may not have chosen its language yet."""
+        self.require_answerable()
+        self._validate(answers, draft=True)
+
+    def answers_from_draft(self, answers: list[Answer]) -> list[Answer]:
+        """What of a saved draft can be submitted when the time is up: answers to this
+        session's questions that say something (coding ones in a language the judge runs)."""
+        by_id = {q.question_id: q for q in self.questions}
+        kept: dict[str, Answer] = {}
+        for answer in answers:
+            question = by_id.get(answer.question_id)
+            if question is None or not answer.response.strip() or answer.question_id in kept:
+                continue
+            if question.kind == "coding" and answer.language not in LANGUAGES:
+                continue
+            if question.kind != "coding" and answer.language is not None:
+                answer = answer.model_copy(update={"language": None})
+            kept[answer.question_id] = answer
+        return list(kept.values())
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status == "ready" and self.deadline_at is not None and now >= self.deadline_at
 
     def complete(self, event: SessionScored, now: datetime) -> None:
         self._require({"scoring"}, "SessionScored")
@@ -115,7 +150,7 @@ class InterviewSession(Aggregate):
         if self.status not in allowed:
             raise IllegalTransition(f"{what} cannot happen to a {self.status} session {self.id}")
 
-    def _validate(self, answers: list[Answer]) -> None:
+    def _validate(self, answers: list[Answer], draft: bool = False) -> None:
         by_id = {q.question_id: q for q in self.questions}
         seen: set[str] = set()
         problems: list[dict[str, Any]] = []
@@ -149,7 +184,7 @@ class InterviewSession(Aggregate):
                     }
                 )
             if question.kind == "coding":
-                if answer.language not in LANGUAGES:
+                if answer.language not in LANGUAGES and not (draft and answer.language is None):
                     problems.append(
                         {
                             "loc": [*where, "language"],
@@ -165,7 +200,7 @@ class InterviewSession(Aggregate):
                         "type": "unsupported_language",
                     }
                 )
-        if not answers:
+        if not answers and not draft:
             problems.append(
                 {"loc": ["body", "answers"], "msg": "at least one answer", "type": "missing"}
             )
@@ -200,9 +235,12 @@ class InterviewSession(Aggregate):
             self.user_id = event.user_id
             self.quota_week = event.quota_week
             self.questions = event.questions
+            self.time_limit_minutes = event.time_limit_minutes
         elif isinstance(event, AnswersSubmitted):
             self.answers = event.answers
         elif isinstance(event, SessionFailed):
             self.quota_refunded = True
         elif isinstance(event, SessionStatusChanged):
             self.status = event.status
+            if event.status == "ready" and self.time_limit_minutes:
+                self.deadline_at = event.changed_at + timedelta(minutes=self.time_limit_minutes)

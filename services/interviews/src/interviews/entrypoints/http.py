@@ -2,43 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from contracts.api import (
+    DraftRequest,
+    RunRequest,
+    StartInterviewRequest,
+    StatusFrame,
+    SubmitRequest,
+)
 from contracts.events import Answer, Difficulty
 from contracts.views import candidate_question, candidate_result
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from servicekit.identity import CurrentUser, Forbidden, Principal
 from servicekit.problems import DomainError
 
 from interviews.adapters.bank import QUESTION
+from interviews.app.examples import ExampleRunner
 from interviews.app.sessions import Interviews
 from interviews.domain.questions import public_view
 
 router = APIRouter()
-
-
-class StartRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["coding", "behavioral", "mixed"]
-    difficulty: Difficulty | None = None
-    tags: list[Annotated[str, Field(max_length=40)]] | None = Field(default=None, max_length=10)
-    question_count: int | None = Field(default=None, ge=1, le=5)
-
-
-class AnswerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    question_id: Annotated[str, Field(min_length=1, max_length=100)]
-    response: Annotated[str, Field(max_length=20_000)]
-    language: str | None = Field(default=None, max_length=20)
-
-
-class SubmitRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    answers: list[AnswerIn] = Field(min_length=1, max_length=10)
 
 
 def _interviews(request: Request) -> Interviews:
@@ -46,8 +33,28 @@ def _interviews(request: Request) -> Interviews:
     return interviews
 
 
-def session_out(doc: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in doc.items() if k not in ("_id", "version", "usage")}
+def _utc_dates(doc: dict[str, Any]) -> dict[str, Any]:
+    """The store hands datetimes back without a zone; they are UTC."""
+    return {
+        k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
+        for k, v in doc.items()
+    }
+
+
+def draft_out(draft: dict[str, Any] | None) -> dict[str, Any] | None:
+    if draft is None:
+        return None
+    saved_at = _utc_dates(draft)["saved_at"]
+    return {
+        "answers": draft["answers"],
+        "version": draft["version"],
+        "saved_at": saved_at.isoformat() if hasattr(saved_at, "isoformat") else saved_at,
+    }
+
+
+def session_out(doc: dict[str, Any], draft: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = _utc_dates({k: v for k, v in doc.items() if k not in ("_id", "version", "usage")})
+    out["draft"] = draft_out(draft)
     out["id"] = doc["_id"]
     # stored as the candidate sees them; applied again for views written by older builds
     out["questions"] = [candidate_question(q) for q in out.get("questions", [])]
@@ -55,20 +62,21 @@ def session_out(doc: dict[str, Any]) -> dict[str, Any]:
     out["transcript_url"] = (
         f"/interviews/{doc['_id']}/transcript" if doc.get("status") == "completed" else None
     )
-    for key in ("created_at", "updated_at", "submitted_at"):
+    for key in ("created_at", "updated_at", "submitted_at", "deadline_at"):
         if hasattr(out.get(key), "isoformat"):
             out[key] = out[key].isoformat()
     out["score_history"] = [
         h
         | {
-            "scored_at": h["scored_at"].isoformat()
+            "scored_at": _utc_dates(h)["scored_at"].isoformat()
             if hasattr(h.get("scored_at"), "isoformat")
             else h.get("scored_at")
         }
         for h in out.get("score_history", [])
     ]
+    # one shape for a status change, live (the gateway's SSE) or replayed from here
     out["history"] = [
-        h | {"at": h["at"].isoformat() if hasattr(h["at"], "isoformat") else h["at"]}
+        StatusFrame.model_validate(_utc_dates(h)).model_dump(mode="json")
         for h in out.get("history", [])
     ]
     return out
@@ -76,7 +84,7 @@ def session_out(doc: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/interviews", status_code=202)
 async def start(
-    body: StartRequest, principal: CurrentUser, request: Request, response: Response
+    body: StartInterviewRequest, principal: CurrentUser, request: Request, response: Response
 ) -> dict[str, Any]:
     doc = await _interviews(request).start(
         principal,
@@ -85,6 +93,7 @@ async def start(
         body.tags,
         body.question_count,
         request.state.correlation_id,
+        time_limit_minutes=body.time_limit_minutes,
     )
     response.headers["Location"] = f"/interviews/{doc['_id']}"
     return session_out(doc)
@@ -108,7 +117,56 @@ async def list_sessions(
 
 @router.get("/interviews/{session_id}")
 async def get_session(session_id: str, principal: CurrentUser, request: Request) -> dict[str, Any]:
-    return session_out(await _interviews(request).get(principal, session_id))
+    interviews = _interviews(request)
+    doc = await interviews.get(principal, session_id)
+    return session_out(doc, await interviews.draft_of(session_id))
+
+
+def _if_match(request: Request) -> int | None:
+    """The draft version a writer read, from `If-Match: "3"` (or W/"3", or 3)."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise DomainError(
+            "If-Match must be the draft version returned by the last save (its ETag).",
+            status=422,
+            code="validation_error",
+            title="Validation failed",
+        )
+    return int(value)
+
+
+@router.put("/interviews/{session_id}/draft")
+async def save_draft(
+    session_id: str, body: DraftRequest, principal: CurrentUser, request: Request
+) -> Response:
+    draft = await _interviews(request).save_draft(
+        principal,
+        session_id,
+        [
+            Answer(question_id=a.question_id, response=a.response, language=a.language)
+            for a in body.answers
+        ],
+        _if_match(request),
+    )
+    out = draft_out(draft)
+    return JSONResponse(out, headers={"ETag": f'"{draft["version"]}"', "Cache-Control": "no-store"})
+
+
+@router.post("/interviews/{session_id}/run")
+async def run_examples(
+    session_id: str, body: RunRequest, principal: CurrentUser, request: Request
+) -> dict[str, Any]:
+    question = await _interviews(request).coding_question(principal, session_id, body.question_id)
+    runner: ExampleRunner = request.app.state.example_runner
+    return await runner.run(question, body.language, body.code)
+
+
+@router.get("/user/me/progress")
+async def my_progress(principal: CurrentUser, request: Request) -> dict[str, Any]:
+    return await _interviews(request).progress(principal.user_id)
 
 
 @router.post("/interviews/{session_id}/submit", status_code=202)
