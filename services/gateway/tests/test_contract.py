@@ -63,9 +63,7 @@ def spec_operations() -> set[str]:
 def test_every_path_of_the_spec_is_in_the_contract(spec: dict[str, Any]) -> None:
     assert SPEC.exists(), f"SPEC.md not found at {SPEC}"
     documented = {
-        f"{method.upper()} {_normal(path)}"
-        for path, ops in spec["paths"].items()
-        for method in ops
+        f"{method.upper()} {_normal(path)}" for path, ops in spec["paths"].items() for method in ops
     }
     wanted = spec_operations()
     assert len(wanted) > 25, wanted
