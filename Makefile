@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV = $(shell scripts/ensure-uv.sh)
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint format contracts bench stack compose-check k8s-check admin
+.PHONY: run test test-fast fuzz lint format contracts bench stack compose-check k8s-check admin
 
 run:  ## start the whole platform locally and print the gateway URL
 	$(UV) sync --frozen --quiet && $(UV) run python scripts/devstack.py run
@@ -13,6 +13,9 @@ test:  ## unit + integration + e2e against real RabbitMQ, Redis and a Mongo-wire
 
 test-fast:  ## everything but the e2e tests
 	$(UV) sync --frozen --quiet && $(UV) run pytest -m "not e2e" $(PYTEST_ARGS)
+
+fuzz:  ## schemathesis against the live gateway's OpenAPI, many more cases per operation
+	$(UV) sync --frozen --quiet && FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(UV) run pytest tests/e2e/test_fuzz_contract.py -s $(PYTEST_ARGS)
 
 lint:  ## ruff (lint + format check) and mypy --strict on the libraries
 	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy libs/contracts/src libs/servicekit/src

@@ -34,6 +34,7 @@ def isolated_env() -> dict[str, str]:
         # right after 30 attempts, which must hold even when a busy machine slows logins
         "RATE_LIMIT_LOGIN_ACCOUNT": "5/20",
         "RATE_LIMIT_REGISTER_IP": "5/10",
+        "RATE_LIMIT_RUN": "4/60",
         "ADMIN_EMAILS": "root@example.com",
         # the fuzzing test plays many clients through X-Forwarded-For from 127.0.0.1 only
         "TRUSTED_PROXIES": "127.0.0.1/32",

@@ -234,3 +234,81 @@ def test_no_candidate_payload_carries_a_hidden_test(stack: Any) -> None:
             payloads[f"GET /questions/{q['id']}"] = one.content
         for where, payload in payloads.items():
             assert_no_hidden_tests(payload, questions, where)
+
+
+def test_drafts_example_runs_and_progress_through_the_gateway(stack: Any) -> None:
+    _, auth = signup(stack, "127.0.2.5", "Margaret")
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        started = client.post(
+            "/interviews",
+            json={"type": "coding", "question_count": 1, "time_limit_minutes": 30},
+            headers=auth,
+        )
+        assert started.status_code == 202, started.text
+        sid = started.json()["id"]
+        read_events(client, f"/interviews/{sid}/events", auth, until={"ready"})
+        session = client.get(f"/interviews/{sid}", headers=auth).json()
+        assert session["deadline_at"] and session["time_limit_minutes"] == 30
+        question = session["questions"][0]
+        qid, name = question["question_id"], question["function_name"]
+        bank = json.loads((BANK / f"{qid}.json").read_text())
+
+        # a draft, then a newer one with If-Match (the header travels through the gateway)
+        draft = {"question_id": qid, "language": "python", "response": f"def {name}(*a):\n"}
+        first = client.put(f"/interviews/{sid}/draft", json={"answers": [draft]}, headers=auth)
+        assert first.status_code == 200 and first.headers["etag"] == '"1"', first.text
+        newer = client.put(
+            f"/interviews/{sid}/draft",
+            json={"answers": [draft | {"response": bank["reference_solutions"]["python"]}]},
+            headers=auth | {"if-match": first.headers["etag"]},
+        )
+        assert newer.status_code == 200 and newer.json()["version"] == 2, newer.text
+        stale = client.put(
+            f"/interviews/{sid}/draft",
+            json={"answers": [draft]},
+            headers=auth | {"if-match": '"1"'},
+        )
+        assert stale.status_code == 412 and stale.json()["code"] == "stale_draft"
+        reloaded = client.get(f"/interviews/{sid}", headers=auth).json()
+        assert reloaded["draft"]["version"] == 2
+
+        # run the examples: failing, then passing; then the per-user limit
+        run = {"question_id": qid, "language": "python"}
+        failing = client.post(
+            f"/interviews/{sid}/run",
+            json=run | {"code": f"def {name}(*a):\n    return 'not-the-answer'\n"},
+            headers=auth,
+        )
+        assert failing.status_code == 200, failing.text
+        assert failing.json()["passed"] < failing.json()["total"]
+        passing = client.post(
+            f"/interviews/{sid}/run",
+            json=run | {"code": bank["reference_solutions"]["python"]},
+            headers=auth,
+        )
+        assert passing.json()["passed"] == passing.json()["total"] > 0
+        codes = [
+            client.post(
+                f"/interviews/{sid}/run", json=run | {"code": "def f(): pass"}, headers=auth
+            ).status_code
+            for _ in range(4)
+        ]
+        assert 429 in codes, codes
+
+        submitted = client.post(
+            f"/interviews/{sid}/submit",
+            json={"answers": [draft | {"response": bank["reference_solutions"]["python"]}]},
+            headers=auth,
+        )
+        assert submitted.status_code == 202
+        read_events(client, f"/interviews/{sid}/events", auth, until={"completed", "failed"})
+        progress = client.get("/user/me/progress", headers=auth)
+        assert progress.status_code == 200, progress.text
+        assert progress.json()["sessions_completed"] == 1
+        assert progress.json()["questions"][0]["question_id"] == qid
+
+        # the profile: a new name shows at once in /user/me (read model dropped)
+        assert client.get("/user/me", headers=auth).json()["name"] == "Margaret"
+        renamed = client.patch("/user/me", json={"name": "Margaret H."}, headers=auth)
+        assert renamed.status_code == 200 and renamed.json()["name"] == "Margaret H."
+        assert client.get("/user/me", headers=auth).json()["name"] == "Margaret H."

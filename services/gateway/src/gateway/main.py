@@ -50,9 +50,17 @@ def contract_openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     problem = {"$ref": "#/components/schemas/Problem"}
-    for ops in schema.get("paths", {}).values():
+    for path, ops in schema.get("paths", {}).items():
         for op in ops.values():
             responses = op.setdefault("responses", {})
+            if "{" in path:  # a parameter spelled with encoded dots or slashes
+                responses.setdefault(
+                    "400",
+                    {
+                        "description": "The path holds dot segments or encoded separators",
+                        "content": {"application/problem+json": {"schema": problem}},
+                    },
+                )
             if "422" in responses:
                 responses["422"] = {
                     "description": "Validation failed",
