@@ -358,3 +358,15 @@ async def test_submissions_run_concurrently_within_the_bound(judge: Judge) -> No
         )
     )
     assert all(r.score == 1.0 for r in reports)
+
+
+@pytest.mark.parametrize("language", ["python", "javascript"])
+async def test_what_the_code_prints_is_shown_for_visible_examples_only(
+    judge: Judge, language: str
+) -> None:
+    report = await judge.run(
+        language=language, source=TWO_SUM[language], function_name="two_sum", tests=TWO_SUM_TESTS
+    )
+    shown, *hidden = report.results
+    assert shown.visible and (shown.output or "").strip() == "debug output is allowed"
+    assert all(r.output is None for r in hidden)

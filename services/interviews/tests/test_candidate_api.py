@@ -120,7 +120,11 @@ async def test_run_examples_runs_only_the_visible_examples_in_the_sandbox(harnes
 
     wrong = await harness.client.post(
         f"/interviews/{sid}/run",
-        json={"question_id": qid, "language": "python", "code": bank.wrong_solutions["python"]},
+        json={
+            "question_id": qid,
+            "language": "python",
+            "code": f"def {bank.function_name}(*a):\n    return 'not-the-answer'\n",
+        },
         headers=harness.auth(alice),
     )
     assert wrong.status_code == 200, wrong.text
@@ -137,6 +141,19 @@ async def test_run_examples_runs_only_the_visible_examples_in_the_sandbox(harnes
         headers=harness.auth(alice),
     )
     assert right.status_code == 200 and right.json()["passed"] == len(visible), right.text
+
+    printed = await harness.client.post(
+        f"/interviews/{sid}/run",
+        json={
+            "question_id": qid,
+            "language": "python",
+            "code": f"import sys\ndef {bank.function_name}(*a):\n"
+            "    print('looking at', len(a), 'arguments'); print('oops', file=sys.stderr)\n",
+        },
+        headers=harness.auth(alice),
+    )
+    outputs = [e["output"] or "" for e in printed.json()["examples"]]
+    assert all("looking at" in o and "oops" in o for o in outputs), printed.text
     assert {e["verdict"] for e in right.json()["examples"]} == {"accepted"}
 
     hostile = await harness.client.post(

@@ -61,6 +61,7 @@ _HEAP_EXHAUSTED = (
     b"Cannot allocate memory",
 )
 _OUTPUT_TAIL_BYTES = 8192
+_KEPT_OUTPUT_CHARS = 2000  # of a test's prints, as the harnesses keep them
 _RAW_OUTPUT_SLACK_BYTES = 16_384  # an interpreter's own fatal message must fit
 _EXIT_GRACE_S = 2.0
 _DRAIN_GRACE_S = 2.0
@@ -96,6 +97,7 @@ class _Outcome:
     message: str | None = None
     traceback: str | None = None
     not_run: bool = False
+    output: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +395,7 @@ def _outcome_from(record: dict[str, Any]) -> _Outcome:
         error_type=text("error_type"),
         message=text("message"),
         traceback=text("traceback"),
+        output=(text("output") or "")[:_KEPT_OUTPUT_CHARS] or None,
     )
 
 
@@ -750,4 +753,7 @@ class Judge:
             memory_kb=memory_kb,
             detail=detail,
             visible=test.visible,
+            # what the code printed, for a visible example only: on a hidden test it could
+            # spell the hidden input
+            output=outcome.output if test.visible else None,
         )

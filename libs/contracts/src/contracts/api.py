@@ -258,10 +258,10 @@ class ExampleRun(BaseModel):
     verdict: str
     input: Any
     expected: Any
-    got: Any = None
-    detail: str | None = None
-    stdout: str = ""
-    stderr: str = ""
+    detail: str | None = Field(default=None, description="On a wrong answer: expected vs got.")
+    output: str | None = Field(
+        default=None, description="What the code printed (stdout and stderr), capped."
+    )
     time_ms: int | None = None
 
 
@@ -272,6 +272,10 @@ class RunResult(BaseModel):
     total: int
     examples: list[ExampleRun]
     compile_error: str | None = None
+    output: str = Field(
+        default="",
+        description="What the code printed (stdout and stderr), the last 4000 characters.",
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -165,6 +165,11 @@ class TestResult(_Value):
     visible: bool = Field(
         default=False, description="An example shown to the candidate (not a hidden test)."
     )
+    output: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="What the code printed during this test: visible examples only.",
+    )
 
 
 class DimensionScore(_Value):

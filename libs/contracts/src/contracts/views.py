@@ -58,14 +58,14 @@ def candidate_question(question: Mapping[str, Any]) -> dict[str, Any]:
 
 def candidate_result(result: Mapping[str, Any]) -> dict[str, Any]:
     """A scored answer as the candidate sees it: a hidden test keeps its verdict and the
-    judge's short reason, but not its time or memory (candidate code could spell a hidden
-    input in how long it sleeps)."""
+    judge's short reason, but not its time, memory or printed output (candidate code could
+    spell a hidden input in how long it sleeps, or print it)."""
     data = dict(result)
     if data.get("tests"):
         data["tests"] = [
             t
             if t.get("visible")
-            else {k: v for k, v in t.items() if k not in ("time_ms", "memory_kb")}
+            else {k: v for k, v in t.items() if k not in ("time_ms", "memory_kb", "output")}
             for t in data["tests"]
         ]
     return data

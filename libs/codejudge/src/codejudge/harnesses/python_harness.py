@@ -32,18 +32,36 @@ class OutputLimitExceeded(BaseException):
     that a bare `except Exception` in the submission does not swallow it)."""
 
 
+KEPT_OUTPUT_CHARS = 2000  # of each test's prints, reported with its result
+
+
 class CappedSink(io.TextIOBase):
-    """Stands in for sys.stdout/sys.stderr: counts what the submission prints and drops it."""
+    """Stands in for sys.stdout/sys.stderr: counts what the submission prints, keeps the
+    first KEPT_OUTPUT_CHARS of each test's (the judge shows them for visible examples only)
+    and drops the rest."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
         self.exceeded = False
+        self.kept: list[str] = []
+        self.kept_chars = 0
+
+    def reset(self) -> None:
+        self.used, self.exceeded = 0, False
+        self.kept, self.kept_chars = [], 0
+
+    def take(self) -> str:
+        return "".join(self.kept)
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
+        if self.kept_chars < KEPT_OUTPUT_CHARS:
+            piece = str(text)[: KEPT_OUTPUT_CHARS - self.kept_chars]
+            self.kept.append(piece)
+            self.kept_chars += len(piece)
         self.used += len(text)
         if self.used > self.limit:
             self.exceeded = True
@@ -204,7 +222,7 @@ def main() -> None:
         args = test["args"]
         gc.collect()
         reset_peak_memory()
-        sink.used, sink.exceeded = 0, False
+        sink.reset()
         reporter.emit({"event": "begin", "index": index})
         record: dict[str, Any] = {"event": "end", "index": index}
         value: Any = None
@@ -225,6 +243,8 @@ def main() -> None:
             os._exit(0)  # a forked child returning into the harness: it must not report
         if sink.exceeded:
             record["status"] = "output"
+        if sink.kept_chars:
+            record["output"] = sink.take()
         record["time_ms"] = round(cpu_ms, 3)
         record["memory_kb"] = peak_memory_kb()
         if record["status"] == "ok":

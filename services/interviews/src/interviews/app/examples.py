@@ -74,6 +74,7 @@ class ExampleRunner:
                 "input": example.input,
                 "expected": example.expected,
                 "detail": result.detail,
+                "output": result.output,
                 "time_ms": result.time_ms,
             }
             for example, result in zip(examples, report.results, strict=True)
