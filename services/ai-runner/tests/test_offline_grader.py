@@ -20,7 +20,6 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -365,27 +364,6 @@ def test_results_do_not_depend_on_hash_seed_or_process(
             check=True,
         )
         assert out.stdout.strip() == expected, (seed, out.stderr[-2000:])
-
-
-def test_grading_is_fast() -> None:
-    cases = load_cases()
-    grader = OfflineGrader()
-    for case in cases:  # warm the regex and stem caches
-        grade(grader, case)
-
-    async def timed() -> list[float]:
-        times = []
-        for case in cases:
-            start = time.perf_counter()
-            await grade_async(grader, case)
-            times.append((time.perf_counter() - start) * 1000)
-        return times
-
-    times = asyncio.run(timed())
-    mean, worst = statistics.fmean(times), max(times)
-    print(f"\noffline grader speed: mean {mean:.2f} ms, max {worst:.2f} ms per answer")
-    assert mean < 5, f"mean {mean:.2f} ms per answer"
-    assert worst < 50, f"slowest answer took {worst:.2f} ms"
 
 
 async def test_identity_and_usage() -> None:

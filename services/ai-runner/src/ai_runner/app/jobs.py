@@ -50,6 +50,8 @@ from ai_runner.adapters.transcripts import TranscriptStore, encode
 from ai_runner.app.ports import Grader, JudgeSummary, ProviderFailed, Usage
 from ai_runner.domain.guard import bound_behavioral, bound_code
 from ai_runner.domain.job import AiJob, JobAlreadyFinished, JobNotRescorable
+from ai_runner.scoring.offline import MODEL as OFFLINE_MODEL
+from ai_runner.scoring.offline import grade_behavioral_answer
 from ai_runner.settings import Settings
 
 log = get_logger(__name__)
@@ -428,7 +430,14 @@ class Jobs:
             else:
                 graded, spent = await self.grader.grade_behavioral(question, answer.response)
                 weights = {r.dimension: r.weight for r in question.rubric}
-                result = bound_behavioral(graded, answer.response, weights)
+                # a model's grading is also bounded by what the offline grader reads in the
+                # answer (guard.MODEL_MARGIN); the offline grader's own needs no second look
+                reference = (
+                    None
+                    if self.grader.model == OFFLINE_MODEL
+                    else grade_behavioral_answer(question, answer.response)
+                )
+                result = bound_behavioral(graded, answer.response, weights, reference)
             usage.add(spent)
             results.append(result)
         self._record_usage(usage)

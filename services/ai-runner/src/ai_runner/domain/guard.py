@@ -1,8 +1,14 @@
 """Scores are bounded by evidence, whatever produced them (model or offline grader): the
 answer is data, so nothing in it can talk the score up.
 
-- A quote that is not verbatim in the answer is discarded.
+- A quote that is not verbatim in the answer is discarded, and so is one taken from text that
+  addresses the grader (`ai_runner.domain.injection`, the one detector for every grader).
 - A rubric dimension without valid evidence cannot score above `NO_EVIDENCE_CAP`.
+- A model's score for a dimension cannot exceed the offline grader's for the same dimension
+  by more than `MODEL_MARGIN`: the offline grader reads only what the answer shows (structure,
+  first-person actions, figures, outcomes, relevance), never instructions, so a model that was
+  talked into a high score is brought back to what the answer supports plus a margin for the
+  judgement a model adds.
 - A coding answer cannot score above what its tests allow.
 """
 
@@ -12,8 +18,11 @@ import re
 
 from contracts.events import AnswerResult, DimensionScore
 
+from ai_runner.domain.injection import instruction_lines, looks_like_instruction
+
 NO_EVIDENCE_CAP = 30
 MIN_QUOTE_CHARS = 8
+MODEL_MARGIN = 20
 
 
 def _normalise(text: str) -> str:
@@ -26,9 +35,29 @@ def quote_is_verbatim(quote: str, answer: str) -> bool:
     return len(q) >= MIN_QUOTE_CHARS and q in _normalise(answer)
 
 
-def bound_dimension(dimension: DimensionScore, answer: str) -> DimensionScore:
-    evidence = tuple(q for q in dimension.evidence if quote_is_verbatim(q, answer))
+def quote_is_instruction(quote: str, flagged: list[str]) -> bool:
+    """A quote that is, or overlaps, text addressing the grader."""
+    q = _normalise(quote)
+    if looks_like_instruction(q):
+        return True
+    return any(q in (f := _normalise(line)) or f in q for line in flagged)
+
+
+def bound_dimension(
+    dimension: DimensionScore,
+    answer: str,
+    flagged: list[str] | None = None,
+    ceiling: int | None = None,
+) -> DimensionScore:
+    flagged = instruction_lines(answer) if flagged is None else flagged
+    evidence = tuple(
+        q
+        for q in dimension.evidence
+        if quote_is_verbatim(q, answer) and not quote_is_instruction(q, flagged)
+    )
     score = dimension.score if evidence else min(dimension.score, NO_EVIDENCE_CAP)
+    if ceiling is not None:
+        score = min(score, ceiling)
     return dimension.model_copy(update={"evidence": evidence, "score": score})
 
 
@@ -40,8 +69,28 @@ def weighted_score(dimensions: tuple[DimensionScore, ...], weights: dict[str, fl
     return max(0, min(100, round(value)))
 
 
-def bound_behavioral(result: AnswerResult, answer: str, weights: dict[str, float]) -> AnswerResult:
-    dimensions = tuple(bound_dimension(d, answer) for d in result.dimensions)
+def bound_behavioral(
+    result: AnswerResult,
+    answer: str,
+    weights: dict[str, float],
+    reference: AnswerResult | None = None,
+) -> AnswerResult:
+    """Bound a behavioural grading by its evidence; with `reference` (the offline grader's
+    reading of the same answer, given when a model graded it), each dimension also by the
+    reference's score for it plus MODEL_MARGIN."""
+    flagged = instruction_lines(answer)
+    ceilings: dict[str, int] = {}
+    if reference is not None:
+        ceilings = {d.dimension: min(100, d.score + MODEL_MARGIN) for d in reference.dimensions}
+    dimensions = tuple(
+        bound_dimension(
+            d,
+            answer,
+            flagged,
+            ceilings.get(d.dimension, NO_EVIDENCE_CAP) if reference is not None else None,
+        )
+        for d in result.dimensions
+    )
     return result.model_copy(
         update={"dimensions": dimensions, "score": weighted_score(dimensions, weights)}
     )

@@ -56,6 +56,12 @@ from contracts.events import (
 
 from ai_runner.app.ports import JudgeSummary, Usage
 from ai_runner.domain import guard
+from ai_runner.domain.injection import (
+    _DELIMITER_PATTERNS,
+    _ROLE_LINE,
+    _TEXT_ONLY_DELIMITERS,
+    looks_like_instruction,
+)
 
 MODEL = "offline-1"
 PROMPT_VERSION = "offline-rubric-1"
@@ -118,96 +124,7 @@ def _clamp(value: float, low: int = 0, high: int = 100) -> int:
 
 
 # ---------------------------------------------------------------------------
-# instructions hidden in answers
-
-_ROLE_LINE = re.compile(
-    r"^\s*[\[<(#*>\s-]*(?:system|assistant|user|developer|grader|evaluator|reviewer|judge|"
-    r"instructions?|admin|operator)\s*(?:prompt|message|note|override)?\s*[\])>]*\s*:",
-    re.IGNORECASE,
-)
-_DELIMITER_PATTERNS = (
-    re.compile(
-        r"</?\s*(?:answer|response|candidate[_ -]?answer|candidate|submission|input|system|"
-        r"instructions?|prompt|rubric|user|assistant|code|text|data|solution|grader|eval\w*)"
-        r"\b[^>]{0,20}>",
-        re.IGNORECASE,
-    ),
-    re.compile(r"<\|[^|>\n]{0,40}\|>"),
-    re.compile(r"\[/?\s*(?:INST|SYS|SYSTEM|ADMIN)\s*\]", re.IGNORECASE),
-    re.compile(
-        r"\b(?:end|begin|start|close)\s+of\s+(?:the\s+)?(?:candidate'?s?\s+)?"
-        r"(?:answer|response|submission|input|prompt|transcript|text|code)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(
-        r"(?:-{3,}|={3,}|#{3,}|\*{3,})\s*(?:end|begin|start|system|instructions?)\b", re.IGNORECASE
-    ),
-)
-_TEXT_ONLY_DELIMITERS = (re.compile(r'"""|\'\'\'|```'),)
-_INSTRUCTION_PATTERNS = (
-    re.compile(
-        r"\b(?:ignore|disregard|override|bypass|forget|overrule)\b[^.\n]{0,40}?"
-        r"\b(?:instructions?|rubric|prompt|guidelines|grading|scoring|criteria|system|rules|"
-        r"tests?)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\bSYSTEM\b"),
-    re.compile(r"\bsystem\s+(?:prompt|message|override)\b", re.IGNORECASE),
-    re.compile(
-        r"\bas\s+(?:the|an|a|your)\s+(?:ai\s+|automated\s+|llm\s+)?(?:grader|evaluator|judge|"
-        r"reviewer|assessor|marker|examiner|scoring\s+\w+|language\s+model|ai|model|assistant)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(
-        r"\b(?:note|message|instructions?|memo)\s+(?:to|for)\s+(?:the\s+)?(?:ai\s+|automated\s+)?"
-        r"(?:grader|evaluator|judge|reviewer|model|ai|assistant|marker|llm)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\b(?:grader|evaluator|reviewer|assessor|judge|llm)\s*[:,]", re.IGNORECASE),
-    re.compile(
-        r"\byou\s+are\s+(?:now\s+)?(?:a|an|the|in)\s+(?:\w+\s+){0,2}"
-        r"(?:grader|grading|evaluator|evaluation|assistant|mode|judge)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\bnew\s+instructions?\b|\bjailbreak\b|\bprompt\s+injection\b", re.IGNORECASE),
-    re.compile(
-        r"\b(?:give|award|assign|grant|rate|score|mark|grade|output|return|respond\s+with|"
-        r"report)\b[^.\n]{0,40}?(?:\b100\b(?!\s*%|\s*percent)|\b10\s*/\s*10\b|\bfull\s+marks\b|"
-        r"\btop\s+marks\b|\bperfect\s+score\b|\bmaximum\s+score\b|\bhighest\s+score\b|"
-        r"\bfull\s+score\b|\bevery\s+test\s+(?:accepted|passed)\b)",
-        re.IGNORECASE,
-    ),
-    re.compile(r"[\"']?\bscore[\"']?\s*[:=]\s*\d+", re.IGNORECASE),
-    re.compile(r"\b100\s*/\s*100\b|\bfull\s+marks\b", re.IGNORECASE),
-    re.compile(
-        r"\b(?:this|the\s+above)\s+(?:answer|response|submission|solution|code)\s+"
-        r"(?:is|was|demonstrates|shows|deserves|meets|exceeds|should|gets|passes)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(
-        r"\bthe\s+candidate(?:'s)?\s+(?:answer|response|solution|clearly|deserves|should|"
-        r"has\s+demonstrated|demonstrates)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\bevery\s+(?:rubric\s+)?(?:dimension|criterion|criteria)\b", re.IGNORECASE),
-    re.compile(
-        r"\b(?:rubric|grading|scoring)\s+(?:does\s+not|doesn't|no\s+longer)\s+apply\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\bmark\s+(?:every|all)\s+tests?\b|\bthe\s+tests\s+are\s+wrong\b", re.IGNORECASE),
-    re.compile(r"\b(?:evaluation|grading|scoring)\s+(?:override|mode)\b", re.IGNORECASE),
-)
-
-
-def looks_like_instruction(text: str, *, in_code: bool = False) -> bool:
-    """Whether `text` addresses the grader instead of answering the question."""
-    if _ROLE_LINE.search(text):
-        return True
-    patterns: Iterable[re.Pattern[str]] = _DELIMITER_PATTERNS + _INSTRUCTION_PATTERNS
-    if not in_code:
-        patterns = (*patterns, *_TEXT_ONLY_DELIMITERS)
-    return any(p.search(text) for p in patterns)
-
+# instructions hidden in answers: one detector for every grader (ai_runner.domain.injection)
 
 # ---------------------------------------------------------------------------
 # sentences
