@@ -254,6 +254,35 @@ async def test_wrong_code_cannot_be_talked_into_a_good_score(runner: Any) -> Non
     assert story.score <= 40
 
 
+class CountingGrader(OfflineGrader):
+    behavioural_calls = 0
+
+    async def grade_behavioral(self, question: Any, answer: str) -> Any:
+        CountingGrader.behavioural_calls += 1
+        return await super().grade_behavioral(question, answer)
+
+
+@pytest.mark.parametrize("runner", [CountingGrader()], indirect=True)
+async def test_gibberish_is_insufficient_with_a_reason_and_no_grader_is_asked(
+    runner: Any,
+) -> None:
+    sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
+    await publish(runner, requested(sid, uid))
+    await eventually(lambda: _has(runner, sid, "SessionReady"), message="prepared")
+    gibberish = "asdf qwer zxcv hjkl uiop vbnm fghj rtyu cvbn wert sdfg xcvb " * 3
+    await publish(runner, submitted(sid, uid, story=gibberish))
+    await eventually(lambda: _has(runner, sid, "SessionScored"), timeout=60, message="scored")
+    scored = (await runner.state.runtime.store.load(sid))[-1].event()
+    story = next(r for r in scored.results if r.question_id == "conflict")
+    coding = next(r for r in scored.results if r.question_id == "two-sum")
+    assert story.verdict == "insufficient" and story.score == 0 and story.reason
+    assert not story.dimensions  # no made-up rubric scores
+    assert coding.verdict == "scored" and coding.score > 0
+    assert scored.insufficient_answers == 1
+    assert "1 of 2 answers did not say enough" in scored.summary
+    assert CountingGrader.behavioural_calls == 0
+
+
 @pytest.mark.parametrize("runner", [FlakyProvider()], indirect=True)
 async def test_provider_failure_ends_the_session_failed_with_a_reason(runner: Any) -> None:
     sid, uid = str(uuid.uuid4()), str(uuid.uuid4())

@@ -193,6 +193,8 @@ class AnswerResultOut(BaseModel):
     model_config = _OPEN
     question_id: str
     score: int
+    verdict: Literal["scored", "insufficient"] = "scored"
+    reason: str | None = Field(default=None, description="Why the answer was insufficient.")
     dimensions: list[DimensionOut] = []
     tests: list[TestResultOut] = []
     strengths: list[str] = []
@@ -227,6 +229,9 @@ class SessionOut(BaseModel):
     answers: list[AnswerIn] = []
     results: list[AnswerResultOut] = []
     overall_score: int | None = None
+    insufficient_answers: int | None = Field(
+        default=None, description="Answers that said too little to be scored (each counts 0)."
+    )
     summary: str | None = None
     failure_reason: str | None = None
     transcript_url: str | None = None

@@ -182,6 +182,12 @@ class DimensionScore(_Value):
 class AnswerResult(_Value):
     question_id: str
     score: int = Field(ge=0, le=100)
+    verdict: Literal["scored", "insufficient"] = Field(
+        default="scored",
+        description="insufficient: empty, too short, garbled or not in the interview's "
+        "language; no score was made up (it counts as 0 in the overall score).",
+    )
+    reason: str | None = Field(default=None, description="Why it was insufficient, for a person.")
     dimensions: tuple[DimensionScore, ...] = ()
     tests: tuple[TestResult, ...] = ()
     strengths: tuple[str, ...] = ()
@@ -316,6 +322,9 @@ class SessionScored(DomainEvent):
     transcript_key: str | None = None
     usage: AIUsage | None = None
     scored_at: AwareDatetime
+    insufficient_answers: int = Field(
+        default=0, ge=0, description="Answers that said too little to be scored."
+    )
 
 
 @event

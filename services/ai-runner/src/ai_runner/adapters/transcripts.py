@@ -118,7 +118,10 @@ def render_markdown(transcript: dict[str, Any]) -> str:
             lines += [f"```{answer.get('language') or ''}", answer["response"], "```", ""]
         else:
             lines += ["> " + answer["response"].replace("\n", "\n> "), ""]
-        lines += [f"**Score: {result['score']}/100**", ""]
+        if result.get("verdict") == "insufficient":
+            lines += [f"**Not enough to score:** {result.get('reason') or ''}", ""]
+        else:
+            lines += [f"**Score: {result['score']}/100**", ""]
         if result.get("tests"):
             passed = sum(t["verdict"] == "accepted" for t in result["tests"])
             lines += [f"Tests: {passed}/{len(result['tests'])} passed", ""]

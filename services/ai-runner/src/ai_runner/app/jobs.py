@@ -50,6 +50,7 @@ from ai_runner.adapters.transcripts import TranscriptStore, encode
 from ai_runner.app.ports import Grader, JudgeSummary, ProviderFailed, Usage
 from ai_runner.domain.guard import bound_behavioral, bound_code
 from ai_runner.domain.job import AiJob, JobAlreadyFinished, JobNotRescorable
+from ai_runner.domain.sufficiency import insufficient_reason
 from ai_runner.scoring.offline import MODEL as OFFLINE_MODEL
 from ai_runner.scoring.offline import grade_behavioral_answer
 from ai_runner.settings import Settings
@@ -412,15 +413,25 @@ class Jobs:
         results: list[AnswerResult] = []
         for question in questions:
             answer = answers.get(question.question_id)
-            if answer is None or not answer.response.strip():
+            coding = isinstance(question, CodingQuestionSnapshot)
+            reason = (
+                "This question was not answered."
+                if answer is None
+                else insufficient_reason(answer.response, coding=coding)
+            )
+            if reason is not None:
+                # no grader is asked to score what says nothing: no made-up number
                 results.append(
                     AnswerResult(
                         question_id=question.question_id,
                         score=0,
-                        improvements=("This question was not answered.",),
+                        verdict="insufficient",
+                        reason=reason,
+                        improvements=(reason,),
                     )
                 )
                 continue
+            assert answer is not None
             if isinstance(question, CodingQuestionSnapshot):
                 tests, summary = await self.judge_answer(question, answer)
                 review, spent = await self.grader.review_code(question, answer, summary)
@@ -482,6 +493,7 @@ class Jobs:
                 cost_usd=usage.cost_usd,
             ),
             scored_at=self.clock(),
+            insufficient_answers=sum(r.verdict == "insufficient" for r in results),
         )
         await self._finish(
             job["_id"],
@@ -611,10 +623,20 @@ class Jobs:
 
 
 def _summary(overall: int, results: list[AnswerResult]) -> str:
-    if not results:
-        return "No answers were scored."
-    best = max(results, key=lambda r: r.score)
-    worst = min(results, key=lambda r: r.score)
+    scored = [r for r in results if r.verdict == "scored"]
+    insufficient = len(results) - len(scored)
+    if not scored:
+        return (
+            f"None of the {len(results)} answers said enough to be scored (each counts as 0); "
+            "see each answer for why."
+        )
+    best = max(scored, key=lambda r: r.score)
+    worst = min(scored, key=lambda r: r.score)
+    note = (
+        f" {insufficient} of {len(results)} answers did not say enough to be scored and count as 0."
+        if insufficient
+        else ""
+    )
     band = (
         "strong"
         if overall >= 75
@@ -626,5 +648,5 @@ def _summary(overall: int, results: list[AnswerResult]) -> str:
     )
     return (
         f"Overall {overall}/100: a {band} interview. Your strongest answer scored "
-        f"{best.score}; the one to work on first scored {worst.score}."
+        f"{best.score}; the one to work on first scored {worst.score}.{note}"
     )

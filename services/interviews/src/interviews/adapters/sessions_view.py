@@ -75,6 +75,7 @@ class SessionsView:
             update["$set"] |= {
                 "results": [r.model_dump(mode="json") for r in event.results],
                 "overall_score": event.overall_score,
+                "insufficient_answers": event.insufficient_answers,
                 "summary": event.summary,
                 "transcript_key": event.transcript_key,
                 "usage": event.usage.model_dump(mode="json") if event.usage else None,
