@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 .PHONY: run test test-fast fuzz lint format contracts bench stack compose-check k8s-check admin
 
 run:  ## start the whole platform locally and print the gateway URL
-	$(UV) sync --frozen --quiet && $(UV) run python scripts/devstack.py run
+	scripts/ensure-sandbox.sh && $(UV) sync --frozen --quiet && $(UV) run python scripts/devstack.py run
 
 test:  ## unit + integration + e2e against real RabbitMQ, Redis and a Mongo-wire server
 	$(UV) sync --frozen --quiet && $(UV) run pytest $(PYTEST_ARGS)

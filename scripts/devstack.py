@@ -803,7 +803,17 @@ def _run(args: argparse.Namespace) -> int:
     if problems:
         print("\n\n".join(problems), file=sys.stderr)
         return 2
-    stack = Stack(args.data_dir, ports="auto" if args.auto_ports else None, log_sink=console.line)
+    # a person reads these lines: readable ones (coloured on a terminal), unless LOG_JSON says
+    terminal = {
+        "LOG_JSON": os.environ.get("LOG_JSON", "false"),
+        "LOG_COLOUR": os.environ.get("LOG_COLOUR", "true" if use_colour(sys.stdout) else "false"),
+    }
+    stack = Stack(
+        args.data_dir,
+        ports="auto" if args.auto_ports else None,
+        env=terminal,
+        log_sink=console.line,
+    )
     signal.signal(signal.SIGINT, _on_shutdown_signal)
     signal.signal(signal.SIGTERM, _on_shutdown_signal)
     code = 0

@@ -475,3 +475,18 @@ async def test_the_backlog_gauge_is_counted_while_every_worker_is_busy(runner: A
         await eventually(counted, timeout=15, message="ai_jobs_pending counts while all are busy")
     finally:
         STUCK.release.set()
+
+
+async def test_readyz_says_sandbox_false_and_the_runner_stays_in_service(
+    isolation: dict[str, Any], mint: TokenMint
+) -> None:
+    from codejudge import Judge, JudgeSettings
+
+    app = create_app(
+        Settings(**isolation), judge=Judge(JudgeSettings(bwrap_path="/nonexistent/bwrap"))
+    )
+    async with running(app, ready_timeout=60) as client:
+        ready = (await client.get("/readyz")).json()
+        assert ready["status"] == "ready", ready
+        assert ready["degraded_without"]["sandbox"] is False
+        assert "coding answers cannot be judged" in ready["skipped"]["sandbox"]

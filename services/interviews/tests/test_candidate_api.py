@@ -323,3 +323,32 @@ async def test_progress_by_competency_dimension_and_question_rebuilds_identicall
     await rebuild(SessionsView(harness.rt.db), harness.rt.store, InterviewSession.aggregate_type)
     again = (await harness.client.get("/user/me/progress", headers=harness.auth(alice))).json()
     assert again == body
+
+
+async def test_without_the_sandbox_coding_interviews_are_refused_up_front(
+    isolation: dict[str, Any], mint: Any
+) -> None:
+    from interviews.main import create_app
+    from interviews.settings import Settings
+    from servicekit.testing import running
+
+    app = create_app(Settings(**isolation, judge_bwrap_path="/nonexistent/bwrap"))
+    app.state.verifier = mint.verifier()
+    async with running(app, ready_timeout=60) as client:
+        alice = user()
+        ready = (await client.get("/readyz")).json()
+        assert ready["status"] == "ready" and ready["degraded_without"]["sandbox"] is False
+        assert "coding and mixed interviews are refused" in ready["skipped"]["sandbox"]
+        for kind in ("coding", "mixed"):
+            refused = await client.post(
+                "/interviews", json={"type": kind}, headers=mint.headers(alice)
+            )
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["code"] == "coding_unavailable"
+            assert "Behavioural interviews work" in refused.json()["detail"]
+        quota = (await client.get("/internal/quota", headers=mint.headers(alice))).json()
+        assert quota["used"] == 0  # nothing taken for a refusal
+        talk = await client.post(
+            "/interviews", json={"type": "behavioral"}, headers=mint.headers(alice)
+        )
+        assert talk.status_code == 202

@@ -18,8 +18,11 @@ def _add_trace_ids(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any
     return event_dict
 
 
-def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
-    """Route stdlib and structlog records through one JSON renderer on stdout."""
+def configure_logging(
+    service: str, level: str = "INFO", json: bool = True, colour: bool = False
+) -> None:
+    """Route stdlib and structlog records through one renderer on stdout: JSON lines in
+    containers, readable (optionally coloured) lines in a developer's terminal."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -29,7 +32,9 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         lambda _l, _m, ed: {**ed, "service": service},
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=colour, pad_event=30)
     )
     structlog.configure(
         # drop a record below the level before any processor runs (at WARNING, the access

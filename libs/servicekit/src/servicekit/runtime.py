@@ -62,7 +62,9 @@ class ServiceRuntime:
         self.settings = settings
         self.uses_mongo = uses_mongo
         self.name = settings.service_name
-        configure_logging(self.name, settings.log_level, settings.log_json)
+        configure_logging(
+            self.name, settings.log_level, settings.log_json, colour=settings.log_colour
+        )
         if settings.tracing_enabled:
             configure_tracing(self.name, settings.otel_exporter_otlp_endpoint)
         configure_sentry(

@@ -48,7 +48,10 @@ class ServiceSettings(BaseSettings):
     )
 
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool = Field(
+        default=True, description="JSON lines (containers); false: readable lines (make run)."
+    )
+    log_colour: bool = Field(default=False, description="Colour readable lines (a terminal).")
     sentry_dsn: SecretStr | None = None
     otel_exporter_otlp_endpoint: str | None = None
     tracing: bool | None = Field(

@@ -91,7 +91,14 @@ def create_app(
     async def storage_ready() -> bool:
         return await jobs.transcripts.ready()
 
-    rt.readiness_checks["sandbox"] = sandbox_ready
+    # without the sandbox the AI runner still prepares and scores behavioural interviews;
+    # interviews refuses coding ones up front (see its POST /interviews), so it is reported,
+    # not a reason to take the runner out of service
+    rt.informational_checks["sandbox"] = sandbox_ready
+    rt.degraded_notes["sandbox"] = lambda: (
+        f"coding answers cannot be judged ({judge.sandbox_unavailable_reason or 'no sandbox'}); "
+        "install bubblewrap"
+    )
     rt.readiness_checks["transcripts"] = storage_ready
     app = rt.create_app([router], title="ai-runner")
     app.state.jobs = jobs

@@ -87,10 +87,23 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
     app = rt.create_app([router], title="interviews")
     app.state.interviews = interviews
     app.state.solution_checker = check_reference_solutions
-    app.state.example_runner = ExampleRunner(
-        Judge(JudgeSettings(max_concurrency=settings.run_concurrency)),
-        settings.run_concurrency,
-        settings.run_queue,
+    judge = Judge(
+        JudgeSettings(
+            max_concurrency=settings.run_concurrency,
+            allow_unsandboxed=settings.judge_allow_unsandboxed,
+            bwrap_path=settings.judge_bwrap_path,
+        )
+    )
+    app.state.example_runner = ExampleRunner(judge, settings.run_concurrency, settings.run_queue)
+
+    async def coding_available() -> bool:
+        return settings.judge_allow_unsandboxed or await asyncio.to_thread(judge.sandbox_available)
+
+    interviews.coding_available = coding_available
+    rt.informational_checks["sandbox"] = coding_available
+    rt.degraded_notes["sandbox"] = lambda: (
+        "coding and mixed interviews are refused (503 coding_unavailable): "
+        f"{judge.sandbox_unavailable_reason or 'no sandbox'}; install bubblewrap"
     )
     app.state.verifier = auth_verifier(settings)
     return app

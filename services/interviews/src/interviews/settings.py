@@ -19,3 +19,7 @@ class Settings(ServiceSettings):
     run_queue: int = Field(
         default=8, ge=0, description="Example runs waiting for a slot before 429 run_busy."
     )
+    judge_allow_unsandboxed: bool = Field(
+        default=False, description="Development only: run example code with rlimits alone."
+    )
+    judge_bwrap_path: str = Field(default="bwrap", description="Where bubblewrap is.")

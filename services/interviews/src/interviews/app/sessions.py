@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -61,6 +61,10 @@ SESSIONS_FINISHED = Counter(
 Clock = Callable[[], datetime]
 
 
+async def _always() -> bool:
+    return True
+
+
 class QuotaExceeded(DomainError):
     status = 429
     code = "quota_exceeded"
@@ -90,6 +94,7 @@ class Interviews:
         self.rt = rt
         self.settings = settings
         self.clock = clock
+        self.coding_available: Callable[[], Awaitable[bool]] = _always
 
     @property
     def view(self) -> SessionsView:
@@ -159,6 +164,16 @@ class Interviews:
         time_limit_minutes: int | None = None,
     ) -> dict[str, Any]:
         session_id = str(uuid.uuid4())
+        if kind != "behavioral" and not await self.coding_available():
+            # refused before any quota is taken: every coding answer would fail to be judged
+            raise DomainError(
+                "Coding interviews are unavailable on this server right now: the code sandbox "
+                "is not installed. Behavioural interviews work; try coding again later.",
+                status=503,
+                code="coding_unavailable",
+                title="Coding interviews unavailable",
+                headers={"Retry-After": "300"},
+            )
         if kind == "coding":
             counts = {"coding": count or 3, "behavioral": 0}
         elif kind == "behavioral":
