@@ -369,4 +369,5 @@ async def test_what_the_code_prints_is_shown_for_visible_examples_only(
     )
     shown, *hidden = report.results
     assert shown.visible and (shown.output or "").strip() == "debug output is allowed"
-    assert all(r.output is None for r in hidden)
+    assert shown.got == "[0,1]"
+    assert all(r.output is None and r.got is None for r in hidden)

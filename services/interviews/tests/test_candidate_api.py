@@ -103,6 +103,13 @@ async def test_drafts_are_saved_over_only_the_version_read(harness: Any) -> None
     assert late.status_code == 409 and late.json()["code"] == "already_submitted"
 
 
+async def test_a_time_limit_out_of_range_is_422(harness: Any) -> None:
+    for minutes in (0, 4, 241, "ten"):
+        response = await harness.start(user(), "behavioral", time_limit_minutes=minutes)
+        assert response.status_code == 422, (minutes, response.text)
+        assert response.json()["code"] == "validation_error"
+
+
 async def test_a_draft_before_the_questions_are_ready_is_409(harness: Any) -> None:
     alice = user()
     sid = (await start(harness, alice, "behavioral", question_count=1)).json()["id"]
@@ -133,6 +140,7 @@ async def test_run_examples_runs_only_the_visible_examples_in_the_sandbox(harnes
     assert body["passed"] < body["total"]
     failing = next(e for e in body["examples"] if e["verdict"] != "accepted")
     assert failing["expected"] is not None and failing["detail"]
+    assert failing["got"] == '"not-the-answer"'
     assert_no_hidden_tests(wrong.content, [bank], "a run's answer")
 
     right = await harness.client.post(

@@ -753,7 +753,8 @@ class Judge:
             memory_kb=memory_kb,
             detail=detail,
             visible=test.visible,
-            # what the code printed, for a visible example only: on a hidden test it could
-            # spell the hidden input
+            # what the code printed and returned, for a visible example only: on a hidden
+            # test either could spell the hidden input
             output=outcome.output if test.visible else None,
+            got=preview(outcome.value) if test.visible and kind == "value" else None,
         )

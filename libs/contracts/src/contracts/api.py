@@ -263,6 +263,7 @@ class ExampleRun(BaseModel):
     verdict: str
     input: Any
     expected: Any
+    got: str | None = Field(default=None, description="What the code returned, as JSON (capped).")
     detail: str | None = Field(default=None, description="On a wrong answer: expected vs got.")
     output: str | None = Field(
         default=None, description="What the code printed (stdout and stderr), capped."

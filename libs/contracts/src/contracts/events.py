@@ -170,6 +170,9 @@ class TestResult(_Value):
         max_length=2000,
         description="What the code printed during this test: visible examples only.",
     )
+    got: str | None = Field(
+        default=None, description="What the code returned, as JSON (capped): visible only."
+    )
 
 
 class DimensionScore(_Value):

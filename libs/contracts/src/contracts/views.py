@@ -65,7 +65,7 @@ def candidate_result(result: Mapping[str, Any]) -> dict[str, Any]:
         data["tests"] = [
             t
             if t.get("visible")
-            else {k: v for k, v in t.items() if k not in ("time_ms", "memory_kb", "output")}
+            else {k: v for k, v in t.items() if k not in ("time_ms", "memory_kb", "output", "got")}
             for t in data["tests"]
         ]
     return data

@@ -73,6 +73,7 @@ class ExampleRunner:
                 "verdict": result.verdict,
                 "input": example.input,
                 "expected": example.expected,
+                "got": result.got,
                 "detail": result.detail,
                 "output": result.output,
                 "time_ms": result.time_ms,
