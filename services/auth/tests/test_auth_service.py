@@ -169,13 +169,16 @@ async def test_a_refresh_token_used_twice_at_once_is_spent_once_and_the_reuse_si
             )
         )
         codes = sorted(a.status_code for a in answers)
-        assert codes == [200] + [401] * 7, codes
+        # the token is spent once: at most one successor. Which comes first, the winner's
+        # family check or a loser's revocation, is a race; either way the login ends
+        # signed out (a winner that lost the race gets 401 invalid_token)
+        assert codes in ([200] + [401] * 7, [401] * 8), codes
         reused = [a.json()["code"] for a in answers if a.status_code == 401]
-        assert set(reused) == {"refresh_token_reused"}
-        # the reuse revoked the family: the one successor is signed out too
-        successor = next(a for a in answers if a.status_code == 200).json()["refresh_token"]
-        again = await client.post("/auth/refresh", json={"refresh_token": successor})
-        assert again.status_code == 401
+        assert reused.count("refresh_token_reused") >= 7, reused
+        # the reuse revoked the family: the one successor, if any, is signed out too
+        for successor in (a.json()["refresh_token"] for a in answers if a.status_code == 200):
+            again = await client.post("/auth/refresh", json={"refresh_token": successor})
+            assert again.status_code == 401
 
 
 async def test_look_alike_and_invisible_identities_are_refused(isolation: dict[str, Any]) -> None:
