@@ -32,14 +32,49 @@ _DELIMITER_PATTERNS = (
     ),
 )
 _TEXT_ONLY_DELIMITERS = (re.compile(r'"""|\'\'\'|```'),)
+# "ignore the rules": an order to the grader, unless a person in the story did it ("I had to
+# ignore the old rules", "we decided to disregard the vendor's guidelines"): see _narrated
+_DISREGARD = re.compile(
+    r"\b(?:ignore|disregard|override|bypass|forget|overrule)\b[^.\n]{0,40}?"
+    r"\b(?:instructions?|rubric|prompt|guidelines|grading|scoring|criteria|system|rules|"
+    r"tests?)\b",
+    re.IGNORECASE,
+)
+# what only a grader has: an order about these is an injection even when narrated
+_GRADER_THINGS = re.compile(
+    r"\b(?:rubric|grading|scoring|(?:previous|above|prior|earlier|all)\s+instructions|"
+    r"system\s+prompt|prompt)\b",
+    re.IGNORECASE,
+)
+_NARRATOR = re.compile(
+    r"\b(?:i|we|they|he|she|my|our|their|his|her|the\s+team|the\s+company)\b[^.\n]{0,30}$",
+    re.IGNORECASE,
+)
+
+
+def _narrated_disregard(text: str) -> bool:
+    """An "ignore the X" that orders the grader (imperative, or addressed to "you")."""
+    for match in _DISREGARD.finditer(text):
+        if _GRADER_THINGS.search(match.group(0)):
+            return True
+        if not _NARRATOR.search(text[: match.start()]):
+            return True
+    return False
+
+
 _INSTRUCTION_PATTERNS = (
+    # an upper-case SYSTEM as a role marker, not "our SYSTEM team"
+    re.compile(r"\bSYSTEM\b\s*(?:[:>\]]|override|prompt|message|note|instruction)"),
     re.compile(
-        r"\b(?:ignore|disregard|override|bypass|forget|overrule)\b[^.\n]{0,40}?"
-        r"\b(?:instructions?|rubric|prompt|guidelines|grading|scoring|criteria|system|rules|"
-        r"tests?)\b",
+        r"\b(?:whoever|anyone|the\s+person|those)\s+(?:is\s+|are\s+)?"
+        r"(?:marking|grading|scoring|reviewing|assessing|evaluating)\b",
         re.IGNORECASE,
     ),
-    re.compile(r"\bSYSTEM\b"),
+    re.compile(
+        r"\b(?:put|place|rank|score|grade|mark|rate)\b[^.\n]{0,40}?\b(?:top|highest|best|"
+        r"first)\s+(?:band|score|grade|mark|tier|level|bracket)\b",
+        re.IGNORECASE,
+    ),
     re.compile(r"\bsystem\s+(?:prompt|message|override)\b", re.IGNORECASE),
     re.compile(
         r"\bas\s+(?:the|an|a|your)\s+(?:ai\s+|automated\s+|llm\s+)?(?:grader|evaluator|judge|"
@@ -94,7 +129,7 @@ def looks_like_instruction(text: str, *, in_code: bool = False) -> bool:
     patterns: Iterable[re.Pattern[str]] = _DELIMITER_PATTERNS + _INSTRUCTION_PATTERNS
     if not in_code:
         patterns = (*patterns, *_TEXT_ONLY_DELIMITERS)
-    return any(p.search(text) for p in patterns)
+    return any(p.search(text) for p in patterns) or _narrated_disregard(text)
 
 
 def instruction_lines(answer: str) -> list[str]:
