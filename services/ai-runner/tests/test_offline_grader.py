@@ -40,6 +40,7 @@ from contracts.events import (
     AnswerResult,
     BehavioralQuestionSnapshot,
     CodingQuestionSnapshot,
+    HiddenTest,
     RubricLevel,
 )
 
@@ -369,7 +370,7 @@ def test_results_do_not_depend_on_hash_seed_or_process(
 async def test_identity_and_usage() -> None:
     grader = OfflineGrader()
     assert grader.model == MODEL == "offline-1"
-    assert grader.prompt_version == PROMPT_VERSION == "offline-rubric-1"
+    assert grader.prompt_version == PROMPT_VERSION == "offline-rubric-2"
     case = next(c for c in load_cases() if isinstance(c.question, BehavioralQuestionSnapshot))
     _, usage = await grade_async(grader, case)
     assert usage == Usage(model="offline-1", calls=0)
@@ -733,3 +734,30 @@ async def test_a_rubric_dimension_without_a_rule_is_still_scored_with_evidence()
         assert normalise(quote) in normalise(case.response)
     weights = {r.dimension: r.weight for r in rubric}
     assert result.score == guard.weighted_score(result.dimensions, weights)
+
+
+def test_a_review_never_says_code_that_times_out_meets_the_target() -> None:
+    from ai_runner.app.ports import JudgeSummary
+    from ai_runner.scoring.offline import review_code_answer
+
+    question = CodingQuestionSnapshot(
+        question_id="two-sum",
+        version=1,
+        title="Two Sum",
+        prompt="Return the indices of the two numbers that add up to target.",
+        difficulty="easy",
+        function_name="two_sum",
+        signatures={"python": "def two_sum(nums, target):"},
+        tests=(HiddenTest(test_id="t1", input=[[1, 2], 3], expected=[0, 1], visible=True),),
+        optimal_complexity="O(n) time, O(n) space",
+    )
+    spins = "def two_sum(nums, target):\n    while True:\n        pass\n"
+    judge = JudgeSummary(
+        passed=0, total=9, score=0.0, compile_error=None, verdicts={"time_limit_exceeded": 9}
+    )
+    review = review_code_answer(
+        question, Answer(question_id="two-sum", response=spins, language="python"), judge
+    )
+    complexity = next(d for d in review.dimensions if d.dimension == "complexity")
+    assert "meets" not in complexity.comment and "ran out of time" in complexity.comment
+    assert complexity.score <= 35

@@ -64,7 +64,7 @@ from ai_runner.domain.injection import (
 )
 
 MODEL = "offline-1"
-PROMPT_VERSION = "offline-rubric-1"
+PROMPT_VERSION = "offline-rubric-2"  # 2: one injection detector (fewer false alarms), TLE reviews
 
 CODE_DIMENSIONS = ("correctness", "approach", "complexity", "clarity")
 CORRECTNESS_SHARE = 0.7  # overall = 70% tests + 30% review
@@ -2547,8 +2547,15 @@ def review_code_answer(
             else f"Runs in about {est_s}; the target is {tgt_s}."
         )
     if tle:
+        # the tests outrank the reading of the loops: never "meets the target" while tests
+        # run out of time (a `while True: pass` reads as one loop)
         cx_score = min(cx_score, 35)
-        cx_comment = f"{cx_comment.rstrip('.')}; {tle} test(s) ran out of time."
+        shape = f"The loops read like {format_complexity(estimate)}, but " if estimate else ""
+        cx_comment = (
+            f"{shape}{tle} test(s) ran out of time: a loop that never ends, or one that runs "
+            "far more often than it looks."
+        )
+        cx_comment = cx_comment[0].upper() + cx_comment[1:]
     if compile_failed:
         cx_score = min(cx_score, 30)
         cx_comment = "The code does not compile, so its running time is only a rough guess."
