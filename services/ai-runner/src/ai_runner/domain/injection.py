@@ -132,20 +132,28 @@ def looks_like_instruction(text: str, *, in_code: bool = False) -> bool:
     return any(p.search(text) for p in patterns) or _narrated_disregard(text)
 
 
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]?\s+")
+
+
+def line_addresses_grader(line: str) -> bool:
+    """A whole line given over to the grader: a role marker or a fake delimiter."""
+    return bool(_ROLE_LINE.search(line)) or any(
+        p.search(line) for p in (*_DELIMITER_PATTERNS, *_TEXT_ONLY_DELIMITERS)
+    )
+
+
 def instruction_lines(answer: str) -> list[str]:
     """The lines and sentences of `answer` that address the grader, verbatim."""
     flagged: list[str] = []
     for line in answer.splitlines():
         if not line.strip():
             continue
-        if _ROLE_LINE.search(line) or any(
-            p.search(line) for p in (*_DELIMITER_PATTERNS, *_TEXT_ONLY_DELIMITERS)
-        ):
+        if line_addresses_grader(line):
             flagged.append(line.strip())
             continue
         flagged += [
             piece.strip()
-            for piece in re.split(r"(?<=[.!?])[\"')\]]?\s+", line)
+            for piece in SENTENCE_SPLIT.split(line)
             if piece.strip() and looks_like_instruction(piece)
         ]
     return flagged

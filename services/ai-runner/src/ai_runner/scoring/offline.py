@@ -57,9 +57,8 @@ from contracts.events import (
 from ai_runner.app.ports import JudgeSummary, Usage
 from ai_runner.domain import guard
 from ai_runner.domain.injection import (
-    _DELIMITER_PATTERNS,
-    _ROLE_LINE,
-    _TEXT_ONLY_DELIMITERS,
+    SENTENCE_SPLIT,
+    line_addresses_grader,
     looks_like_instruction,
 )
 
@@ -144,19 +143,14 @@ class _Sentence:
         self.stems = [_stem(w) for w in self.words]
 
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]?\s+")
-
-
 def split_sentences(text: str) -> list[_Sentence]:
     """Sentences of `text`, each a verbatim slice; lines addressing the grader are flagged."""
     out: list[_Sentence] = []
     for line in text.splitlines():
         if not line.strip():
             continue
-        line_flag = bool(_ROLE_LINE.search(line)) or any(
-            p.search(line) for p in (*_DELIMITER_PATTERNS, *_TEXT_ONLY_DELIMITERS)
-        )
-        for piece in _SENTENCE_SPLIT.split(line):
+        line_flag = line_addresses_grader(line)
+        for piece in SENTENCE_SPLIT.split(line):
             piece = piece.strip()
             if not piece:
                 continue
