@@ -201,6 +201,18 @@ def test_no_candidate_payload_carries_a_hidden_test(stack: Any) -> None:
             }
             for q in session["questions"]
         ]
+        for answer in answers:  # the same code through "Run examples"
+            run = client.post(
+                f"/interviews/{sid}/run",
+                json={
+                    "question_id": answer["question_id"],
+                    "language": "python",
+                    "code": answer["response"],
+                },
+                headers=auth,
+            )
+            assert run.status_code == 200, run.text
+            payloads[f"run {answer['question_id']}"] = run.content
         submitted = client.post(
             f"/interviews/{sid}/submit", json={"answers": answers}, headers=auth
         )
