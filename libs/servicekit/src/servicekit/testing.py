@@ -327,5 +327,12 @@ def assert_no_hidden_tests(payload: str | bytes, questions: list[Any], where: st
         compact = json.dumps(json.loads(text), separators=(",", ":"))
     except ValueError:
         pass
-    found = [s for q in questions for s in hidden_test_secrets(q) if s in compact or s in text]
+    import re
+
+    def carried(secret: str) -> bool:
+        # as a whole token: 10000 inside a timestamp's "12.100000" is not the hidden value
+        token = re.compile(rf"(?<![\w.]){re.escape(secret)}(?![\w.])")
+        return bool(token.search(compact) or token.search(text))
+
+    found = [s for q in questions for s in hidden_test_secrets(q) if carried(s)]
     assert not found, f"{where} leaks hidden tests: {found[:5]}"
