@@ -253,6 +253,14 @@ class Interviews:
         return doc
 
     # -- drafts and example runs -----------------------------------------------------------
+    async def _own_session(self, principal: Principal, session_id: str) -> InterviewSession:
+        """The caller's session, folded from its stream (the stream says whose it is, so
+        the read model is not read as well); anyone else's is as missing as a missing one."""
+        aggregate = await self.repo.get(session_id)
+        if aggregate is None or aggregate.user_id != principal.user_id:
+            raise SessionNotFound("No such interview.")
+        return aggregate
+
     async def save_draft(
         self,
         principal: Principal,
@@ -261,10 +269,7 @@ class Interviews:
         expected_version: int | None,
     ) -> dict[str, Any]:
         """Save work in progress over the version the writer read (None: the first draft)."""
-        await self.get(principal, session_id, owner_only=True)
-        aggregate = await self.repo.get(session_id)
-        if aggregate is None:
-            raise SessionNotFound("No such interview.")
+        aggregate = await self._own_session(principal, session_id)
         aggregate.check_draft(answers)
         try:
             return await Drafts(self.rt.db).save(
@@ -288,10 +293,7 @@ class Interviews:
 
     async def coding_question(self, principal: Principal, session_id: str, question_id: str) -> Any:
         """The coding question of a `ready` session of the caller's, for an example run."""
-        await self.get(principal, session_id, owner_only=True)
-        aggregate = await self.repo.get(session_id)
-        if aggregate is None:
-            raise SessionNotFound("No such interview.")
+        aggregate = await self._own_session(principal, session_id)
         aggregate.require_answerable()
         question = next((q for q in aggregate.questions if q.question_id == question_id), None)
         if question is None or question.kind != "coding":
@@ -333,22 +335,14 @@ class Interviews:
                     aggregate.submit(answers, now, automatic=True)
                     await self._save(aggregate, session)
                     return
-                failed = SessionFailed(
-                    session_id=sid,
-                    user_id=aggregate.user_id,
-                    reason="The time limit passed before any answer was saved. Your interview "
+                await self._fail_at_deadline(
+                    session,
+                    sid,
+                    aggregate.user_id,
+                    "The time limit passed before any answer was saved. Your interview "
                     "credit has been returned.",
-                    stage="deadline",
-                    failed_at=now,
+                    now,
                 )
-                envelope = EventEnvelope.wrap(
-                    failed,
-                    producer="interviews",
-                    aggregate_type="interview-session",
-                    aggregate_id=sid,
-                    aggregate_version=aggregate.version,
-                )
-                await self._apply(sid, envelope, session, lambda a: a.fail(failed, now))
 
             await self.rt.command(work)
             done += 1
@@ -450,6 +444,24 @@ class Interviews:
                 event.user_id, event.plan, event.effective_at, session
             )
 
+    async def _fail_at_deadline(
+        self, session: AsyncClientSession, sid: str, user_id: str, reason: str, now: datetime
+    ) -> None:
+        """Fail a session on interviews' own clock (a timed interview with nothing saved, or
+        a stuck one), through the same path as the AI runner's SessionFailed: the credit is
+        given back once."""
+        failed = SessionFailed(
+            session_id=sid, user_id=user_id, reason=reason, stage="deadline", failed_at=now
+        )
+        envelope = EventEnvelope.wrap(
+            failed,
+            producer="interviews",
+            aggregate_type="interview-session",
+            aggregate_id=sid,
+            aggregate_version=1,
+        )
+        await self._apply(sid, envelope, session, lambda a: a.fail(failed, now))
+
     async def expire_stuck(self) -> int:
         """Fail sessions stuck past their deadline (the AI runner never answered), giving the
         quota back. Runs periodically; safe on every replica (appends conflict, not double)."""
@@ -474,25 +486,14 @@ class Interviews:
                     else "Scoring took too long and was stopped. Your interview credit has "
                     "been returned; please try again."
                 )
-                event = SessionFailed(
-                    session_id=doc["_id"],
-                    user_id=doc["user_id"],
-                    reason=reason,
-                    stage="deadline",
-                    failed_at=now,
-                )
 
                 async def work(
-                    session: AsyncClientSession, sid: str = doc["_id"], ev: SessionFailed = event
+                    session: AsyncClientSession,
+                    sid: str = doc["_id"],
+                    user_id: str = doc["user_id"],
+                    why: str = reason,
                 ) -> None:
-                    envelope = EventEnvelope.wrap(
-                        ev,
-                        producer="interviews",
-                        aggregate_type="interview-session",
-                        aggregate_id=sid,
-                        aggregate_version=1,
-                    )
-                    await self._apply(sid, envelope, session, lambda a: a.fail(ev, now))
+                    await self._fail_at_deadline(session, sid, user_id, why, now)
 
                 await self.rt.command(work)
                 failed += 1
