@@ -1,8 +1,9 @@
 """Validate docker-compose.yml without a Docker engine: the Compose Specification JSON schema
 (deploy/schemas/compose-spec.json), then the platform's rules - every service of ours built
-from its Dockerfile, healthchecks, `depends_on` conditions that point at real services,
-no dependency cycles, only the gateway published, MongoDB a replica set, every variable the
-file interpolates documented in `.env.example`, and no secret written into either file.
+from deploy/Dockerfile with its name as the SERVICE build argument, healthchecks,
+`depends_on` conditions that point at real services, no dependency cycles, only the gateway
+published, MongoDB a replica set, every variable the file interpolates documented in
+`.env.example`, and no secret written into either file.
 
     python scripts/check_compose.py [docker-compose.yml] [--env-example .env.example]
 
@@ -26,6 +27,7 @@ from secret_patterns import SECRET_NAME, SECRET_VALUE, URL_CREDENTIALS
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "deploy" / "schemas" / "compose-spec.json"
+DOCKERFILE = "deploy/Dockerfile"  # the one image recipe; SERVICE picks what it builds
 PUBLIC = {"gateway": 8000}  # the only published service and its container port
 # `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
@@ -90,6 +92,32 @@ def parse_env_example(path: Path) -> tuple[dict[str, str], set[str], list[str]]:
     return values, mentioned, problems
 
 
+def build_args_problems(name: str, build: dict[str, Any], base: Path, ours: set[str]) -> list[str]:
+    """A service of ours builds deploy/Dockerfile with SERVICE set to its own name, and the
+    Python package the image starts (PACKAGE, else SERVICE) has a main module."""
+    if name not in ours:
+        return []
+    problems: list[str] = []
+    raw = build.get("args") or {}
+    if isinstance(raw, list):
+        pairs = (str(item).partition("=") for item in raw)
+        args = {k: v for k, _, v in pairs}
+    else:
+        args = {str(k): "" if v is None else str(v) for k, v in raw.items()}
+    if Path(build.get("dockerfile", "Dockerfile")) != Path(DOCKERFILE):
+        problems.append(f"{name}: must be built from {DOCKERFILE}, not {build.get('dockerfile')}")
+    if args.get("SERVICE") != name:
+        problems.append(f"{name}: build arg SERVICE must be {name!r} (got {args.get('SERVICE')!r})")
+        return problems
+    package = args.get("PACKAGE") or name
+    if not (base / "services" / name / "src" / package / "main.py").is_file():
+        problems.append(
+            f"{name}: services/{name}/src/{package}/main.py does not exist "
+            "(set the PACKAGE build arg to the service's Python package)"
+        )
+    return problems
+
+
 def check(compose_path: Path, env_example: Path) -> list[str]:
     problems: list[str] = []
     base = compose_path.parent
@@ -119,16 +147,16 @@ def check(compose_path: Path, env_example: Path) -> list[str]:
         if s.get("healthcheck") and not s["healthcheck"].get("disable")
     }
 
-    # -- every service of ours built from its Dockerfile
-    dockerfiles = {p.parent.name for p in (base / "services").glob("*/Dockerfile")}
-    for name in sorted(dockerfiles - set(services)):
-        problems.append(f"services/{name}/Dockerfile has no service in the compose file")
+    # -- every service of ours built from the one Dockerfile, named by its SERVICE build arg
+    ours = {p.parent.name for p in (base / "services").glob("*/pyproject.toml")}
+    for name in sorted(ours - set(services)):
+        problems.append(f"services/{name} has no service in the compose file")
     for name, svc in services.items():
         if "build" not in svc and "image" not in svc:
             problems.append(f"{name}: neither build nor image")
         build = svc.get("build")
-        if name in dockerfiles and not build:
-            problems.append(f"{name}: must be built from services/{name}/Dockerfile")
+        if name in ours and not build:
+            problems.append(f"{name}: must be built from {DOCKERFILE} (SERVICE={name})")
         if build:
             if isinstance(build, str):
                 build = {"context": build}
@@ -138,6 +166,7 @@ def check(compose_path: Path, env_example: Path) -> list[str]:
                 problems.append(f"{name}: build context must be the repository root (.)")
             if not dockerfile.is_file():
                 problems.append(f"{name}: {dockerfile.relative_to(base)} does not exist")
+            problems += build_args_problems(name, build, base, ours)
         elif ":" not in str(svc.get("image", "")).rsplit("/", 1)[-1]:
             problems.append(f"{name}: image {svc.get('image')!r} has no tag")
 

@@ -36,13 +36,15 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def compose_project(tmp_path: Path) -> Path:
-    """A copy of what the compose check reads: the file, .env.example, the Dockerfiles."""
+    """A copy of what the compose check reads: the file, .env.example, the Dockerfile, and
+    each service's pyproject.toml and main module."""
     shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
     shutil.copy(REPO / ".env.example", tmp_path / ".env.example")
-    for dockerfile in REPO.glob("services/*/Dockerfile"):
-        target = tmp_path / dockerfile.relative_to(REPO)
-        target.parent.mkdir(parents=True)
-        shutil.copy(dockerfile, target)
+    wanted = ["deploy/Dockerfile", "services/*/pyproject.toml", "services/*/src/*/main.py"]
+    for source in (path for pattern in wanted for path in REPO.glob(pattern)):
+        target = tmp_path / source.relative_to(REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
     return tmp_path
 
 
@@ -151,8 +153,25 @@ def test_the_real_compose_also_rejects_an_unknown_dependency(compose_project: Pa
         ),
         pytest.param(
             lambda d: d["services"].pop("billing"),
-            "services/billing/Dockerfile has no service",
+            "services/billing has no service",
             id="service-missing",
+        ),
+        pytest.param(
+            lambda d: d["services"]["billing"]["build"].update(
+                dockerfile="services/billing/Dockerfile"
+            ),
+            "billing: must be built from deploy/Dockerfile",
+            id="own-dockerfile",
+        ),
+        pytest.param(
+            lambda d: d["services"]["billing"]["build"]["args"].update(SERVICE="auth"),
+            "billing: build arg SERVICE must be 'billing'",
+            id="wrong-service-arg",
+        ),
+        pytest.param(
+            lambda d: d["services"]["ai-runner"]["build"]["args"].pop("PACKAGE"),
+            "services/ai-runner/src/ai-runner/main.py does not exist",
+            id="package-not-importable",
         ),
         pytest.param(
             lambda d: d["services"]["auth"].update(restart_policy="always"),
