@@ -78,6 +78,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import aio_pika
+from _stats import Dist
 from contracts import DomainEvent, EventEnvelope
 from contracts.events import event
 from pymongo import monitoring
@@ -140,34 +141,6 @@ class Progress:
     def describe(self) -> str:
         extra = self.detail()
         return f"{self.phase}{' (' + extra + ')' if extra else ''}"
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(p / 100 * len(ordered) + 0.999999)))
-    return ordered[rank - 1]
-
-
-@dataclass
-class Dist:
-    """A latency distribution in milliseconds."""
-
-    p50: float
-    p99: float
-    max: float
-
-    @classmethod
-    def of_ms(cls, values: Sequence[float]) -> Dist | None:
-        if not values:
-            return None
-        return cls(percentile(values, 50), percentile(values, 99), max(values))
-
-    @classmethod
-    def of_ns(cls, values: Sequence[int]) -> Dist:
-        dist = cls.of_ms([v / 1e6 for v in values])
-        assert dist is not None, "no samples"
-        return dist
 
 
 def proc_cpu_seconds(pid: int | None) -> float | None:
@@ -617,7 +590,7 @@ async def mongo_breakdown(rt: ServiceRuntime, n: int) -> tuple[Dist | None, Dist
             created, sent_at = sent[event_id]
             relay.append((sent_at - created).total_seconds() * 1e3)
             onward.append((row["handled_at"] - sent_at).total_seconds() * 1e3)
-    return Dist.of_ms(relay), Dist.of_ms(onward)
+    return (Dist.of(relay) if relay else None), (Dist.of(onward) if onward else None)
 
 
 def redirect_kit_logs(path: Path) -> Callable[[], None]:

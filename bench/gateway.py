@@ -82,6 +82,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from _stats import BenchFailure
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 # This file is named like the gateway package: keep bench/ off the import path.
@@ -109,10 +111,6 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99), latency.mean, latency.max))
 end
 """
-
-
-class BenchFailure(Exception):
-    """The bench could not produce trustworthy figures; the message says why."""
 
 
 class BenchTimeout(Exception):

@@ -103,6 +103,8 @@ from pathlib import Path
 from types import FrameType, SimpleNamespace
 from typing import Any
 
+from _stats import BenchFailure, Dist, percentile
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 # This file is named like the interviews package: keep bench/ off the import path.
@@ -142,10 +144,6 @@ def defaults() -> dict[str, float]:
     }
 
 
-class BenchFailure(Exception):
-    """The bench could not produce trustworthy figures; the message says why."""
-
-
 class NotEnoughTime(BenchFailure):
     """The loaded phases cannot finish before the deadline: nothing to keep for diagnosis."""
 
@@ -158,41 +156,12 @@ class BenchTimeout(Exception):
 # figures
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(p / 100 * len(ordered) + 0.999999)))
-    return ordered[rank - 1]
-
-
-@dataclass
-class Dist:
-    """A latency distribution in milliseconds."""
-
-    n: int
-    p50: float
-    p99: float
-    mean: float
-    max: float
-
-    @classmethod
-    def of(cls, values_ms: Sequence[float]) -> Dist:
-        if not values_ms:
-            raise BenchFailure("no samples")
-        return cls(
-            len(values_ms),
-            percentile(values_ms, 50),
-            percentile(values_ms, 99),
-            sum(values_ms) / len(values_ms),
-            max(values_ms),
-        )
-
-    def row(self, label: str, rate: float | None = None) -> str:
-        rate_s = f"{rate:9.1f}" if rate is not None else " " * 9
-        return (
-            f"  {label:<50}{self.n:>6}{rate_s}{self.p50:>9.2f}{self.p99:>9.2f}"
-            f"{self.mean:>9.2f}{self.max:>9.1f}"
-        )
+def dist_row(dist: Dist, label: str, rate: float | None = None) -> str:
+    rate_s = f"{rate:9.1f}" if rate is not None else " " * 9
+    return (
+        f"  {label:<50}{dist.n:>6}{rate_s}{dist.p50:>9.2f}{dist.p99:>9.2f}"
+        f"{dist.mean:>9.2f}{dist.max:>9.1f}"
+    )
 
 
 HEADER = f"  {'':<50}{'n':>6}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'max ms':>9}"
@@ -955,35 +924,38 @@ def report(args: argparse.Namespace, res: Results, partial: bool = False) -> Non
     )
     print(HEADER)
     print("POST /interviews, seen by the client")
-    print(created_u.row("one at a time: 202 created"))
-    print(denied_u.row("one at a time: 429 quota denied"))
+    print(dist_row(created_u, "one at a time: 202 created"))
+    print(dist_row(denied_u, "one at a time: 429 quota denied"))
     for label, part, http_label in parts:
         unfinished = "" if part.finished else " UNFINISHED"
         print(
-            Dist.of(part.phase.latencies).row(
-                f"concurrency {c}: {http_label}{unfinished}", part.phase.rate
+            dist_row(
+                Dist.of(part.phase.latencies),
+                f"concurrency {c}: {http_label}{unfinished}",
+                part.phase.rate,
             )
         )
         if part.phase.errors:
             print(
-                Dist.of([ms for _, ms, _ in part.phase.errors]).row(
-                    f"  the {label}' unexpected answers (not above)"
+                dist_row(
+                    Dist.of([ms for _, ms, _ in part.phase.errors]),
+                    f"  the {label}' unexpected answers (not above)",
                 )
             )
         tenths = " ".join(f"{v:.0f}" for v in part.phase.by_tenth())
         print(f"  p50 ms of each tenth of the {label}, in sending order: {tenths}")
     print("quota decision (plan_of + take), replayed in this process")
-    print(dec_g_u.row("one at a time: granted"))
-    print(Dist.of(g_u.transaction).row("  its whole transaction (start .. commit)"))
-    print(dec_d_u.row("one at a time: denied"))
-    print(Dist.of(d_u.transaction).row("  its whole transaction (start .. abort)"))
+    print(dist_row(dec_g_u, "one at a time: granted"))
+    print(dist_row(Dist.of(g_u.transaction), "  its whole transaction (start .. commit)"))
+    print(dist_row(dec_d_u, "one at a time: denied"))
+    print(dist_row(Dist.of(d_u.transaction), "  its whole transaction (start .. abort)"))
     for label, part, _ in parts:
         if part.sidecar.granted.decision:
-            print(Dist.of(part.sidecar.granted.decision).row(f"during the {label}: granted"))
+            print(dist_row(Dist.of(part.sidecar.granted.decision), f"during the {label}: granted"))
         if part.sidecar.denied.decision:
-            print(Dist.of(part.sidecar.denied.decision).row(f"during the {label}: denied"))
+            print(dist_row(Dist.of(part.sidecar.denied.decision), f"during the {label}: denied"))
     print("question pick (Interviews._pick per kind), replayed in this process")
-    print(pick_u.row("one at a time"))
+    print(dist_row(pick_u, "one at a time"))
 
     if parts:
         print()

@@ -62,6 +62,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from _stats import BenchFailure, Dist
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 # keep bench/ off the import path (its files are named like packages)
@@ -77,44 +79,12 @@ EXIT_GOAL = 3
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-class BenchFailure(Exception):
-    """The bench could not produce trustworthy figures; the message says why."""
-
-
 class BenchTimeout(Exception):
     pass
 
 
 # ---------------------------------------------------------------------------------------
 # figures
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(p / 100 * len(ordered) + 0.999999)))
-    return ordered[rank - 1]
-
-
-@dataclass
-class Dist:
-    n: int
-    mean: float
-    p50: float
-    p99: float
-    max: float
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Dist:
-        if not values:
-            raise BenchFailure("no samples")
-        return cls(
-            len(values),
-            sum(values) / len(values),
-            percentile(values, 50),
-            percentile(values, 99),
-            max(values),
-        )
 
 
 @dataclass

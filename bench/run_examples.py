@@ -32,8 +32,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "scripts"), str(REPO / "bench")]
 
+from _stats import percentile  # noqa: E402
 from devstack import Stack  # noqa: E402
-from judge import percentile  # noqa: E402
 
 GOAL_P95_S = 1.5
 PASSWORD = "Bench-runs-2026"
