@@ -10,26 +10,15 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from aiohttp import web
 from contracts import DomainEvent, EventEnvelope
-from servicekit.testing import TokenMint, eventually, put_on_bus
+from servicekit.testing import FakeClock, TokenMint, eventually, put_on_bus
 
 SECRET = "whsec_test_" + "s3cr3t" * 4
-
-
-@dataclass
-class FakeClock:
-    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def signature(payload: str, secret: str = SECRET, timestamp: int | None = None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +15,18 @@ import pytest
 from aiohttp import web
 from billing.main import create_app
 from billing.settings import Settings
-from servicekit.testing import TokenMint, running
+from servicekit.testing import FakeClock, TokenMint, running
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from billingtest import SECRET, BusListener, FakeClock, FakeStripe, Harness
+from billingtest import SECRET, BusListener, FakeStripe, Harness
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    # whole seconds: Stripe's events carry unix seconds, so a time that went through one
+    # compares equal to the clock's
+    return FakeClock(datetime.now(UTC).replace(microsecond=0))
 
 
 async def _listen(rabbitmq_url: str, exchange: str, bus: BusListener) -> Any:

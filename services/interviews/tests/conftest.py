@@ -4,8 +4,8 @@ test key and an adjustable clock."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,18 +13,7 @@ import pytest
 from contracts import DomainEvent, EventEnvelope, SessionReady
 from interviews.main import create_app
 from interviews.settings import Settings
-from servicekit.testing import TokenMint, eventually, put_on_bus, running
-
-
-@dataclass
-class FakeClock:
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from servicekit.testing import FakeClock, TokenMint, eventually, put_on_bus, running
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """pytest plugin shared by every test suite: a real Mongo-wire server (secantusdb, started
 for the session when MONGO_URI is unset), the real RabbitMQ, isolated names per test, and a
-way to run a service's lifespan in-process.
+way to run a service's lifespan in-process; and helpers tests share (an adjustable clock,
+token minting, waiting on a condition).
 
 Enable with `pytest_plugins = ["servicekit.testing"]` in a conftest.
 """
@@ -18,6 +19,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -32,6 +35,20 @@ T = TypeVar("T")
 
 DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass
+class FakeClock:
+    """A clock a test moves by hand: give it to an app as its `now` and call `advance`."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move on by a timedelta's keywords: `clock.advance(days=7, seconds=1)`."""
+        self.now += timedelta(**delta)
 
 
 def free_port() -> int:
