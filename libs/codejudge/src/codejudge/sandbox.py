@@ -47,7 +47,7 @@ from codejudge.runtimes import Runtime
 from codejudge.settings import JudgeSettings
 
 SANDBOX_DIR = "/judge"
-SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own private tmpfs, not the host's /tmp
+SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's private tmpfs, not the host's # nosec B108
 _ROOT_ENTRIES = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _PROBE_TIMEOUT_S = 15.0
 
@@ -340,7 +340,7 @@ class Sandbox:
         developer's account, not only the submission's."""
         directory = tempfile.mkdtemp(prefix="codejudge-", dir=self._settings.work_dir)
         # Readable (not writable) by the sandbox user when root drops to it.
-        os.chmod(directory, 0o755)  # noqa: S103
+        os.chmod(directory, 0o755)  # noqa: S103 # nosec B103
         for name, content in files.items():
             target = Path(directory) / name
             target.write_bytes(content)

@@ -189,7 +189,7 @@ def main() -> None:
     reporter.emit({"event": "loading"})
     status, info = "ok", {}
     try:
-        exec(code, module.__dict__)  # noqa: S102 - running the submission is the point
+        exec(code, module.__dict__)  # noqa: S102 - running the submission is the point # nosec B102
     except OutputLimitExceeded:
         status = "output"
     except MemoryError:
