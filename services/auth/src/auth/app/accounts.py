@@ -45,7 +45,7 @@ class TokenPair:
     def body(self) -> dict[str, Any]:
         return {
             "access_token": self.access_token,
-            "token_type": "bearer",  # the OAuth 2 token type, not a password # nosec B105
+            "token_type": "bearer",
             "expires_in": self.expires_in,
             "refresh_token": self.refresh.token,
         }
