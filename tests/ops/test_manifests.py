@@ -5,6 +5,7 @@ default-deny NetworkPolicy..."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -229,6 +230,23 @@ def test_gen_env_makes_a_usable_env_from_the_example() -> None:
     assert len(values["RABBITMQ_DEFAULT_PASS"]) >= 32
     again = dotenv_values(stream=io.StringIO(run(REPO / "scripts" / "gen-env.sh").stdout))
     assert again["REDIS_PASSWORD"] != values["REDIS_PASSWORD"]
+
+
+def test_ci_builds_each_image_with_the_build_args_compose_uses() -> None:
+    """CI's image matrix comes from docker-compose.yml: every service once, the AI runner
+    with its package name and the packages its sandbox needs."""
+    done = run(sys.executable, REPO / "scripts" / "image_matrix.py")
+    assert done.returncode == 0, done.stderr
+    include = json.loads(done.stdout)["include"]
+    services = sorted(p.parent.name for p in REPO.glob("services/*/pyproject.toml"))
+    assert sorted(entry["service"] for entry in include) == services
+    args = {e["service"]: e["build-args"].splitlines() for e in include}
+    assert args["auth"] == ["SERVICE=auth"]
+    assert args["ai-runner"] == [
+        "SERVICE=ai-runner",
+        "PACKAGE=ai_runner",
+        "APT_PACKAGES=bubblewrap nodejs",
+    ]
 
 
 # -------------------------------------------------------------------- kubernetes
