@@ -152,6 +152,8 @@ class QuestionOut(BaseModel):
     """A question as the candidate sees it (admins get the stored document, with more)."""
 
     model_config = _OPEN
+    id: str = Field(description="Send it back as `question_id` with an answer.")
+    type: Literal["coding", "behavioral"]
     title: str
     prompt: str
     difficulty: DifficultyLevel

@@ -38,6 +38,11 @@ def candidate_question(question: Mapping[str, Any]) -> dict[str, Any]:
     visible examples (input and expected), a behavioural one its rubric dimensions and what
     each asks for."""
     data = dict(question)
+    # one spelling for clients: `id` and `type` whichever the source used
+    if "id" not in data and "question_id" in data:
+        data["id"] = data["question_id"]
+    if "type" not in data and data.get("kind"):
+        data["type"] = data["kind"]
     if _kind(data) == "coding":
         tests = data.get("tests") or []
         for secret in _CODING_SECRETS:
