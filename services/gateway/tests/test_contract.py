@@ -22,7 +22,6 @@ PENDING = {
     "POST /auth/verify-email/resend": "notifications and account recovery",
     "GET /user/me/notifications": "notifications and account recovery",
     "PUT /user/me/notifications": "notifications and account recovery",
-    "GET /": "the web app",
 }
 OPS_PATHS = {"/healthz", "/readyz", "/metrics"}  # every service's, outside the OpenAPI
 NO_BODY = {  # operations that take no request body

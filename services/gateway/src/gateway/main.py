@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -32,6 +33,7 @@ from gateway.entrypoints.edge import (
     charge_refusal,
 )
 from gateway.entrypoints.http import router
+from gateway.entrypoints.web import WebApp
 from gateway.settings import Settings
 
 DESCRIPTION = """The public API of the mock-interview platform.
@@ -231,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.edge = edge
     app.state.store = store
     app.state.live = live
+    app.state.web = WebApp(Path(settings.web_dist)) if settings.web_dist else None
     if settings.tracing_enabled:
         try:
             from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor

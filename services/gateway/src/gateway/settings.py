@@ -32,6 +32,13 @@ class Settings(ServiceSettings):
     rate_limit_run: str = Field(
         default="20/60", description="Example runs (POST /interviews/{id}/run) per user."
     )
+    web_dist: str = Field(
+        default="",
+        description=(
+            "Folder of the built web app (web/dist) to serve at / on this origin; empty: not "
+            "served here (in containers it runs as its own static server behind the ingress)."
+        ),
+    )
     me_cache_seconds: int = Field(
         default=120,
         ge=0,

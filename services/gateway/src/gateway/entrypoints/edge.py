@@ -40,6 +40,13 @@ DOCS_CSP = (
     b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
     b"https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# the web app's pages: its own scripts and styles only, no inline script (Mantine writes its
+# theme variables into a <style> element, hence inline styles), API calls to this origin
+WEB_CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 NO_STORE_PREFIXES = ("/auth/", "/user/")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -64,7 +71,12 @@ class SecurityHeadersMiddleware:
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 headers += [h for h in SECURITY_HEADERS if h[0] not in present]
-                headers.append((b"content-security-policy", csp))
+                page_csp = csp
+                if csp is API_CSP and any(
+                    k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers
+                ):
+                    page_csp = WEB_CSP
+                headers.append((b"content-security-policy", page_csp))
                 if no_store:
                     headers = [h for h in headers if h[0].lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
@@ -189,6 +201,10 @@ async def same_origin_only(request: Request) -> None:
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         raise CrossSiteRequest("This form can only be sent from the checkout page itself.")
+    if site == "same-origin":
+        # the browser's own word; under `Referrer-Policy: no-referrer` (which every page here
+        # carries) Chromium sends `Origin: null` with the page's own form
+        return
     origin = request.headers.get("origin")
     if origin is None:
         return

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from contracts.api import (
     AdminStats,
@@ -43,7 +43,7 @@ from contracts.api import (
 from contracts.identity import canonical_email
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from contracts.questions import Question
-from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from servicekit.identity import Forbidden
 from servicekit.logs import get_logger
@@ -58,6 +58,7 @@ from gateway.entrypoints.edge import (
     same_origin_only,
 )
 from gateway.entrypoints.sse import stream_session_events
+from gateway.entrypoints.web import WebApp, wants_page
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -272,7 +273,20 @@ async def delete_me(request: Request) -> Response:
     dependencies=AUTHED,
     responses=problems(401, 422),
 )
-async def list_questions(request: Request) -> Response:
+async def list_questions(
+    request: Request,
+    type: Literal["coding", "behavioral"] | None = None,
+    difficulty: Literal["easy", "medium", "hard"] | None = None,
+    tags: Annotated[
+        str | None,
+        Query(max_length=400, pattern=r"^[a-z0-9,-]*$", description="Comma-separated tags."),
+    ] = None,
+    tags_mode: Literal["any", "all"] = "any",
+    q: Annotated[str | None, Query(max_length=100, description="Words in the title.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Response:
+    # the parameters are declared for the contract (and checked here); interviews reads them
     return await forward("interviews", request)
 
 
@@ -343,7 +357,12 @@ async def start_interview(body: StartInterviewRequest, request: Request) -> Resp
     dependencies=AUTHED,
     responses=problems(401, 422),
 )
-async def list_interviews(request: Request) -> Response:
+async def list_interviews(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Response:
+    """The caller's own interviews, newest first."""
     return await forward("interviews", request)
 
 
@@ -601,11 +620,46 @@ def _routes(routes: Any) -> Any:
             yield route
 
 
+def _web(request: Request) -> WebApp | None:
+    web: WebApp | None = getattr(request.app.state, "web", None)
+    return web if web is not None and web.built else None
+
+
+@router.get(
+    "/",
+    tags=["web"],
+    dependencies=PUBLIC,
+    response_class=Response,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **problems(404)},
+)
+async def web_app(request: Request) -> Response:
+    """The web app (when this gateway serves it; it may run as its own static container)."""
+    web = _web(request)
+    if web is None:
+        raise DomainError(
+            "The web app is not served here.", status=404, code="not_found", title="Not found"
+        )
+    return web.page()
+
+
+@router.get("/assets/{name:path}", include_in_schema=False, dependencies=PUBLIC)
+async def web_asset(name: str, request: Request) -> Response:
+    web = _web(request)
+    found = web.asset(name) if web is not None else None
+    if found is None:
+        raise DomainError("No such file.", status=404, code="not_found", title="Not found")
+    return found
+
+
 @router.api_route("/{path:path}", methods=ALL_METHODS, include_in_schema=False)
 async def no_such_route(path: str, request: Request) -> Response:
     """A path or method no route has: charged to the client's per-IP budget like any other
-    request (so a flood of made-up paths is throttled) and answered as problem+json."""
+    request (so a flood of made-up paths is throttled) and answered as problem+json; a
+    browser navigating to one of the web app's own pages gets the app."""
     await _edge(request).per_ip(request)
+    web = _web(request)
+    if web is not None and wants_page(request):
+        return web.page()
     allowed = sorted(
         {
             method
