@@ -3,13 +3,13 @@ SHELL := /bin/bash
 UV = $(shell scripts/ensure-uv.sh)
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast fuzz lint format contracts bench stack compose-check k8s-check admin
+.PHONY: run test test-fast fuzz lint format contracts bench stack compose-check k8s-check admin web web-types
 
-run:  ## start the whole platform locally and print the gateway URL
-	scripts/ensure-sandbox.sh && $(UV) sync --frozen --quiet && $(UV) run python scripts/devstack.py run
+run:  ## start the whole platform locally and print the gateway URL (the web app at /)
+	scripts/ensure-sandbox.sh && scripts/build-web.sh && $(UV) sync --frozen --quiet && $(UV) run python scripts/devstack.py run
 
-test:  ## unit + integration + e2e against real RabbitMQ, Redis and a Mongo-wire server
-	$(UV) sync --frozen --quiet && $(UV) run pytest $(PYTEST_ARGS)
+test:  ## web units, then unit + integration + e2e (browser journeys too) on real RabbitMQ, Redis, Mongo-wire, Chromium
+	scripts/ensure-sandbox.sh && scripts/ensure-browser.sh && scripts/build-web.sh --check && (cd web && npx vitest run --reporter=dot) && $(UV) sync --frozen --quiet && $(UV) run pytest $(PYTEST_ARGS)
 
 test-fast:  ## everything but the e2e tests
 	$(UV) sync --frozen --quiet && $(UV) run pytest -m "not e2e" $(PYTEST_ARGS)
@@ -19,6 +19,12 @@ fuzz:  ## schemathesis against the live gateway's OpenAPI, many more cases per o
 
 lint:  ## ruff (lint + format check), mypy --strict on the libraries, bandit, the CI workflows (actionlint)
 	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy libs/contracts/src libs/servicekit/src && $(UV) run bandit -q -c pyproject.toml -r services libs && scripts/lint-workflows.sh
+
+web:  ## build the web app into web/dist (make run and make test do it when its sources changed)
+	scripts/build-web.sh
+
+web-types:  ## after an API change: the gateway's OpenAPI into web/src/api, and the TypeScript types from it
+	$(UV) run python scripts/export_openapi.py web/src/api/openapi.json && cd web && npm run --silent gen
 
 format:
 	$(UV) run ruff format . && $(UV) run ruff check --fix .

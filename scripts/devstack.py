@@ -345,6 +345,7 @@ class Stack:
         self.data_dir = Path(data_dir).resolve()
         self.logs_dir = self.data_dir / "logs"
         self._env: dict[str, str] = {**os.environ, **(env or {})}
+        self._overrides: dict[str, dict[str, str]] = {}  # per process, set by restart()
         self._log_sink = log_sink
         names = SERVICE_NAMES if services is None else tuple(_canonical(n) for n in services)
         self._specs = [spec for spec in SERVICES if spec.name in names]
@@ -510,9 +511,16 @@ class Stack:
         _kill_group(p.popen, signal.SIGKILL)
         return p.popen.returncode
 
-    def restart(self, name: str, timeout: float = 60.0) -> None:
-        """Stop one process if it runs, start it again on the same port, wait for it."""
+    def restart(
+        self, name: str, timeout: float = 60.0, env: Mapping[str, str] | None = None
+    ) -> None:
+        """Stop one process if it runs, start it again on the same port, wait for it.
+
+        `env` replaces that process's extra environment from now on (None keeps it; {}
+        clears it): a test can point one service somewhere else and back."""
         p = self._process(name)
+        if env is not None:
+            self._overrides[name] = dict(env)
         deadline = time.monotonic() + timeout
         _terminate([p])
         if p.pump is not None:
@@ -597,7 +605,7 @@ class Stack:
         return self._environment(name)
 
     def _environment(self, name: str) -> dict[str, str]:
-        env = dict(self._env)
+        env = dict(self._env) | self._overrides.get(name, {})
         env["PYTHONUNBUFFERED"] = "1"  # lines reach the log as they are written
         if name == MONGO:
             return env
@@ -614,6 +622,12 @@ class Stack:
             for upstream, var in UPSTREAM_URL_VARS.items():
                 if upstream in self._processes:
                     env[var] = self.service_url(upstream)
+            # the web app on the API's origin, once `make web` has built it
+            env.setdefault("WEB_DIST", str(REPO_ROOT / "web" / "dist"))
+        if name == "billing" and "gateway" in self._processes:
+            # the local checkout sends the buyer back to the web app's billing page
+            env.setdefault("CHECKOUT_SUCCESS_URL", f"{self.gateway_url}/billing?checkout=success")
+            env.setdefault("CHECKOUT_CANCEL_URL", f"{self.gateway_url}/billing?checkout=cancelled")
         return env
 
     def _spawn(self, name: str) -> None:
@@ -826,6 +840,8 @@ def _run(args: argparse.Namespace) -> int:
         console.say(f"starting {', '.join(stack.services)}")
         stack.start(timeout=args.timeout)
         console.say(f"Gateway: {stack.gateway_url}")
+        if (REPO_ROOT / "web" / "dist" / "index.html").is_file():
+            console.say(f"Web app: {stack.gateway_url}/ (open it in a browser)")
         console.say(f"API docs: {stack.gateway_url}/docs")
         console.say("all services ready; Ctrl-C stops everything")
         code = _supervise(stack, console)
