@@ -5,12 +5,19 @@ desktop and phone width (.artifacts/screenshots/<journey>/) and audited by axe-c
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from browserkit import DESKTOP, REPO, Journey, chromium
 from playwright.sync_api import Browser, Page, expect
@@ -27,6 +34,12 @@ STORY = (
     "dropped from 900 ms to 210 ms and we launched on time with 12% more conversions. I learned "
     "to add performance budgets to code review, and next time I would load test earlier."
 )
+
+
+@pytest.fixture(scope="module")
+def isolated_env(isolated_env: dict[str, str]) -> dict[str, str]:
+    # access tokens live 60 s (the shortest allowed), so a journey sees one expire
+    return isolated_env | {"JWT_ACCESS_TTL_SECONDS": "60"}
 
 
 @pytest.fixture(scope="module")
@@ -202,24 +215,241 @@ def test_register_interview_report_upgrade_and_a_third_interview(stack: Any, pag
     journey.assert_quiet_console()
 
 
-def test_wrong_password_is_shown_at_the_password_field(stack: Any, page: Page) -> None:
+def test_account_wrong_password_change_password_and_delete(stack: Any, page: Page) -> None:
     base = stack.gateway_url
-    journey = Journey(page, "wrong-password")
+    journey = Journey(page, "account")
     email = sign_up(page, base, journey, "Ada Lovelace")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("Not-The-Password-1")
     page.get_by_role("button", name="Sign in").click()
-    password = page.get_by_label("Password")
     # the problem's detail, next to the field and announced with it
-    expect(password).to_have_accessible_description("Check the email and password and try again.")
+    expect(page.get_by_label("Password")).to_have_accessible_description(
+        "Check the email and password and try again."
+    )
     journey.visit("wrong password")
-    # and the right one signs in, to the page asked for
+    # the right one signs in, to the page that was asked for
     page.goto(base + "/history")
     expect(page).to_have_url(re.compile(r"/signin\?next=%2Fhistory"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="History")).to_be_visible()
+    expect(page.get_by_text("No interviews yet")).to_be_visible()
+    journey.visit("history, empty")
+
+    # change the password: a wrong current one is refused at its field
+    page.get_by_role("link", name="Account").first.click()
+    section = page.get_by_role("region", name="Change password")
+    section.get_by_label("Current password").fill("Not-The-Password-1")
+    section.get_by_label("New password").fill("Another-Lighthouse-58")
+    section.get_by_role("button", name="Change password").click()
+    expect(section.get_by_label("Current password")).to_have_accessible_description(
+        re.compile(".+")
+    )
+    journey.visit("password change refused")
+    section.get_by_label("Current password").fill(PASSWORD)
+    section.get_by_label("New password").fill("Another-Lighthouse-58")
+    section.get_by_role("button", name="Change password").click()
+    expect(section.get_by_role("status")).to_contain_text("Password changed")
+    journey.visit("password changed")
+
+    # delete the account, confirmed by typing; the old password no longer signs in
+    page.get_by_role("button", name="Delete my account").click()
+    dialog = page.get_by_role("dialog", name="Delete your account?")
+    expect(dialog.get_by_role("button", name="Delete for good")).to_be_disabled()
+    dialog.get_by_label('Type "delete" to confirm').fill("delete")
+    journey.visit("confirm deletion")
+    dialog.get_by_role("button", name="Delete for good").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("Another-Lighthouse-58")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Password")).to_have_accessible_description(
+        "Check the email and password and try again."
+    )
+    journey.assert_quiet_console()
+
+
+def grant_admin(stack: Any, email: str) -> None:
+    """What `make admin EMAIL=...` runs, against this stack."""
+    cli = subprocess.run(
+        [sys.executable, "-m", "auth.cli", "admin", email],
+        env=os.environ | stack.environment("auth"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 0, cli.stderr
+
+
+def completed_session(base: str, email: str) -> str:
+    """A scored behavioural interview of this account, made through the API."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        token = client.post("/auth/login", json={"email": email, "password": PASSWORD})
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        started = client.post(
+            "/interviews", json={"type": "behavioral", "question_count": 1}, headers=auth
+        )
+        assert started.status_code == 202, started.text
+        sid = started.json()["id"]
+        deadline = time.monotonic() + 60
+        while (session := client.get(f"/interviews/{sid}", headers=auth).json())[
+            "status"
+        ] == "queued":
+            assert time.monotonic() < deadline, session
+            time.sleep(0.2)
+        answers = [{"question_id": q["id"], "response": STORY} for q in session["questions"]]
+        submitted = client.post(
+            f"/interviews/{sid}/submit", json={"answers": answers}, headers=auth
+        )
+        assert submitted.status_code == 202, submitted.text
+        while client.get(f"/interviews/{sid}", headers=auth).json()["status"] != "completed":
+            assert time.monotonic() < deadline, "not scored in time"
+            time.sleep(0.2)
+        return sid
+
+
+def test_admin_stats_question_bank_and_rescore(stack: Any, page: Page) -> None:
+    base = stack.gateway_url
+    journey = Journey(page, "admin")
+    email = sign_up(page, base, journey, "Frances Allen")
+    assert page.get_by_role("link", name="Admin: stats").count() == 0
+    grant_admin(stack, email)
+    sid = completed_session(base, email)
+    # the role is in the token: sign in again to act as an administrator
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Admin: stats").click()
+    expect(page.get_by_role("heading", name="Platform statistics")).to_be_visible()
+    expect(page.get_by_text(re.compile("users", re.I)).first).to_be_visible()
+    journey.visit("admin stats")
+
+    # re-score a session
+    page.get_by_label("Session id").fill(sid)
+    page.get_by_role("button", name="Re-score").click()
+    expect(page.get_by_role("status").filter(has_text="Re-scoring")).to_contain_text(sid)
+    journey.visit("rescore accepted")
+
+    # the question bank: a coding question whose reference fails its own tests is refused
+    page.get_by_role("link", name="Admin: questions").click()
+    expect(page.get_by_role("heading", name="Question bank")).to_be_visible()
+    expect(page.get_by_role("cell", name="Binary Search")).to_be_visible()
+    journey.visit("question bank")
+    doc = json.loads((BANK / "binary-search.json").read_text())
+    doc["id"] = f"binary-search-{uuid.uuid4().hex[:6]}"
+    doc["title"] = "Binary Search, again"
+    good = doc["reference_solutions"]["python"]
+    doc["reference_solutions"]["python"] = good.replace("return mid", "return mid + 1")
+    page.get_by_role("button", name="New question").click()
+    editor = page.get_by_label("Question document (JSON)")
+    editor.fill(json.dumps(doc))
+    page.get_by_role("button", name="Save", exact=True).click()
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_be_visible()
+    expect(refusal).not_to_contain_text("Saved")
+    journey.visit("question refused")
+    doc["reference_solutions"]["python"] = good
+    editor.fill(json.dumps(doc))
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(doc["id"])
+    journey.visit("question saved")
+    journey.assert_quiet_console()
+
+
+class BrokenModelProvider:
+    """A model provider that refuses every call (Gemini's 400 INVALID_ARGUMENT), on a local
+    port: the AI runner pointed at it fails the sessions it prepares."""
+
+    def __init__(self) -> None:
+        class Refuse(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.dumps(
+                    {"error": {"code": 400, "message": "Bad request", "status": "INVALID_ARGUMENT"}}
+                ).encode()
+                self.send_response(400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_faults_a_dropped_stream_a_failed_session_and_an_expired_token(
+    stack: Any, page: Page
+) -> None:
+    base = stack.gateway_url
+    journey = Journey(page, "faults")
+    refreshes: list[float] = []
+    page.on(
+        "request",
+        lambda r: refreshes.append(time.monotonic()) if r.url.endswith("/auth/refresh") else None,
+    )
+    sign_up(page, base, journey, "Katherine Johnson")
+    signed_in_at = time.monotonic()
+
+    # the status stream drops (the gateway restarts) while the candidate answers
+    start_interview(page, "Behavioural", 1)
+    page.wait_for_url(re.compile(r"/room/"))
+    expect(page.get_by_label("Your answer")).to_be_visible(timeout=30_000)
+    live = page.get_by_test_id("live-state")
+    expect(live).to_contain_text("live")
+    stack.restart("gateway")
+    expect(live).to_contain_text("reconnecting")
+    journey.visit("stream dropped", audit=False)
+    expect(live).to_contain_text("live", timeout=30_000)
+    page.get_by_label("Your answer").fill(STORY)
+    page.get_by_role("button", name="Submit answers").click()
+    page.get_by_role("dialog").get_by_role("button", name="Submit", exact=True).click()
+    # the restored stream carries the rest: scoring, then completed, with no reload
+    expect(page.get_by_role("link", name="Read your report")).to_be_visible(timeout=90_000)
+    journey.visit("scored over the restored stream")
+
+    # a session that fails: the model provider refuses; the reason shows, the credit returns
+    provider = BrokenModelProvider()
+    try:
+        stack.restart(
+            "ai-runner",
+            env={"AI_API_KEY": "test-key", "AI_BASE_URL": provider.url, "AI_MAX_ATTEMPTS": "1"},
+        )
+        start_interview(page, "Behavioural", 1)
+        page.wait_for_url(re.compile(r"/room/"))
+        failure = page.get_by_role("alert").filter(has_text="could not be finished")
+        expect(failure).to_be_visible(timeout=60_000)
+        expect(failure).to_contain_text(
+            re.compile("credit (it used was given back|has been returned)")
+        )
+        journey.visit("session failed")
+    finally:
+        stack.restart("ai-runner", env={})
+        provider.close()
+    page.get_by_role("link", name="Dashboard").first.click()
+    expect(page.get_by_text("1 of 2 interviews left")).to_be_visible()
+    expect(page.get_by_role("cell", name="failed")).to_be_visible()
+    journey.visit("dashboard after a failure")
+
+    # the access token (60 s in this stack) runs out; the next request refreshes it once,
+    # through the httpOnly cookie, and the page loads without asking to sign in again
+    left = 60 + 6 - (time.monotonic() - signed_in_at)
+    if left > 0:
+        page.wait_for_timeout(left * 1000)
+    before = len(refreshes)
+    page.get_by_role("link", name="History").first.click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    expect(page.get_by_role("cell", name="completed")).to_be_visible()
+    assert len(refreshes) >= before + 1 or any(t > signed_in_at + 60 for t in refreshes)
+    assert "/signin" not in page.url
+    journey.visit("history after the token expired")
     journey.assert_quiet_console()

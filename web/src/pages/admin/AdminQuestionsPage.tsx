@@ -163,7 +163,10 @@ export default function AdminQuestionsPage() {
                 </Table.Tbody>
               </Table>
             </Table.ScrollContainer>
-            {data.total > PAGE && <Pagination total={Math.ceil(data.total / PAGE)} value={page} onChange={setPage} />}
+            {data.total > PAGE && <Pagination
+                  getControlProps={(control) => ({ "aria-label": `${control} page` })}
+                  getItemProps={(n) => ({ "aria-label": `Page ${n}` })}
+                  total={Math.ceil(data.total / PAGE)} value={page} onChange={setPage} />}
           </Stack>
         )}
       </QueryState>

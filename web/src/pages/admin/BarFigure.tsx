@@ -12,7 +12,7 @@ export default function BarFigure({ name, values }: { name: string; values: Reco
           <XAxis dataKey="key" fontSize={12} />
           <YAxis fontSize={12} allowDecimals={false} />
           <Tooltip />
-          <Bar dataKey="value" fill="#4c6ef5" />
+          <Bar dataKey="value" fill="#364fc7" isAnimationActive={false} />
         </BarChart>
       </ResponsiveContainer>
     </Box>

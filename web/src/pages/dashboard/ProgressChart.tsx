@@ -28,7 +28,7 @@ export default function ProgressChart({ lines }: { lines: Schemas["ProgressLine"
           <Tooltip />
           <Legend />
           {lines.map((l, i) => (
-            <Line key={l.name} type="monotone" dataKey={l.name} stroke={COLOURS[i % COLOURS.length]} connectNulls dot />
+            <Line key={l.name} type="monotone" dataKey={l.name} stroke={COLOURS[i % COLOURS.length]} connectNulls dot isAnimationActive={false} />
           ))}
         </LineChart>
       </ResponsiveContainer>

@@ -31,7 +31,6 @@ export default function HistoryPage() {
                   total={Math.ceil(data.total / PAGE)}
                   value={page}
                   onChange={(p) => setParams({ page: String(p) })}
-                  getControlProps={(control) => ({ "aria-label": `${control} page` })}
                 />
               </Group>
             )}

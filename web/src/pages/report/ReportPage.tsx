@@ -6,7 +6,7 @@ import { ApiError, messageOf } from "../../api/problem";
 import { EvidenceText } from "../../components/Evidence";
 import { ErrorState, Loading } from "../../components/QueryState";
 import { useLiveStatus, useSessionQuery } from "../../features/live";
-import { StatusSteps } from "../room/RoomPage";
+import { FailureNotice, StatusSteps } from "../room/RoomPage";
 
 const VERDICT_COLOUR: Record<string, string> = { accepted: "teal" };
 
@@ -187,15 +187,8 @@ export default function ReportPage() {
   return (
     <Stack>
       <Title order={1}>Interview report</Title>
-      {session.status !== "completed" && <StatusSteps status={session.status} connection={live.state} />}
-      {session.status === "failed" && (
-        <Alert color="red" title="This interview could not be finished" role="alert">
-          <Text size="sm">{session.failure_reason}</Text>
-          <Text size="sm" mt="xs">
-            The interview credit it used was given back to you.
-          </Text>
-        </Alert>
-      )}
+      {session.status !== "completed" && <StatusSteps session={session} connection={live.state} />}
+      {session.status === "failed" && <FailureNotice session={session} />}
       {(session.status === "ready" || session.status === "queued") && (
         <Button component={Link} to={`/room/${session.id}`} w="fit-content">
           Back to the interview

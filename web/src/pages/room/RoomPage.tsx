@@ -36,21 +36,53 @@ function words(text: string): number {
   return text.trim() ? text.trim().split(/\s+/).length : 0;
 }
 
-export function StatusSteps({ status, connection }: { status: Session["status"]; connection: string }) {
-  const active = status === "completed" ? 4 : status === "failed" ? 3 : STEPS.indexOf(status as (typeof STEPS)[number]);
+const STEP_TEXT: Record<string, [string, string]> = {
+  queued: ["Queued", "Picking questions"],
+  ready: ["Ready", "Answering"],
+  scoring: ["Scoring", "Running tests, grading"],
+  completed: ["Completed", "Report ready"],
+};
+
+/** Where the session is: the steps it went through, and a failed step where it stopped. */
+export function StatusSteps({ session, connection }: { session: Session; connection: string }) {
+  const status = session.status;
+  const reached = new Set([...session.history.map((h) => h.status), status]);
+  const steps = status === "failed" ? [...STEPS.filter((s) => reached.has(s) && s !== "completed"), "failed"] : [...STEPS];
+  const active = status === "completed" ? steps.length : status === "failed" ? steps.length - 1 : steps.indexOf(status);
   return (
     <Stack gap={4}>
       <Stepper active={active} size="xs" allowNextStepsSelect={false} aria-label="Interview status">
-        <Stepper.Step label="Queued" description="Picking questions" />
-        <Stepper.Step label="Ready" description="Answering" />
-        <Stepper.Step label="Scoring" description="Running tests, grading" />
-        <Stepper.Step label={status === "failed" ? "Failed" : "Completed"} color={status === "failed" ? "red" : undefined} />
+        {steps.map((s) =>
+          s === "failed" ? (
+            <Stepper.Step key={s} label="Failed" description="Stopped here" color="red" />
+          ) : (
+            <Stepper.Step key={s} label={STEP_TEXT[s]![0]} description={STEP_TEXT[s]![1]} />
+          ),
+        )}
       </Stepper>
       <Text size="xs" c="dimmed" aria-live="polite" data-testid="live-state">
         Status: <strong>{status}</strong>
         {connection === "reconnecting" ? " · connection lost, reconnecting…" : connection === "open" ? " · live" : ""}
       </Text>
     </Stack>
+  );
+}
+
+/** The failure as the person should read it: the reason, and that the credit came back. */
+export function FailureNotice({ session }: { session: Session }) {
+  const reason = session.failure_reason ?? "Something went wrong while preparing or scoring it.";
+  return (
+    <Alert color="red" title="This interview could not be finished" role="alert">
+      <Text size="sm">{reason}</Text>
+      {!/credit/i.test(reason) && (
+        <Text size="sm" mt="xs">
+          The interview credit it used was given back to you.
+        </Text>
+      )}
+      <Button component={Link} to="/start" mt="xs" size="xs">
+        Start another
+      </Button>
+    </Alert>
   );
 }
 
@@ -377,7 +409,7 @@ export default function RoomPage() {
   return (
     <Stack>
       <Title order={1}>Interview</Title>
-      <StatusSteps status={session.status} connection={live.state} />
+      <StatusSteps session={session} connection={live.state} />
       {session.status === "queued" && (
         <Group>
           <Loader size="sm" />
@@ -398,17 +430,7 @@ export default function RoomPage() {
           </Button>
         </Alert>
       )}
-      {session.status === "failed" && (
-        <Alert color="red" title="This interview could not be finished" role="alert">
-          <Text size="sm">{session.failure_reason ?? "Something went wrong while preparing or scoring it."}</Text>
-          <Text size="sm" mt="xs">
-            The interview credit it used was given back to you.
-          </Text>
-          <Button component={Link} to="/start" mt="xs" size="xs">
-            Start another
-          </Button>
-        </Alert>
-      )}
+      {session.status === "failed" && <FailureNotice session={session} />}
     </Stack>
   );
 }
