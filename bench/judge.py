@@ -415,9 +415,9 @@ async def grade(
     answers: int,
     progress: Progress,
 ) -> tuple[Grading, Grading]:
+    from ai_runner.adapters.offline_grader import OfflineGrader
     from ai_runner.app.ports import JudgeSummary
     from ai_runner.domain.guard import bound_behavioral, bound_code
-    from ai_runner.scoring.offline import OfflineGrader
     from contracts.events import Answer
 
     grader = OfflineGrader()

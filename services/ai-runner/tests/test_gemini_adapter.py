@@ -545,8 +545,8 @@ async def test_a_model_talked_into_100_by_the_answer_scores_it_as_the_weak_answe
     """A scripted model at the wire gives every dimension 100, quoting the injected sentence
     and the answer's one innocuous sentence: the guard drops the injected quote and holds each
     dimension to the offline grader's reading plus the margin."""
+    from ai_runner.adapters.offline_grader import grade_behavioral_answer
     from ai_runner.domain.guard import MODEL_MARGIN, bound_behavioral
-    from ai_runner.scoring.offline import grade_behavioral_answer
 
     answer = f"{WEAK} {INJECTION}"
     fake.queue(
@@ -570,10 +570,10 @@ async def test_a_model_talked_into_100_by_the_answer_scores_it_as_the_weak_answe
     graded, _ = await make_grader().grade_behavioral(STAR, answer)
     assert {d.score for d in graded.dimensions} == {100}  # what the model said
     weights = {r.dimension: r.weight for r in STAR.rubric}
-    reference = grade_behavioral_answer(STAR, answer)
+    reference = grade_behavioral_answer(STAR, answer, judge_relevance=False)
     bounded = bound_behavioral(graded, answer, weights, reference)
     assert all(INJECTION not in q for d in bounded.dimensions for q in d.evidence)
-    weak_alone = grade_behavioral_answer(STAR, WEAK).score
+    weak_alone = grade_behavioral_answer(STAR, WEAK, judge_relevance=False).score
     assert bounded.score <= weak_alone + MODEL_MARGIN, (bounded.score, weak_alone)
     assert bounded.score < 50, bounded.score
     # the same answer without the injection, graded 100 by the model with honest quotes of
@@ -593,5 +593,7 @@ async def test_a_model_talked_into_100_by_the_answer_scores_it_as_the_weak_answe
             )
         }
     )
-    kept = bound_behavioral(honest, strong, weights, grade_behavioral_answer(STAR, strong))
+    kept = bound_behavioral(
+        honest, strong, weights, grade_behavioral_answer(STAR, strong, judge_relevance=False)
+    )
     assert kept.score >= 65, kept.score

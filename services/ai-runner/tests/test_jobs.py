@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from ai_runner.adapters.offline_grader import OfflineGrader
 from ai_runner.adapters.transcripts import S3Transcripts
 from ai_runner.app.ports import ProviderFailed
 from ai_runner.main import create_app
-from ai_runner.scoring.offline import OfflineGrader
 from ai_runner.settings import Settings
 from contracts import AnswersSubmitted, EventEnvelope, SessionRequested
 from contracts.events import (

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from servicekit.identity import auth_verifier
 from servicekit.runtime import ServiceRuntime
 
+from ai_runner.adapters.offline_grader import OfflineGrader
 from ai_runner.adapters.transcripts import LocalTranscripts, S3Transcripts, TranscriptStore
 from ai_runner.app.jobs import Jobs
 from ai_runner.app.ports import Grader
@@ -17,6 +18,7 @@ from ai_runner.settings import Settings
 
 
 def make_grader(settings: Settings) -> Grader:
+    """A model when a key is set, else the offline grader."""
     if settings.ai_api_key is not None:
         from ai_runner.adapters.gemini import GeminiGrader
 
@@ -29,9 +31,7 @@ def make_grader(settings: Settings) -> Grader:
             price_input_per_m=settings.ai_price_input_per_million,
             price_output_per_m=settings.ai_price_output_per_million,
         )
-    from ai_runner.scoring.offline import OfflineGrader
-
-    return OfflineGrader()  # type: ignore[no-any-return]
+    return OfflineGrader()
 
 
 def make_judge(settings: Settings) -> Any:
@@ -66,17 +66,23 @@ def create_app(
     settings = settings or Settings()
     rt = ServiceRuntime(settings)
     judge = judge or make_judge(settings)
+    grader = grader or make_grader(settings)
+    # a model's behavioural grading is bounded by the offline grader's reading of what the
+    # text shows (relevance is left to the model)
+    offline = grader if isinstance(grader, OfflineGrader) else OfflineGrader(judge_relevance=False)
     jobs = Jobs(
         rt,
         settings,
-        grader or make_grader(settings),
+        grader,
         judge,
         transcripts or make_transcripts(settings),
+        reference=None if offline is grader else offline,
     )
     register_consumers(rt, jobs)
 
     @rt.on_startup
     async def _start(_: ServiceRuntime) -> None:
+        await offline.warm_up()  # the embedding model, loaded in a thread before any job
         await jobs.ensure_indexes()
         jobs.start()
 

@@ -51,8 +51,6 @@ from ai_runner.app.ports import Grader, JudgeSummary, ProviderFailed, Usage
 from ai_runner.domain.guard import bound_behavioral, bound_code
 from ai_runner.domain.job import AiJob, JobAlreadyFinished, JobNotRescorable
 from ai_runner.domain.sufficiency import insufficient_reason
-from ai_runner.scoring.offline import MODEL as OFFLINE_MODEL
-from ai_runner.scoring.offline import grade_behavioral_answer
 from ai_runner.settings import Settings
 
 log = get_logger(__name__)
@@ -105,10 +103,14 @@ class Jobs:
         judge: Judge,
         transcripts: TranscriptStore,
         clock: Callable[[], datetime] | None = None,
+        reference: Grader | None = None,
     ) -> None:
         self.rt = rt
         self.settings = settings
         self.grader = grader
+        # when a model grades, the offline grader's reading of what the same answer shows
+        # bounds it (guard.MODEL_MARGIN); the offline grader's own needs no second look
+        self.reference = reference
         self.judge = judge
         self.transcripts = transcripts
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -441,12 +443,10 @@ class Jobs:
             else:
                 graded, spent = await self.grader.grade_behavioral(question, answer.response)
                 weights = {r.dimension: r.weight for r in question.rubric}
-                # a model's grading is also bounded by what the offline grader reads in the
-                # answer (guard.MODEL_MARGIN); the offline grader's own needs no second look
                 reference = (
                     None
-                    if self.grader.model == OFFLINE_MODEL
-                    else grade_behavioral_answer(question, answer.response)
+                    if self.reference is None
+                    else (await self.reference.grade_behavioral(question, answer.response))[0]
                 )
                 result = bound_behavioral(graded, answer.response, weights, reference)
             usage.add(spent)

@@ -1,1 +1,0 @@
-"""Graders that need no model provider: the deterministic offline grader."""
