@@ -25,10 +25,11 @@ What is measured (no services, no network; everything in this process and its ch
     sample answer through `grade_behavioral` (plus `bound_behavioral`, as the AI runner
     scores), and every coding question's reference solutions (both languages) through
     `review_code` (with a judge summary of all tests passed: reference solutions pass), first
-    each once (cold caches: the grader memoises word stems and per-question needs), then
-    cycling until `--answers` of each kind (warm). Reported: answers/s, and the sessions/s
-    that follow for a default mixed session (2 coding + 2 behavioural answers), grading
-    alone and with each coding answer's judge run at the rate of (a).
+    each once (cold: the first behavioural answer also loads the embedding model from the
+    wordllama wheel, ~0.3 s, and the grader memoises each question's embedding and key
+    words), then cycling until `--answers` of each kind (warm). Reported: answers/s, and
+    the sessions/s that follow for a default mixed session (2 coding + 2 behavioural
+    answers), grading alone and with each coding answer's judge run at the rate of (a).
 
 Run (bubblewrap, prlimit, /usr/bin/python3 and node must be installed)::
 
