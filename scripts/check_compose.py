@@ -1,9 +1,11 @@
 """Validate docker-compose.yml without a Docker engine: the Compose Specification JSON schema
 (deploy/schemas/compose-spec.json), then the platform's rules - every service of ours built
-from deploy/Dockerfile with its name as the SERVICE build argument, healthchecks,
-`depends_on` conditions that point at real services, no dependency cycles, only the gateway
-published, MongoDB a replica set, every variable the file interpolates documented in
-`.env.example`, and no secret written into either file.
+from deploy/Dockerfile with its name as the SERVICE build argument, the web app from
+deploy/web/Dockerfile, every image built here hardened (non-root, read-only root filesystem,
+no capabilities, no privilege escalation), healthchecks, `depends_on` conditions that point at
+real services, no dependency cycles, only the web app published (the browser's one origin,
+proxying the API to the gateway), MongoDB a replica set, every variable the file interpolates
+documented in `.env.example`, and no secret written into either file.
 
     python scripts/check_compose.py [docker-compose.yml] [--env-example .env.example]
 
@@ -28,7 +30,10 @@ from secret_patterns import SECRET_NAME, SECRET_VALUE, URL_CREDENTIALS
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "deploy" / "schemas" / "compose-spec.json"
 DOCKERFILE = "deploy/Dockerfile"  # the one image recipe; SERVICE picks what it builds
-PUBLIC = {"gateway": 8000}  # the only published service and its container port
+# Images that are not a Python service, each with its own recipe: the web app's static server.
+OTHER_IMAGES = {"web": "deploy/web/Dockerfile"}
+PUBLIC = {"web": 8080}  # the only published service and its container port
+ROOT_USERS = {"root", "0"}
 # `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 PLACEHOLDER = re.compile(r"^(|change-me|changeme|<[^>]*>|\"<[^>]*>\")$")
@@ -118,6 +123,32 @@ def build_args_problems(name: str, build: dict[str, Any], base: Path, ours: set[
     return problems
 
 
+def image_user(dockerfile: Path) -> str | None:
+    """The user the image runs as: its Dockerfile's last USER (None: never set, so root)."""
+    user = None
+    for line in dockerfile.read_text().splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0].upper() == "USER":
+            user = words[1]
+    return user
+
+
+def hardening_problems(name: str, svc: dict[str, Any], dockerfile: Path) -> list[str]:
+    """An image built here runs non-root, on a read-only root filesystem, with no capability
+    and no privilege escalation (what x-service gives the Python services)."""
+    problems: list[str] = []
+    user = str(svc.get("user") or (image_user(dockerfile) if dockerfile.is_file() else "") or "")
+    if not user or user.split(":")[0] in ROOT_USERS:
+        problems.append(f"{name}: runs as root (set USER in its Dockerfile or `user:`)")
+    if svc.get("read_only") is not True:
+        problems.append(f"{name}: read_only must be true (a tmpfs for what it writes)")
+    if "ALL" not in (svc.get("cap_drop") or []):
+        problems.append(f"{name}: cap_drop must contain ALL")
+    if "no-new-privileges:true" not in (svc.get("security_opt") or []):
+        problems.append(f"{name}: security_opt must contain no-new-privileges:true")
+    return problems
+
+
 def check(compose_path: Path, env_example: Path) -> list[str]:
     problems: list[str] = []
     base = compose_path.parent
@@ -151,6 +182,15 @@ def check(compose_path: Path, env_example: Path) -> list[str]:
     ours = {p.parent.name for p in (base / "services").glob("*/pyproject.toml")}
     for name in sorted(ours - set(services)):
         problems.append(f"services/{name} has no service in the compose file")
+    for name, recipe in OTHER_IMAGES.items():
+        other = services.get(name)
+        if other is None:
+            problems.append(f"{name}: no service in the compose file (built from {recipe})")
+            continue
+        build = other.get("build")
+        built_from = build.get("dockerfile", "Dockerfile") if isinstance(build, dict) else None
+        if built_from is None or Path(built_from) != Path(recipe):
+            problems.append(f"{name}: must be built from {recipe}")
     for name, svc in services.items():
         if "build" not in svc and "image" not in svc:
             problems.append(f"{name}: neither build nor image")
@@ -167,6 +207,7 @@ def check(compose_path: Path, env_example: Path) -> list[str]:
             if not dockerfile.is_file():
                 problems.append(f"{name}: {dockerfile.relative_to(base)} does not exist")
             problems += build_args_problems(name, build, base, ours)
+            problems += hardening_problems(name, svc, dockerfile)
         elif ":" not in str(svc.get("image", "")).rsplit("/", 1)[-1]:
             problems.append(f"{name}: image {svc.get('image')!r} has no tag")
 

@@ -36,7 +36,7 @@ KUBERNETES_VERSION = os.environ.get("K8S_VERSION", "1.32.0")
 # The only Secrets manifests may reference: created out of band (deploy/k8s/README.md).
 EXTERNAL_SECRETS = {"mock-interview-secrets", "gateway-tls"}
 # Services that must scale on CPU with an HPA.
-CPU_SCALED = {"gateway", "auth", "interviews", "billing"}
+CPU_SCALED = {"gateway", "auth", "interviews", "billing", "web"}
 # Services that must scale on a backlog gauge in Prometheus, and on CPU: a KEDA `prometheus`
 # trigger whose query reads the gauge, or an HPA External metric of that name. The AI runner's
 # RabbitMQ queues are no signal: its consumers only record a job in Mongo and ack, so the
@@ -45,9 +45,11 @@ BACKLOG_SCALED = {"ai-runner": "ai_jobs_pending"}
 # The one workload allowed to relax seccomp/procMount/AppArmor: its bubblewrap sandbox
 # needs user namespaces and a fresh /proc (see base/ai-runner/deployment.yaml).
 SANDBOXED = {"ai-runner"}
+# What the Ingress may route to: the API and the web app's static files, on one host.
+PUBLIC = {"gateway", "web"}
 # Namespaces that may reach a pod of ours from outside the namespace, and what they may reach.
 OUTSIDE_PEERS = {
-    "ingress-nginx": {"gateway"},
+    "ingress-nginx": PUBLIC,
     "monitoring": None,  # None: any pod (metrics scraping)
 }
 USER_ID = 10001
@@ -482,8 +484,9 @@ def check_network(objs: list[dict[str, Any]], report: Report) -> None:
                 report.add(ing, f"host {rule.get('host')!r} is not covered by TLS")
             for path in (rule.get("http") or {}).get("paths") or []:
                 backend = (path.get("backend") or {}).get("service", {}).get("name")
-                if backend != "gateway":
-                    report.add(ing, f"routes to {backend!r}: only the gateway is public")
+                if backend not in PUBLIC:
+                    public = " and ".join(sorted(PUBLIC))
+                    report.add(ing, f"routes to {backend!r}: only {public} are public")
 
 
 def check_namespaces(objs: list[dict[str, Any]], report: Report) -> None:

@@ -1,7 +1,9 @@
-"""The image build matrix for CI, read from docker-compose.yml: one entry per service built
-from deploy/Dockerfile, with its build arguments. The compose file is the one place those
-arguments are written (`make compose-check` checks them), so CI builds what `make stack`
-builds and a new service needs no edit of the workflow.
+"""The image build matrix for CI, read from docker-compose.yml: one entry per image the compose
+file builds (always from the repository root, as `make compose-check` requires) with the
+Dockerfile and build arguments it is built with - each service from deploy/Dockerfile, the
+web app from deploy/web/Dockerfile. The compose file is the one place those are written
+(`make compose-check` checks them), so CI builds what `make stack` builds and a new service
+needs no edit of the workflow.
 
     python scripts/image_matrix.py [docker-compose.yml]    # prints {"include": [...]}
 """
@@ -16,7 +18,6 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-DOCKERFILE = "deploy/Dockerfile"
 
 
 def matrix(compose: Path) -> dict[str, list[dict[str, str]]]:
@@ -24,14 +25,17 @@ def matrix(compose: Path) -> dict[str, list[dict[str, str]]]:
     include = []
     for name, service in (doc.get("services") or {}).items():
         build: Any = service.get("build")
-        if not isinstance(build, dict) or build.get("dockerfile") != DOCKERFILE:
-            continue
+        if isinstance(build, str):
+            build = {"context": build}
+        if not isinstance(build, dict):
+            continue  # an image pulled as it is (MongoDB, RabbitMQ, ...)
         args = build.get("args") or {}
         if isinstance(args, list):
             args = dict(str(item).partition("=")[::2] for item in args)
         include.append(
             {
                 "service": name,
+                "dockerfile": build.get("dockerfile", "Dockerfile"),
                 # docker/build-push-action's build-args: one NAME=value a line
                 "build-args": "\n".join(f"{key}={value}" for key, value in args.items()),
             }
@@ -43,7 +47,7 @@ def main(argv: list[str]) -> int:
     compose = Path(argv[0]) if argv else REPO / "docker-compose.yml"
     result = matrix(compose)
     if not result["include"]:
-        print(f"image-matrix: no service in {compose} builds {DOCKERFILE}", file=sys.stderr)
+        print(f"image-matrix: no service in {compose} builds an image", file=sys.stderr)
         return 1
     print(json.dumps(result, separators=(",", ":")))
     return 0

@@ -4,6 +4,8 @@
 #   docker-compose  Debian's Compose, so `make compose-check` also runs `docker-compose config`
 #   promtool        from Debian's prometheus package (extracted only: no server is installed
 #                   or started), so the alert rules are checked and unit-tested by promtool
+#   nginx           from Debian's nginx package (extracted only, as promtool), so tests/ops
+#                   run the web app's nginx.conf (deploy/web) and check what it serves
 # `kubectl kustomize` (for `make k8s-check`) comes with the machine image; the Kubernetes
 # schemas come with the Python dev dependency kubernetes-validate.
 set -euo pipefail
@@ -25,5 +27,14 @@ if ! command -v promtool >/dev/null 2>&1; then
   trap 'rm -rf "$work"' EXIT
   (cd "$work" && apt-get download -qq prometheus 2>/dev/null && dpkg -x prometheus_*.deb root)
   install -m 0755 "$work/root/usr/bin/promtool" /usr/local/bin/promtool
+fi
+
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "install-ops-tools: installing nginx (the binary only)"
+  apt_update
+  nginx_work=$(mktemp -d)
+  (cd "$nginx_work" && apt-get download -qq nginx 2>/dev/null && dpkg -x nginx_*.deb root)
+  install -m 0755 "$nginx_work/root/usr/sbin/nginx" /usr/local/bin/nginx
+  rm -rf "$nginx_work"
 fi
 echo "install-ops-tools: $(docker-compose version --short 2>/dev/null || docker compose version --short), $(promtool --version 2>&1 | head -1)"

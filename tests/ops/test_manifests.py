@@ -37,11 +37,16 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def compose_project(tmp_path: Path) -> Path:
-    """A copy of what the compose check reads: the file, .env.example, the Dockerfile, and
-    each service's pyproject.toml and main module."""
+    """A copy of what the compose check reads: the file, .env.example, the Dockerfiles (and
+    the web server's configuration), and each service's pyproject.toml and main module."""
     shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
     shutil.copy(REPO / ".env.example", tmp_path / ".env.example")
-    wanted = ["deploy/Dockerfile", "services/*/pyproject.toml", "services/*/src/*/main.py"]
+    wanted = [
+        "deploy/Dockerfile",
+        "deploy/web/*",
+        "services/*/pyproject.toml",
+        "services/*/src/*/main.py",
+    ]
     for source in (path for pattern in wanted for path in REPO.glob(pattern)):
         target = tmp_path / source.relative_to(REPO)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -125,8 +130,43 @@ def test_the_real_compose_also_rejects_an_unknown_dependency(compose_project: Pa
         ),
         pytest.param(
             lambda d: d["services"]["auth"].update(ports=["8001:8000"]),
-            "auth: publishes ports; only gateway may",
+            "auth: publishes ports; only web may",
             id="second-published-port",
+        ),
+        pytest.param(
+            lambda d: d["services"]["gateway"].update(ports=["8000:8000"]),
+            "gateway: publishes ports; only web may",
+            id="gateway-published-beside-the-web-app",
+        ),
+        pytest.param(
+            lambda d: d["services"].pop("web"),
+            "web: no service in the compose file (built from deploy/web/Dockerfile)",
+            id="web-app-missing",
+        ),
+        pytest.param(
+            lambda d: d["services"]["web"]["build"].update(dockerfile="deploy/Dockerfile"),
+            "web: must be built from deploy/web/Dockerfile",
+            id="web-app-from-the-python-recipe",
+        ),
+        pytest.param(
+            lambda d: d["services"]["web"].update(user="root"),
+            "web: runs as root",
+            id="web-app-as-root",
+        ),
+        pytest.param(
+            lambda d: d["services"]["web"].pop("read_only"),
+            "web: read_only must be true",
+            id="web-app-writable-root",
+        ),
+        pytest.param(
+            lambda d: d["services"]["web"].pop("cap_drop"),
+            "web: cap_drop must contain ALL",
+            id="web-app-with-capabilities",
+        ),
+        pytest.param(
+            lambda d: d["services"]["gateway"].update(security_opt=[]),
+            "gateway: security_opt must contain no-new-privileges:true",
+            id="privilege-escalation",
         ),
         pytest.param(
             lambda d: d["services"]["billing"].pop("healthcheck"),
@@ -233,14 +273,19 @@ def test_gen_env_makes_a_usable_env_from_the_example() -> None:
 
 
 def test_ci_builds_each_image_with_the_build_args_compose_uses() -> None:
-    """CI's image matrix comes from docker-compose.yml: every service once, the AI runner
-    with its package name and the packages its sandbox needs."""
+    """CI's image matrix comes from docker-compose.yml: every service once from
+    deploy/Dockerfile, the AI runner with its package name and the packages its sandbox
+    needs, and the web app from its own Dockerfile."""
     done = run(sys.executable, REPO / "scripts" / "image_matrix.py")
     assert done.returncode == 0, done.stderr
     include = json.loads(done.stdout)["include"]
     services = sorted(p.parent.name for p in REPO.glob("services/*/pyproject.toml"))
-    assert sorted(entry["service"] for entry in include) == services
+    assert sorted(entry["service"] for entry in include) == sorted([*services, "web"])
+    recipes = {e["service"]: e["dockerfile"] for e in include}
+    assert recipes == {**{s: "deploy/Dockerfile" for s in services}, "web": "deploy/web/Dockerfile"}
+    assert all((REPO / recipe).is_file() for recipe in recipes.values())
     args = {e["service"]: e["build-args"].splitlines() for e in include}
+    assert args["web"] == []
     assert args["auth"] == ["SERVICE=auth"]
     assert args["ai-runner"] == [
         "SERVICE=ai-runner",
@@ -301,6 +346,11 @@ def dev_objects() -> list[dict[str, Any]]:
 
 def find(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return next(o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def pod(objs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = find(objs, "Deployment", name)["spec"]["template"]["spec"]
+    return spec
 
 
 def container(objs: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -480,6 +530,35 @@ BREAKAGES: list[Any] = [
         lambda o: find(o, "Ingress", "gateway")["spec"].pop("tls"),
         "Ingress/gateway: must terminate TLS",
         id="ingress-without-tls",
+    ),
+    pytest.param(
+        lambda o: find(o, "Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"][0]["backend"][
+            "service"
+        ].update(name="auth"),
+        "Ingress/gateway: routes to 'auth': only gateway and web are public",
+        id="ingress-to-an-internal-service",
+    ),
+    pytest.param(
+        lambda o: container(o, "web")["securityContext"].update(readOnlyRootFilesystem=False),
+        "Deployment/web: container web: readOnlyRootFilesystem must be true",
+        id="web-writable-root",
+    ),
+    pytest.param(
+        lambda o: pod(o, "web")["securityContext"].update(runAsUser=101),
+        "Deployment/web: pod securityContext.runAsUser must be 10001",
+        id="web-as-the-images-nginx-user",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "HorizontalPodAutoscaler", "web")),
+        "Deployment/web: needs a CPU HorizontalPodAutoscaler",
+        id="web-not-autoscaled",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "web-from-ingress")["spec"]["ingress"][0]["from"][0][
+            "namespaceSelector"
+        ]["matchLabels"].update({"kubernetes.io/metadata.name": "default"}),
+        "NetworkPolicy/web-from-ingress: ingress from namespace 'default' is not an allowed peer",
+        id="web-reached-from-another-namespace",
     ),
     pytest.param(
         lambda o: o.remove(find(o, "PodDisruptionBudget", "interviews")),
