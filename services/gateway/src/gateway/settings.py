@@ -28,6 +28,14 @@ class Settings(ServiceSettings):
     rate_limit_login_account: str = Field(
         default="10/300", description="Login attempts per email, from any IP."
     )
+    rate_limit_refresh_ip: str = Field(
+        default="60/60",
+        description=(
+            "Token refreshes per IP. Its own budget, not the login one: the web app keeps the "
+            "access token in memory, so every page load refreshes, and a refresh token (256 "
+            "random bits) cannot be guessed the way a password can."
+        ),
+    )
     rate_limit_register_ip: str = Field(default="5/60", description="Registrations per IP.")
     rate_limit_run: str = Field(
         default="20/60", description="Example runs (POST /interviews/{id}/run) per user."

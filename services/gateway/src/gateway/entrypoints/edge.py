@@ -240,7 +240,15 @@ class Edge:
         self.revocations = revocations or RevocationMemory(settings.jwt_access_ttl_seconds + 60)
         self.policies = {
             name: Policy.parse(name, getattr(settings, f"rate_limit_{name}"))
-            for name in ("ip", "user", "login_ip", "login_account", "register_ip", "run")
+            for name in (
+                "ip",
+                "user",
+                "login_ip",
+                "login_account",
+                "register_ip",
+                "refresh_ip",
+                "run",
+            )
         }
 
     def _redis_down(self, what: str) -> None:

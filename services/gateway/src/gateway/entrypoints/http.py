@@ -148,7 +148,7 @@ async def login(body: LoginRequest, request: Request) -> Response:
     responses=problems(401, 422),
 )
 async def refresh(request: Request, body: RefreshRequest | None = Body(default=None)) -> Response:
-    await _edge(request).per_ip(request, "login_ip")
+    await _edge(request).per_ip(request, "refresh_ip")
     return await forward("auth", request)
 
 
