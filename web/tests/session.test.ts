@@ -91,3 +91,28 @@ describe("AuthSession", () => {
     expect(session.signedIn).toBe(true);
   });
 });
+
+describe("AuthSession when the server throttles", () => {
+  it("waits out a 429 on refresh (Retry-After) and does not sign out", async () => {
+    const answers = [
+      new Response(JSON.stringify({ code: "too_many_requests", status: 429 }), {
+        status: 429,
+        headers: { "Retry-After": "2" },
+      }),
+      json(200, { access_token: "t9", token_type: "bearer", expires_in: 900 }),
+    ];
+    const waited: number[] = [];
+    const session = new AuthSession(async () => answers.shift()!, ORIGIN, async (ms) => void waited.push(ms));
+    session.signIn("t1");
+    expect(await session.refresh()).toBe(true);
+    expect(waited).toEqual([2000]);
+    expect(session.accessToken).toBe("t9");
+  });
+
+  it("keeps the session through a server error on refresh", async () => {
+    const session = new AuthSession(async () => json(503, { code: "unavailable", status: 503 }), ORIGIN, async () => undefined);
+    session.signIn("t1");
+    expect(await session.refresh()).toBe(false);
+    expect(session.signedIn).toBe(true);
+  });
+});

@@ -21,6 +21,7 @@ export class AuthSession {
   constructor(
     private readonly send: Fetch,
     private readonly origin: string,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
   get accessToken(): string | null {
@@ -57,14 +58,27 @@ export class AuthSession {
 
   private async doRefresh(): Promise<boolean> {
     let response: Response;
-    try {
-      response = await this.send(
+    const send = () =>
+      this.send(
         new Request(new URL(REFRESH_PATH, this.origin), {
           method: "POST",
           credentials: "same-origin",
           headers: { "Content-Type": "application/json" },
         }),
       );
+    try {
+      // one refresh at a time across this browser's tabs: each rotation replaces the cookie,
+      // and two tabs sending the same cookie at once would look like a stolen token (the
+      // server revokes the whole login)
+      const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+      const once = () => (locks ? locks.request("mock-interview-refresh", send) : send());
+      response = await once();
+      // throttled or the server is struggling: not a reason to sign anyone out; wait once
+      if (response.status === 429 || response.status >= 500) {
+        const wait = Number(response.headers.get("Retry-After")) || 1;
+        await this.sleep(Math.min(wait, 10) * 1000);
+        response = await once();
+      }
     } catch {
       return false; // offline: keep the session, the caller shows the network error
     }
@@ -73,6 +87,7 @@ export class AuthSession {
       this.signIn(body.access_token);
       return true;
     }
+    if (response.status !== 401) return false;
     let code: string | undefined;
     try {
       code = ((await response.json()) as { code?: string }).code;

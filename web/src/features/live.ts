@@ -26,7 +26,9 @@ export function useLiveStatus(id: string, follow: boolean) {
       onState: (s) => setState(s),
       onFrame: (frame) => {
         setLast(frame);
-        void client.invalidateQueries({ queryKey: ["session", id] });
+        // the stream replays the history first: read the session again only on news
+        const cached = client.getQueryData<{ status: string }>(["session", id]);
+        if (cached?.status !== frame.status) void client.invalidateQueries({ queryKey: ["session", id] });
         if (frame.status === "completed" || frame.status === "failed") {
           void client.invalidateQueries({ queryKey: ["me"] });
           void client.invalidateQueries({ queryKey: ["interviews"] });
