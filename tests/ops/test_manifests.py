@@ -74,12 +74,12 @@ def test_compose_check_exits_non_zero_on_a_dependency_on_an_unknown_service(
     compose_project: Path,
 ) -> None:
     def depend_on_ghost(doc: dict[str, Any]) -> None:
-        doc["services"]["gateway"]["depends_on"]["notifications"] = {"condition": "service_healthy"}
+        doc["services"]["gateway"]["depends_on"]["mailer"] = {"condition": "service_healthy"}
 
     path = edit_compose(compose_project, depend_on_ghost)
     done = run(REPO / "scripts" / "compose-check.sh", path)
     assert done.returncode != 0
-    assert "depends on unknown service 'notifications'" in done.stderr
+    assert "depends on unknown service 'mailer'" in done.stderr
 
 
 def test_the_real_compose_also_rejects_an_unknown_dependency(compose_project: Path) -> None:

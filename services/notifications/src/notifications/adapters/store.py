@@ -1,0 +1,194 @@
+"""notifications' own collections: `recipients` (where a user's mail goes, learned from
+UserRegistered, forgotten on UserDeleted) and `deliveries` (one row per mail: the event that
+asked for it and its purpose, unique together, and its delivery state)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
+
+RECIPIENTS = "recipients"
+DELIVERIES = "deliveries"
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+PARKED = "parked"
+CANCELLED = "cancelled"
+SUPPRESSED = "suppressed"
+
+
+def delivery_id(event_id: str, purpose: str) -> str:
+    return f"{event_id}:{purpose}"
+
+
+class Recipients:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[RECIPIENTS]
+
+    async def remember(
+        self, user_id: str, name: str, email: str, session: AsyncClientSession
+    ) -> bool:
+        """Store the address unless the account is already gone (events may come out of
+        order: a UserDeleted seen first leaves a tombstone that a late UserRegistered
+        must not bring back). True when stored."""
+        now = datetime.now(UTC)
+        result = await self.collection.update_one(
+            {"_id": user_id, "deleted": {"$ne": True}},
+            {
+                "$set": {"name": name, "email": email, "updated_at": now},
+            },
+            session=session,
+        )
+        if result.matched_count:
+            return True
+        try:
+            await self.collection.insert_one(
+                {"_id": user_id, "name": name, "email": email, "registered_at": now},
+                session=session,
+            )
+        except DuplicateKeyError:
+            return False  # a tombstone
+        return True
+
+    async def forget(self, user_id: str, session: AsyncClientSession) -> None:
+        """Drop the name and address; keep only that the account is gone."""
+        await self.collection.replace_one(
+            {"_id": user_id},
+            {"_id": user_id, "deleted": True, "deleted_at": datetime.now(UTC)},
+            upsert=True,
+            session=session,
+        )
+
+    async def find(self, user_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": user_id})
+
+    async def mark_undeliverable(self, user_id: str, email: str, reason: str) -> None:
+        """The server refused this address for good: no more mail to it (until it changes)."""
+        await self.collection.update_one(
+            {"_id": user_id, "email": email},
+            {"$set": {"undeliverable": reason[:500], "undeliverable_at": datetime.now(UTC)}},
+        )
+
+
+class Deliveries:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[DELIVERIES]
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index(
+            [("event_id", ASCENDING), ("purpose", ASCENDING)], unique=True, name="one_per_purpose"
+        )
+        await self.collection.create_index(
+            [("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"
+        )
+        await self.collection.create_index([("user_id", ASCENDING)], name="by_user")
+
+    async def request(
+        self,
+        event_id: str,
+        purpose: str,
+        user_id: str,
+        context: dict[str, Any],
+        session: AsyncClientSession,
+    ) -> bool:
+        """Record the mail in the consumer's transaction; False if it was recorded before
+        (the unique key is what makes it one mail per event and purpose)."""
+        now = datetime.now(UTC)
+        try:
+            await self.collection.insert_one(
+                {
+                    "_id": delivery_id(event_id, purpose),
+                    "event_id": event_id,
+                    "purpose": purpose,
+                    "user_id": user_id,
+                    "context": context,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                },
+                session=session,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def cancel_for_user(self, user_id: str, session: AsyncClientSession) -> None:
+        """The account is gone: nothing still waiting goes out."""
+        await self.collection.update_many(
+            {"user_id": user_id, "status": {"$in": [PENDING, SENDING]}},
+            {
+                "$set": {"status": CANCELLED, "reason": "account deleted"},
+                "$unset": {"lease_until": "", "lease_owner": ""},
+            },
+            session=session,
+        )
+        # sent mail keeps its record (what was sent, when) but not where it went
+        await self.collection.update_many(
+            {"user_id": user_id, "to": {"$exists": True}},
+            {"$unset": {"to": ""}},
+            session=session,
+        )
+
+    async def claim(self, lease_seconds: float) -> Document | None:
+        """Take one due mail for this process: a pending one whose time has come, or one
+        whose sender's lease ran out (it crashed mid-send). Atomic, so two replicas never
+        hold the same mail at once."""
+        now = datetime.now(UTC)
+        doc: Document | None = await self.collection.find_one_and_update(
+            {
+                "$or": [
+                    {"status": PENDING, "next_attempt_at": {"$lte": now}},
+                    {"status": SENDING, "lease_until": {"$lt": now}},
+                ]
+            },
+            {
+                "$set": {
+                    "status": SENDING,
+                    "lease_owner": self.owner,
+                    "lease_until": now + timedelta(seconds=lease_seconds),
+                }
+            },
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc
+
+    async def _settle(self, doc: Document, update: dict[str, Any]) -> bool:
+        update.setdefault("$unset", {}).update({"lease_until": "", "lease_owner": ""})
+        result = await self.collection.update_one(
+            {"_id": doc["_id"], "status": SENDING, "lease_owner": self.owner}, update
+        )
+        return bool(result.modified_count)
+
+    async def sent(self, doc: Document, to: str) -> bool:
+        now = datetime.now(UTC)
+        return await self._settle(
+            doc,
+            {"$set": {"status": SENT, "sent_at": now, "to": to}, "$inc": {"attempts": 1}},
+        )
+
+    async def retry(self, doc: Document, reason: str, at: datetime, count: bool = True) -> bool:
+        update: dict[str, Any] = {
+            "$set": {"status": PENDING, "next_attempt_at": at, "last_error": reason[:1000]}
+        }
+        if count:
+            update["$inc"] = {"attempts": 1}
+        return await self._settle(doc, update)
+
+    async def finish(self, doc: Document, status: str, reason: str, count: bool = True) -> bool:
+        update: dict[str, Any] = {
+            "$set": {"status": status, "reason": reason[:1000], "finished_at": datetime.now(UTC)}
+        }
+        if count:
+            update["$inc"] = {"attempts": 1}
+        return await self._settle(doc, update)

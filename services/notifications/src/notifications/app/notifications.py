@@ -1,0 +1,249 @@
+"""What mail each event asks for, and the sender loop that delivers it.
+
+A consumer only records the mail (in its inbox transaction), so a redelivered event or a
+second replica finds the row and adds nothing: one mail per (event, purpose). The sender
+claims due mail with a lease, sends it, and marks it sent; a dead SMTP server loses nothing
+(retried with backoff and jitter, parked with the reason after `mail_max_attempts`), and a
+5xx refusal of an address marks it so nothing more is sent there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from contracts import EventEnvelope, SessionFailed, SessionScored, UserDeleted, UserRegistered
+from prometheus_client import Counter
+from servicekit.logs import get_logger
+from servicekit.metrics import REGISTRY
+from servicekit.mongo import AsyncClientSession, Document
+
+from notifications.adapters.mailer import (
+    MailComposer,
+    MessageRejected,
+    PermanentRejection,
+    Recipient,
+    SmtpMailer,
+    TransientFailure,
+)
+from notifications.adapters.store import (
+    CANCELLED,
+    PARKED,
+    SUPPRESSED,
+    Deliveries,
+    Recipients,
+)
+from notifications.settings import Settings
+
+log = get_logger(__name__)
+
+MAIL_SENT = Counter(
+    "notifications_mail_sent_total", "Mails the SMTP server accepted.", ["kind"], registry=REGISTRY
+)
+MAIL_FAILED = Counter(
+    "notifications_mail_failed_total",
+    "Delivery attempts that failed (retried until parked).",
+    ["kind"],
+    registry=REGISTRY,
+)
+MAIL_PARKED = Counter(
+    "notifications_mail_parked_total",
+    "Mails given up on, with the reason stored on the delivery.",
+    ["kind"],
+    registry=REGISTRY,
+)
+
+STAGE_WORDS = {"preparing": "prepared", "scoring": "scored", "deadline": "finished"}
+
+
+class Notifications:
+    """The consumers' side: remember addresses, request mail, forget users."""
+
+    recipients: Recipients
+    deliveries: Deliveries
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def bind(self, recipients: Recipients, deliveries: Deliveries) -> None:
+        """The collections, once the lifespan has connected to Mongo."""
+        self.recipients = recipients
+        self.deliveries = deliveries
+
+    async def user_registered(
+        self, event: UserRegistered, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        if await self.recipients.remember(event.user_id, event.name, event.email, session):
+            await self.deliveries.request(
+                str(envelope.event_id), "welcome", event.user_id, {}, session
+            )
+
+    async def user_deleted(
+        self, event: UserDeleted, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        await self.recipients.forget(event.user_id, session)
+        await self.deliveries.cancel_for_user(event.user_id, session)
+
+    async def session_scored(
+        self, event: SessionScored, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        base = self.settings.web_base_url.rstrip("/")
+        context = {
+            "session_id": event.session_id,
+            "score": event.overall_score,
+            "summary": event.summary,
+            "insufficient_answers": event.insufficient_answers,
+            "report_url": f"{base}/report/{event.session_id}",
+        }
+        await self.deliveries.request(
+            str(envelope.event_id), "report_ready", event.user_id, context, session
+        )
+
+    async def session_failed(
+        self, event: SessionFailed, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        context = {
+            "session_id": event.session_id,
+            "reason": event.reason,
+            "stage": event.stage,
+            "what": STAGE_WORDS.get(event.stage, "finished"),
+            "credit_returned": True,
+        }
+        await self.deliveries.request(
+            str(envelope.event_id), "session_failed", event.user_id, context, session
+        )
+
+
+class MailSender:
+    """Delivers due mail, one at a time per process, until stopped."""
+
+    deliveries: Deliveries
+    recipients: Recipients
+
+    def __init__(self, composer: MailComposer, mailer: SmtpMailer, settings: Settings) -> None:
+        self.composer = composer
+        self.mailer = mailer
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+
+    def bind(self, deliveries: Deliveries, recipients: Recipients) -> None:
+        self.deliveries = deliveries
+        self.recipients = recipients
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="mail-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def run(self) -> None:
+        while True:
+            handled = 0
+            try:
+                handled = await self.deliver_due()
+                self.last_error = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Mongo away: the mail waits in its row
+                self.last_error = repr(exc)
+                log.warning("mail.sender_error", error=repr(exc))
+            if handled == 0:
+                try:
+                    await asyncio.wait_for(
+                        self._wake.wait(), timeout=self.settings.mail_poll_seconds
+                    )
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def deliver_due(self, limit: int = 50) -> int:
+        count = 0
+        while count < limit:
+            doc = await self.deliveries.claim(self.settings.mail_lease_seconds)
+            if doc is None:
+                break
+            await self.deliver(doc)
+            count += 1
+        return count
+
+    def backoff(self, attempts: int) -> float:
+        s = self.settings
+        delay = min(s.mail_retry_max_seconds, s.mail_retry_base_seconds * 2 ** (attempts - 1))
+        return delay * random.uniform(0.8, 1.2)
+
+    async def deliver(self, doc: Document) -> None:
+        kind: str = doc["purpose"]
+        now = datetime.now(UTC)
+        user = await self.recipients.find(doc["user_id"])
+        if user is None:
+            # the address comes with UserRegistered, which may still be on its way
+            age = (now - doc["created_at"]).total_seconds()
+            if age > self.settings.mail_address_wait_seconds:
+                await self._park(doc, kind, "no address known for the user", count=False)
+            else:
+                wait = min(self.settings.mail_retry_base_seconds, 5.0)
+                await self.deliveries.retry(
+                    doc, "waiting for the user's address", now + timedelta(seconds=wait), False
+                )
+            return
+        if user.get("deleted"):
+            await self.deliveries.finish(doc, CANCELLED, "account deleted", count=False)
+            return
+        if user.get("undeliverable"):
+            await self.deliveries.finish(
+                doc, SUPPRESSED, f"address refused before: {user['undeliverable']}", count=False
+            )
+            return
+
+        to = Recipient(doc["user_id"], user["name"], user["email"])
+        context: dict[str, Any] = dict(doc.get("context") or {})
+        message = self.composer.compose(doc["_id"], kind, to, context)
+        try:
+            await self.mailer.send(message)
+        except PermanentRejection as exc:
+            MAIL_FAILED.labels(kind).inc()
+            await self.recipients.mark_undeliverable(to.user_id, to.email, str(exc))
+            await self._park(doc, kind, f"address refused: {exc}")
+            return
+        except MessageRejected as exc:
+            MAIL_FAILED.labels(kind).inc()
+            await self._park(doc, kind, f"message refused: {exc}")
+            return
+        except TransientFailure as exc:
+            MAIL_FAILED.labels(kind).inc()
+            attempts = int(doc.get("attempts", 0)) + 1
+            if attempts >= self.settings.mail_max_attempts:
+                await self._park(doc, kind, f"gave up after {attempts} attempts: {exc}")
+            else:
+                at = now + timedelta(seconds=self.backoff(attempts))
+                await self.deliveries.retry(doc, str(exc), at)
+                log.info("mail.retry", kind=kind, delivery=doc["_id"], attempts=attempts)
+            return
+        if await self.deliveries.sent(doc, to.email):
+            MAIL_SENT.labels(kind).inc()
+            log.info("mail.sent", kind=kind, delivery=doc["_id"])
+        else:  # our lease ran out mid-send and another replica took the mail over
+            log.warning("mail.lease_lost", kind=kind, delivery=doc["_id"])
+
+    async def _park(self, doc: Document, kind: str, reason: str, count: bool = True) -> None:
+        if await self.deliveries.finish(doc, PARKED, reason, count=count):
+            MAIL_PARKED.labels(kind).inc()
+            log.warning("mail.parked", kind=kind, delivery=doc["_id"], reason=reason)
