@@ -1,8 +1,9 @@
 """Start the whole platform on this machine: behind `make run` and the e2e tests.
 
-`Stack` starts a MongoDB-wire server (secantusdb) when no `MONGO_URI` is given, then
-every service as its own uvicorn process in its own process group, and waits until
-each one's `/readyz` answers 200. RabbitMQ and Redis are not started here: they are
+`Stack` starts a MongoDB-wire server (secantusdb) when no `MONGO_URI` is given, a local
+SMTP catcher (mail kept as .eml files under `<data_dir>/mail`) when no `SMTP_HOST` is
+given, then every service as its own uvicorn process in its own process group, and waits
+until each one's `/readyz` answers 200. RabbitMQ and Redis are not started here: they are
 checked with a TCP connect first, and when one is down the error says how to start it.
 
 CLI:
@@ -59,10 +60,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("interviews", "interviews", 8002),
     ServiceSpec("ai-runner", "ai_runner", 8003),
     ServiceSpec("billing", "billing", 8004),
+    ServiceSpec("notifications", "notifications", 8005),
 )
 SERVICE_NAMES: tuple[str, ...] = tuple(spec.name for spec in SERVICES)
 MONGO = "mongo"
 DEFAULT_MONGO_PORT = 27018
+MAIL = "mail"
+"""The local SMTP catcher (notifications.catcher): every mail the stack sends, as .eml files."""
+DEFAULT_MAIL_PORT = 1025
 DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Where the gateway finds each upstream service.
@@ -321,14 +326,16 @@ def _stop_forgotten_stacks() -> None:
 
 
 class Stack:
-    """The platform as local processes: a Mongo-wire server and the five services.
+    """The platform as local processes: a Mongo-wire server, an SMTP catcher and the services.
 
-    `ports` is None (the fixed defaults: gateway 8000 ... billing 8004, mongo 27018),
-    "auto" (free ports picked now, so URLs are known before `start`), or a mapping of
-    service name (or "mongo") to port over the defaults, 0 meaning "pick a free one".
+    `ports` is None (the fixed defaults: gateway 8000 ... notifications 8005, mongo 27018,
+    mail 1025), "auto" (free ports picked now, so URLs are known before `start`), or a mapping of
+    service name (or "mongo", "mail") to port over the defaults, 0 meaning "pick a free one".
     `env` is added to the parent environment for every process. `mongo_uri` (or
     `MONGO_URI` in `env` or the environment) points at an existing MongoDB; otherwise a
-    secantusdb server is started with its data under `<data_dir>/mongo`. Output goes to
+    secantusdb server is started with its data under `<data_dir>/mongo`. Unless `SMTP_HOST`
+    is set, an SMTP catcher keeps the notifications service's mail in `mail_dir`
+    (`<data_dir>/mail`), one .eml file a message. Output goes to
     `<data_dir>/logs/<name>.log`; `log_sink(name, line)` additionally gets every line.
     """
 
@@ -352,6 +359,8 @@ class Stack:
 
         given_uri = mongo_uri or self._env.get("MONGO_URI") or None
         self._owns_mongo = given_uri is None
+        self.mail_dir = self.data_dir / "mail"
+        self._owns_mail = "notifications" in names and not self._env.get("SMTP_HOST")
         # Auto ports mean "another stack may be running beside this one" (a test run next to
         # `make run`): the broker, Redis (and a shared Mongo) are shared, so this stack also
         # gets names of its own, or it would consume the other stack's events.
@@ -368,7 +377,7 @@ class Stack:
         self._processes: dict[str, _Process] = {
             name: _Process(name, port, self.logs_dir / f"{name}.log")
             for name, port in resolved.items()
-            if name != MONGO or self._owns_mongo
+            if (name != MONGO or self._owns_mongo) and (name != MAIL or self._owns_mail)
         }
         self._started = False
 
@@ -469,11 +478,15 @@ class Stack:
         self._started = True
         _live_stacks.add(self)
         try:
+            if self._owns_mail:  # starts while Mongo does; waited for with the services
+                self._spawn(MAIL)
             if self._owns_mongo:
                 self._spawn(MONGO)
                 self._wait_mongo(deadline, timeout)
             for spec in self._specs:
                 self._spawn(spec.name)
+            if self._owns_mail:
+                self._wait_mail(deadline, timeout)
             self._wait_ready(self.services, deadline, timeout)
         except BaseException:
             self.stop()
@@ -483,6 +496,8 @@ class Stack:
     def stop(self) -> None:
         """Stop the services (SIGTERM, SIGKILL after 10 s), then Mongo. Idempotent."""
         services = [self._processes[name] for name in self.services]
+        if MAIL in self._processes:
+            services.append(self._processes[MAIL])
         _terminate(services)
         if MONGO in self._processes:
             _terminate([self._processes[MONGO]])
@@ -528,6 +543,8 @@ class Stack:
         self._spawn(p.name)
         if p.name == MONGO:
             self._wait_mongo(deadline, timeout)
+        elif p.name == MAIL:
+            self._wait_mail(deadline, timeout)
         else:
             self._wait_ready([p.name], deadline, timeout)
 
@@ -561,6 +578,8 @@ class Stack:
         wanted: dict[str, int] = {spec.name: spec.default_port for spec in self._specs}
         if self._owns_mongo:
             wanted[MONGO] = DEFAULT_MONGO_PORT
+        if self._owns_mail:
+            wanted[MAIL] = DEFAULT_MAIL_PORT
         if ports == "auto":
             wanted = dict.fromkeys(wanted, 0)
         elif ports is not None:
@@ -568,7 +587,7 @@ class Stack:
                 key = _canonical(name)
                 if key in wanted:
                     wanted[key] = int(port)
-                elif key != MONGO and key not in SERVICE_NAMES:
+                elif key not in (MONGO, MAIL) and key not in SERVICE_NAMES:
                     raise ValueError(f"unknown process {name!r} in ports")
         auto = [name for name, port in wanted.items() if port == 0]
         wanted.update(zip(auto, free_ports(len(auto)), strict=True))
@@ -591,6 +610,11 @@ class Stack:
                 "--port", str(p.port),
                 "--storage-path", str(self.data_dir / "mongo"),
             ]  # fmt: skip
+        if name == MAIL:
+            return [
+                sys.executable, "-m", "notifications.catcher",
+                "--host", "127.0.0.1", "--port", str(p.port), "--dir", str(self.mail_dir),
+            ]  # fmt: skip
         module = next(spec.module for spec in SERVICES if spec.name == name)
         return [
             sys.executable, "-m", "uvicorn", "--factory", f"{module}.main:create_app",
@@ -607,7 +631,7 @@ class Stack:
     def _environment(self, name: str) -> dict[str, str]:
         env = dict(self._env) | self._overrides.get(name, {})
         env["PYTHONUNBUFFERED"] = "1"  # lines reach the log as they are written
-        if name == MONGO:
+        if name in (MONGO, MAIL):
             return env
         env.update(
             PORT=str(self._processes[name].port),
@@ -628,6 +652,11 @@ class Stack:
             # the local checkout sends the buyer back to the web app's billing page
             env.setdefault("CHECKOUT_SUCCESS_URL", f"{self.gateway_url}/billing?checkout=success")
             env.setdefault("CHECKOUT_CANCEL_URL", f"{self.gateway_url}/billing?checkout=cancelled")
+        if name == "notifications":
+            if self._owns_mail:
+                env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(self._processes[MAIL].port))
+            if "gateway" in self._processes:  # links in the mail open the web app
+                env.setdefault("WEB_BASE_URL", self.gateway_url)
         return env
 
     def _spawn(self, name: str) -> None:
@@ -681,6 +710,20 @@ class Stack:
                 raise self._failure(
                     MONGO,
                     f"mongo (secantusdb) did not listen on port {p.port} within {timeout:g}s",
+                )
+            time.sleep(0.1)
+
+    def _wait_mail(self, deadline: float, timeout: float) -> None:
+        p = self._processes[MAIL]
+        while not tcp_reachable("127.0.0.1", p.port, timeout=0.5):
+            if p.returncode is not None:
+                raise self._failure(
+                    MAIL,
+                    f"the SMTP catcher exited with {describe_exit(p.returncode)} while starting",
+                )
+            if time.monotonic() > deadline:
+                raise self._failure(
+                    MAIL, f"the SMTP catcher did not listen on port {p.port} within {timeout:g}s"
                 )
             time.sleep(0.1)
 
@@ -790,18 +833,17 @@ def _on_shutdown_signal(signum: int, frame: FrameType | None) -> None:
 def _supervise(stack: Stack, console: Console) -> int:
     """Report processes that die; keep the others running until a signal arrives."""
     reported: set[str] = set()
-    names = [*stack.services, *([MONGO] if MONGO in stack.ports else [])]
+    names = [*stack.services, *(n for n in (MONGO, MAIL) if n in stack.ports)]
     while True:
         for name in names:
             code = stack.returncode(name)
             if code is None or name in reported:
                 continue
             reported.add(name)
-            consequence = (
-                "services that use MongoDB will fail until it is back"
-                if name == MONGO
-                else "the other services keep running"
-            )
+            consequence = {
+                MONGO: "services that use MongoDB will fail until it is back",
+                MAIL: "mail waits in notifications and is retried until it is back",
+            }.get(name, "the other services keep running")
             console.say(
                 f"{name} exited with {describe_exit(code)}; {consequence} (Ctrl-C stops everything)"
             )
@@ -840,6 +882,8 @@ def _run(args: argparse.Namespace) -> int:
         console.say(f"starting {', '.join(stack.services)}")
         stack.start(timeout=args.timeout)
         console.say(f"Gateway: {stack.gateway_url}")
+        if MAIL in stack.ports:
+            console.say(f"Mail: {stack.mail_dir} (one .eml file a message)")
         if (REPO_ROOT / "web" / "dist" / "index.html").is_file():
             console.say(f"Web app: {stack.gateway_url}/ (open it in a browser)")
         console.say(f"API docs: {stack.gateway_url}/docs")
@@ -879,7 +923,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-dir", type=Path, default=REPO_ROOT / ".data", help="default: .data/")
     run.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for readiness")
     run.add_argument(
-        "--auto-ports", action="store_true", help="pick free ports instead of 8000-8004"
+        "--auto-ports", action="store_true", help="pick free ports instead of 8000-8005"
     )
     run.set_defaults(handler=_run)
     check = commands.add_parser("check", help="check that RabbitMQ and Redis are reachable")

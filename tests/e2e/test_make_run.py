@@ -101,6 +101,14 @@ def test_make_run_starts_everything_and_keeps_data_across_restarts(tmp_path: Pat
                 assert body.get("status") == "active", body
             # every line a service printed is prefixed with its name
             assert any(line.startswith("[gateway") for line in first.lines)
+            # the welcome mail reached the local SMTP catcher, whose folder was printed
+            assert any(f"Mail: {tmp_path / 'mail'}" in line for line in first.lines)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not any(
+                email in p.read_text() for p in (tmp_path / "mail").glob("*.eml")
+            ):
+                time.sleep(0.1)
+            assert any(email in p.read_text() for p in (tmp_path / "mail").glob("*.eml"))
         finally:
             code = first.interrupt()
         assert code == 0, "\n".join(first.lines[-30:])
