@@ -89,13 +89,16 @@ def sign_up(page: Page, base: str, journey: Journey, name: str) -> str:
     return email
 
 
-def start_interview(page: Page, kind: str, count: int) -> None:
+def start_interview(page: Page, kind: str, count: int, minutes: int | None = None) -> None:
     page.get_by_role("link", name="New interview").first.click()
     expect(page.get_by_role("heading", name="Start an interview")).to_be_visible()
     radio = page.get_by_role("radio", name=kind)
     page.locator(f'label[for="{radio.get_attribute("id")}"]').click()
     expect(radio).to_be_checked()
     page.get_by_label("Number of questions").fill(str(count))
+    if minutes is not None:
+        page.get_by_label("Timed interview").check(force=True)
+        page.get_by_label("Time limit (minutes)").fill(str(minutes))
     page.get_by_role("button", name="Start", exact=True).click()
 
 
@@ -203,15 +206,32 @@ def test_register_interview_report_upgrade_and_a_third_interview(stack: Any, pag
     expect(page.get_by_test_id("plan-name")).to_have_text("premium", timeout=30_000)
     journey.visit("plan, premium")
 
-    # a third interview in the same week is accepted now
-    start_interview(page, "Behavioural", 1)
+    # a third interview in the same week is accepted now; timed, it counts down
+    start_interview(page, "Behavioural", 1, minutes=5)
     page.wait_for_url(re.compile(r"/room/"), timeout=20_000)
-    expect(page.get_by_role("heading", name="Interview")).to_be_visible()
+    timer = page.get_by_role("timer")
+    expect(timer).to_have_text(re.compile(r"^[45]:\d\d left$"), timeout=30_000)
+    shown = timer.inner_text()
+    expect(timer).not_to_have_text(shown, timeout=5_000)  # it ticks
+    journey.visit("timed interview")
     page.get_by_role("link", name="Dashboard").first.click()
     expect(
         page.get_by_text(re.compile(r"17 of 20 interviews left|of 20 interviews left"))
     ).to_be_visible()
     journey.visit("dashboard, premium")
+
+    # cancel: premium stays until the period ends
+    page.get_by_role("link", name="Plan").first.click()
+    page.get_by_role("button", name="Cancel subscription").click()
+    dialog = page.get_by_role("dialog", name="Cancel your subscription?")
+    dialog.get_by_role("button", name="Cancel subscription").click()
+    expect(page.get_by_test_id("renewal")).to_contain_text("Cancelled: premium stays until")
+    expect(page.get_by_test_id("plan-name")).to_have_text("premium")
+    journey.visit("subscription cancelled at period end")
+
+    page.goto(base + "/no-such-page")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    journey.visit("not found")
     journey.assert_quiet_console()
 
 
@@ -229,12 +249,17 @@ def test_account_wrong_password_change_password_and_delete(stack: Any, page: Pag
         "Check the email and password and try again."
     )
     journey.visit("wrong password")
-    # the right one signs in, to the page that was asked for
+    # the right one signs in, to the page that was asked for: with the keyboard only
     page.goto(base + "/history")
     expect(page).to_have_url(re.compile(r"/signin\?next=%2Fhistory"))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Email").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="History")).to_be_visible()
     expect(page.get_by_text("No interviews yet")).to_be_visible()
     journey.visit("history, empty")

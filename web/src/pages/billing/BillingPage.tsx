@@ -75,10 +75,18 @@ export default function BillingPage() {
                 </Text>
               </Group>
               <Text size="sm">{sub.weekly_limit} interviews a week</Text>
-              {sub.next_billing_date && (
-                <Text size="sm">
-                  {sub.cancel_at_period_end ? "Ends" : "Renews"} {localTime(sub.next_billing_date)}
+              {sub.cancel_at_period_end ? (
+                <Text size="sm" data-testid="renewal">
+                  Cancelled: premium stays until{" "}
+                  {sub.next_billing_date ? localTime(sub.next_billing_date) : "the end of the period you paid for"}, then
+                  the free plan.
                 </Text>
+              ) : (
+                sub.next_billing_date && (
+                  <Text size="sm" data-testid="renewal">
+                    Renews {localTime(sub.next_billing_date)}
+                  </Text>
+                )
               )}
               {sub.plan === "free" ? (
                 <Stack gap={4} align="flex-start">
