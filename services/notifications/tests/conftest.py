@@ -35,8 +35,13 @@ def replicas() -> int:
 
 
 @pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
 async def harness(
-    isolation: dict[str, Any], smtp: SmtpServer, replicas: int
+    isolation: dict[str, Any], smtp: SmtpServer, replicas: int, settings_overrides: dict[str, Any]
 ) -> AsyncIterator[Harness]:
     settings = Settings(
         **isolation,
@@ -47,7 +52,7 @@ async def harness(
         mail_retry_base_seconds=0.05,
         mail_retry_max_seconds=0.2,
         mail_max_attempts=200,
-    )
+    ).model_copy(update=settings_overrides)
     apps = [create_app(settings) for _ in range(replicas)]
     async with AsyncExitStack() as stack:
         for app in apps:

@@ -113,6 +113,21 @@ async def test_mail_waits_out_a_dead_smtp_server_and_goes_once_it_is_back(
     assert sent["attempts"] >= 3
 
 
+@pytest.mark.parametrize("settings_overrides", [{"mail_max_attempts": 3}])
+async def test_mail_is_parked_with_the_reason_after_the_last_attempt(harness: Harness) -> None:
+    user_id, address = await harness.register()
+    await harness.smtp.received(address)
+    parked_before = mails("parked", "session_failed")
+
+    harness.smtp.stop()
+    event = harness.failed(user_id)
+    envelope = await harness.publish(event, event.session_id)
+    parked = await harness.delivery(envelope, "session_failed", status="parked")
+    assert parked["attempts"] == 3
+    assert parked["reason"].startswith("gave up after 3 attempts")
+    assert mails("parked", "session_failed") - parked_before == 1
+
+
 async def test_nothing_more_is_sent_once_the_account_is_deleted(harness: Harness) -> None:
     user_id, address = await harness.register()
     await harness.smtp.received(address)

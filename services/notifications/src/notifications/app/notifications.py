@@ -215,7 +215,12 @@ class MailSender:
 
         to = Recipient(doc["user_id"], user["name"], user["email"])
         context: dict[str, Any] = dict(doc.get("context") or {})
-        message = self.composer.compose(doc["_id"], kind, to, context)
+        try:
+            message = self.composer.compose(doc["_id"], kind, to, context)
+        except Exception as exc:  # a template bug: retrying would not help
+            log.exception("mail.render_failed", kind=kind, delivery=doc["_id"])
+            await self._park(doc, kind, f"could not render the mail: {exc!r}")
+            return
         try:
             await self.mailer.send(message)
         except PermanentRejection as exc:
