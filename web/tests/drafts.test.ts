@@ -48,3 +48,25 @@ describe("mergeDraft", () => {
     ]);
   });
 });
+
+describe("clearAllLocal", () => {
+  it("removes every kept draft and nothing else", async () => {
+    const { clearAllLocal, storeLocal, loadLocal } = await import("../src/features/drafts");
+    const data = new Map<string, string>();
+    const storage = {
+      getItem: (k: string) => data.get(k) ?? null,
+      setItem: (k: string, v: string) => void data.set(k, v),
+      removeItem: (k: string) => void data.delete(k),
+      clear: () => data.clear(),
+      key: (i: number) => [...data.keys()][i] ?? null,
+      get length() {
+        return data.size;
+      },
+    } as Storage;
+    storeLocal("s1", { answers: { q: { response: "x" } }, editedAt: {}, baseVersion: null }, storage);
+    storage.setItem("theme", "dark");
+    clearAllLocal(storage);
+    expect(loadLocal("s1", storage)).toBeNull();
+    expect(storage.getItem("theme")).toBe("dark");
+  });
+});

@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useSyncExternalStore } from "react";
 import { api, auth, must } from "../api/client";
 import type { SignedOutReason } from "../api/session";
+import { clearAllLocal } from "./drafts";
 
 type AuthState = { status: "checking" | "in" | "out"; reason?: SignedOutReason };
 
@@ -51,6 +52,7 @@ export function useSignOut() {
     } finally {
       auth.signOut();
       client.clear();
+      clearAllLocal();
     }
   };
 }

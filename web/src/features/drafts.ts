@@ -90,3 +90,13 @@ export function clearLocal(sessionId: string, storage: Storage = localStorage): 
     /* nothing kept */
   }
 }
+
+/** On sign-out or account deletion: no answer stays behind on a shared computer. */
+export function clearAllLocal(storage: Storage = localStorage): void {
+  try {
+    const names = Array.from({ length: storage.length }, (_, i) => storage.key(i) ?? "");
+    for (const name of names) if (name.startsWith("draft:")) storage.removeItem(name);
+  } catch {
+    /* storage disabled */
+  }
+}

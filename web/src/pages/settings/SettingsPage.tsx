@@ -6,6 +6,7 @@ import { useNavigate } from "react-router";
 import { api, auth, must } from "../../api/client";
 import { ApiError, fieldErrors, messageOf } from "../../api/problem";
 import { useMe } from "../../features/account";
+import { clearAllLocal } from "../../features/drafts";
 
 function ProfileForm() {
   const me = useMe();
@@ -106,6 +107,7 @@ function DeleteAccount() {
   async function remove() {
     try {
       await must(api.DELETE("/user/me"));
+      clearAllLocal();
       auth.signOut();
       client.clear();
       navigate("/signin");
