@@ -37,6 +37,9 @@ from _stats import BenchFailure, percentile  # noqa: E402
 from browserkit import DESKTOP, chromium  # noqa: E402
 from devstack import Stack  # noqa: E402
 
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from stackutil import delete_queues_with_prefix  # noqa: E402
+
 PASSWORD = "Lantern-Harbour-73"
 DEBUG = False
 
@@ -80,75 +83,95 @@ def main() -> None:
         raise SystemExit("build the web app first: make web")
     total, rows = bundle_sizes()
     with tempfile.TemporaryDirectory() as data, Stack(Path(data), ports="auto") as stack:
-        base = stack.gateway_url
-        with chromium() as browser:
-            context = browser.new_context(viewport=DESKTOP)
-            page = context.new_page()
-            email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-            page.goto(base + "/signup")
-            page.get_by_label("Name").fill("Timer")
-            page.get_by_label("Email").fill(email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Create account").click()
-            page.get_by_text("interviews left").wait_for()
-            sid = ready_coding_session(base, email)
-            page.close()
+        try:
+            dashboard, room, baseline = measure(stack, args.runs)
+        finally:
+            # a throwaway stack's quorum queues would pile up in the shared broker
+            delete_queues_with_prefix(stack.namespace.get("QUEUE_PREFIX", "\0"))
+    report(args.runs, total, rows, dashboard, room, baseline)
 
-            def load(path: str, ready: str) -> float:
-                tab = context.new_page()  # a fresh document: the token is in memory only
-                if DEBUG:
-                    tab.on(
-                        "response",
-                        lambda r: (
-                            print(
-                                "  ",
-                                path[:8],
-                                r.request.method,
-                                r.url.split("/", 3)[3][:30],
-                                r.status,
-                            )
-                            if "/assets/" not in r.url
-                            else None
-                        ),
-                    )
-                tab.goto(base + path, wait_until="commit")
-                # polled from here: a predicate run inside the page is eval()ed, which the
-                # app's CSP refuses; the page's own clock stamps the moment it first held
-                deadline = time.monotonic() + 30
-                while not (elapsed := tab.evaluate(ready)):
-                    if time.monotonic() > deadline:
-                        tab.screenshot(path="/tmp/bench-web-failure.png")
-                        raise BenchFailure(f"{path} did not become interactive in 30 s")
-                    time.sleep(0.005)
-                tab.close()
-                return float(elapsed)
 
-            # a tab is closed only once its page is interactive: closed while the app's
-            # refresh is in flight, the rotated cookie would be lost with it
-            token = httpx.post(
-                f"{base}/auth/login", json={"email": email, "password": PASSWORD}
-            ).json()["access_token"]
-            api = httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"})
+def measure(stack: Stack, runs: int) -> tuple[list[float], list[float], list[float]]:
+    base = stack.gateway_url
+    with chromium() as browser:
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+        page.goto(base + "/signup")
+        page.get_by_label("Name").fill("Timer")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        page.get_by_text("interviews left").wait_for()
+        sid = ready_coding_session(base, email)
+        page.close()
 
-            def api_call() -> float:
-                started = time.perf_counter()
-                api.get("/user/me").raise_for_status()
-                return (time.perf_counter() - started) * 1000
+        def load(path: str, ready: str) -> float:
+            tab = context.new_page()  # a fresh document: the token is in memory only
+            if DEBUG:
+                tab.on(
+                    "response",
+                    lambda r: (
+                        print(
+                            "  ",
+                            path[:8],
+                            r.request.method,
+                            r.url.split("/", 3)[3][:30],
+                            r.status,
+                        )
+                        if "/assets/" not in r.url
+                        else None
+                    ),
+                )
+            tab.goto(base + path, wait_until="commit")
+            # polled from here: a predicate run inside the page is eval()ed, which the
+            # app's CSP refuses; the page's own clock stamps the moment it first held
+            deadline = time.monotonic() + 30
+            while not (elapsed := tab.evaluate(ready)):
+                if time.monotonic() > deadline:
+                    tab.screenshot(path="/tmp/bench-web-failure.png")
+                    raise BenchFailure(f"{path} did not become interactive in 30 s")
+                time.sleep(0.005)
+            tab.close()
+            return float(elapsed)
 
-            quota_shown = (
-                "() => document.body.innerText.includes('interviews left') && performance.now()"
-            )
-            editor_shown = (
-                "() => (document.querySelector('.cm-content')?.textContent ?? '')"
-                ".includes('def ') && performance.now()"
-            )
-            load("/dashboard", quota_shown)  # warm-up: caches, JIT
-            dashboard, room, baseline = [], [], []
-            for _ in range(args.runs):
-                dashboard.append(load("/dashboard", quota_shown))
-                room.append(load(f"/room/{sid}", editor_shown))
-                baseline.append(api_call())
-    print(f"web app on this machine ({args.runs} loads each, warm HTTP cache)")
+        # a tab is closed only once its page is interactive: closed while the app's
+        # refresh is in flight, the rotated cookie would be lost with it
+        token = httpx.post(
+            f"{base}/auth/login", json={"email": email, "password": PASSWORD}
+        ).json()["access_token"]
+        api = httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"})
+
+        def api_call() -> float:
+            started = time.perf_counter()
+            api.get("/user/me").raise_for_status()
+            return (time.perf_counter() - started) * 1000
+
+        quota_shown = (
+            "() => document.body.innerText.includes('interviews left') && performance.now()"
+        )
+        editor_shown = (
+            "() => (document.querySelector('.cm-content')?.textContent ?? '')"
+            ".includes('def ') && performance.now()"
+        )
+        load("/dashboard", quota_shown)  # warm-up: caches, JIT
+        dashboard, room, baseline = [], [], []
+        for _ in range(runs):
+            dashboard.append(load("/dashboard", quota_shown))
+            room.append(load(f"/room/{sid}", editor_shown))
+            baseline.append(api_call())
+    return dashboard, room, baseline
+
+
+def report(
+    runs: int,
+    total: float,
+    rows: list[tuple[str, float, bool]],
+    dashboard: list[float],
+    room: list[float],
+    baseline: list[float],
+) -> None:
+    print(f"web app on this machine ({runs} loads each, warm HTTP cache)")
     print(f"{'':24}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for name, values in (
         ("(a) dashboard TTI", dashboard),
