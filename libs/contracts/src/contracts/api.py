@@ -61,6 +61,10 @@ class Quota(BaseModel):
 
 
 class Me(UserOut):
+    # unverified users may practise: the flag is shown, nothing is withheld for it
+    email_verified: bool = Field(
+        default=False, description="The owner opened the link mailed to this address."
+    )
     plan: Literal["free", "premium"]
     quota: Quota
 
@@ -79,6 +83,29 @@ class PasswordChange(_In):
         str,
         Field(min_length=10, max_length=128, description="10-128 characters, not only one kind."),
     ]
+
+
+class PasswordForgot(_In):
+    email: Annotated[str, Field(min_length=3, max_length=320, examples=["ada@example.com"])]
+
+
+class PasswordReset(_In):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    new_password: Annotated[
+        str,
+        Field(min_length=10, max_length=128, description="10-128 characters, not only one kind."),
+    ]
+
+
+class EmailVerification(_In):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Accepted(BaseModel):
+    detail: str = Field(
+        description="The same words whether or not an account has this address.",
+        examples=["If an account has this address, a reset link is on its way."],
+    )
 
 
 # ---------------------------------------------------------------------------------------

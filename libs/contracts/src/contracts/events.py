@@ -243,6 +243,40 @@ class PasswordChanged(DomainEvent):
 
 
 @event
+class PasswordResetRequested(DomainEvent):
+    """Someone asked for a password reset of this account. `token` is the plain single-use
+    token: auth keeps only its SHA-256 hash; the plain value travels only in this event to
+    the notifications service, which needs it to build the link it mails to the owner."""
+
+    user_id: str
+    email: str
+    name: str
+    token: str
+    expires_at: AwareDatetime
+
+
+@event
+class EmailVerificationRequested(DomainEvent):
+    """A verification link should be mailed (at registration or on request). As with
+    `PasswordResetRequested`, the plain token travels only in this event to notifications."""
+
+    user_id: str
+    email: str
+    name: str
+    token: str
+    expires_at: AwareDatetime
+
+
+@event
+class EmailVerified(DomainEvent):
+    """The owner proved they read mail at the account's address."""
+
+    user_id: str
+    email: str
+    verified_at: AwareDatetime
+
+
+@event
 class UserDeleted(DomainEvent):
     """The account is gone: its tokens stop working everywhere at once."""
 

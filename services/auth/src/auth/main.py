@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _prepare(runtime: ServiceRuntime) -> None:
         await accounts.users.ensure_indexes()
         await accounts.refresh_tokens.ensure_indexes()
+        await accounts.account_tokens.ensure_indexes()
         if settings.admins:
             # no longer honoured: the first to register an address had not proved they own it
             log.warning(

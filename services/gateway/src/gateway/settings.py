@@ -37,6 +37,13 @@ class Settings(ServiceSettings):
         ),
     )
     rate_limit_register_ip: str = Field(default="5/60", description="Registrations per IP.")
+    rate_limit_recovery_ip: str = Field(
+        default="10/600",
+        description=(
+            "Account-recovery calls per IP (forgot, reset, verify-email and its resend): each "
+            "may send a mail or test a mailed token, so a small budget of their own."
+        ),
+    )
     rate_limit_run: str = Field(
         default="20/60", description="Example runs (POST /interviews/{id}/run) per user."
     )

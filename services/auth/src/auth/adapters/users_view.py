@@ -5,7 +5,7 @@ Deleting a user removes the document, so the email can be registered again."""
 from __future__ import annotations
 
 from contracts import EventEnvelope, UserDeleted, UserRegistered, UserRoleChanged
-from contracts.events import UserRenamed
+from contracts.events import EmailVerified, UserRenamed
 from pymongo import ASCENDING
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
@@ -31,6 +31,7 @@ class UsersView:
                         "name": event.name,
                         "role": event.role,
                         "registered_at": event.registered_at,
+                        "email_verified": False,
                         "version": version,
                     }
                 },
@@ -47,6 +48,12 @@ class UsersView:
             await self.collection.update_one(
                 {"_id": event.user_id},
                 {"$set": {"name": event.name, "version": version}},
+                session=session,
+            )
+        elif isinstance(event, EmailVerified):
+            await self.collection.update_one(
+                {"_id": event.user_id},
+                {"$set": {"email_verified": True, "version": version}},
                 session=session,
             )
         elif isinstance(event, UserDeleted):

@@ -15,6 +15,8 @@ from servicekit.mongo import AsyncClientSession
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
+from auth.adapters.account_tokens import AccountTokens, mint
+from auth.adapters.account_tokens import digest as _token_digest
 from auth.adapters.keys import KeyRing
 from auth.adapters.passwords import hash_password, verify_password
 from auth.adapters.refresh_tokens import Issued, RefreshTokens
@@ -34,6 +36,23 @@ class InvalidCredentials(DomainError):
     status = 401
     code = "invalid_credentials"
     title = "Email or password is wrong"
+
+
+class InvalidAccountToken(DomainError):
+    status = 400
+    code = "invalid_token"
+    title = "Invalid or expired link"
+
+
+class ResendTooSoon(DomainError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+
+RESET_TTL = timedelta(minutes=30)
+VERIFY_TTL = timedelta(hours=24)
+RESEND_INTERVAL = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,10 @@ class Accounts:
         return RefreshTokens(self.rt.db, timedelta(days=self.settings.refresh_ttl_days))
 
     @property
+    def account_tokens(self) -> AccountTokens:
+        return AccountTokens(self.rt.db)
+
+    @property
     def repo(self) -> Repository[User]:
         return Repository(self.rt.store, User)
 
@@ -86,11 +109,17 @@ class Accounts:
         role: Literal["user", "admin"] = "user"
         user_id = str(uuid.uuid4())
 
+        verification = mint(VERIFY_TTL)
+
         async def work(session: AsyncClientSession) -> None:
             user = User.register(user_id, email, name, role, datetime.now(UTC))
+            user.request_email_verification(verification.token, verification.expires_at)
             await self._save(user, session, correlation_id)
             await self.rt.db["credentials"].insert_one(
                 {"_id": email, "user_id": user_id, "password_hash": password_hash}, session=session
+            )
+            await self.account_tokens.store(
+                verification, "email_verification", user_id, email, session
             )
 
         try:
@@ -229,6 +258,112 @@ class Accounts:
 
         await self.rt.command(work)
         await self.refresh_tokens.revoke_others(user_id, current_session, "password changed")
+
+    async def forgot_password(self, raw_email: str, correlation_id: str | None) -> None:
+        """Record a reset token and mail it when the account exists; the caller answers the
+        same either way. The token is minted and hashed for unknown addresses too, and the
+        lookup is the same query, so the answer takes about as long."""
+        try:
+            email: str | None = normalise_email(raw_email)
+        except InvalidRegistration:
+            email = None
+        reset = mint(RESET_TTL)
+        doc = await self.users.by_email(email) if email else None
+        if doc is None:
+            return
+        user_id = doc["_id"]
+
+        async def work(session: AsyncClientSession) -> None:
+            user = await self.repo.get(user_id, session=session)
+            if user is None or user.deleted or user.email is None:
+                return
+            # the plain token rides only in the event (to notifications, for the link);
+            # auth keeps its hash
+            user.request_password_reset(reset.token, reset.expires_at)
+            await self._save(user, session, correlation_id)
+            await self.account_tokens.store(reset, "password_reset", user_id, user.email, session)
+
+        await self.rt.command(work)
+
+    async def reset_password(
+        self, token: str, new_password: str, correlation_id: str | None
+    ) -> None:
+        """Spend the mailed token, set the new password and sign out every login."""
+        tokens = self.account_tokens
+        row = await tokens.collection.find_one(
+            {"_id": _token_digest(token), "purpose": "password_reset"}
+        )
+        now = datetime.now(UTC)
+        if row is None or row["used_at"] is not None or row["expires_at"] <= now:
+            raise InvalidAccountToken("This reset link is not valid any more. Ask for a new one.")
+        doc = await self.users.get(row["user_id"])
+        if doc is None or doc["email"] != row["email"]:
+            raise InvalidAccountToken("This reset link is not valid any more. Ask for a new one.")
+        # the policy first: a weak password leaves the token usable for a better one
+        check_password(new_password, doc["email"], doc["name"])
+        password_hash = await hash_password(new_password)
+        if await tokens.spend(token, "password_reset") is None:
+            raise InvalidAccountToken("This reset link is not valid any more. Ask for a new one.")
+        user_id = doc["_id"]
+
+        async def work(session: AsyncClientSession) -> None:
+            user = await self.repo.get(user_id, session=session)
+            if user is None or user.deleted:
+                raise InvalidAccountToken("This account no longer exists.")
+            user.password_changed(datetime.now(UTC))
+            await self._save(user, session, correlation_id)
+            await self.rt.db["credentials"].update_one(
+                {"_id": doc["email"], "user_id": user_id},
+                {"$set": {"password_hash": password_hash}},
+                session=session,
+            )
+
+        await self.rt.command(work)
+        await tokens.spend_all(user_id, "password_reset")
+        await self.refresh_tokens.revoke_user(user_id, reason="password reset")
+
+    async def resend_verification(self, user_id: str, correlation_id: str | None) -> None:
+        """Mail a fresh verification link; 429 within a minute of the last one. A verified
+        address gets nothing new (the answer is the same)."""
+        tokens = self.account_tokens
+        last = await tokens.last_issued(user_id, "email_verification")
+        now = datetime.now(UTC)
+        if last is not None and now - last < RESEND_INTERVAL:
+            wait = int((RESEND_INTERVAL - (now - last)).total_seconds()) + 1
+            raise ResendTooSoon(
+                "A verification mail was just sent; try again in a minute.",
+                headers={"Retry-After": str(wait)},
+            )
+        verification = mint(VERIFY_TTL)
+
+        async def work(session: AsyncClientSession) -> None:
+            user = await self.repo.get(user_id, session=session)
+            if user is None or user.deleted or user.email is None:
+                raise UserGone("This account no longer exists.")
+            if user.email_verified:
+                return
+            user.request_email_verification(verification.token, verification.expires_at)
+            await self._save(user, session, correlation_id)
+            await tokens.store(verification, "email_verification", user_id, user.email, session)
+
+        await self.rt.command(work)
+
+    async def verify_email(self, token: str, correlation_id: str | None) -> str:
+        """Spend the mailed token and mark the address verified; the account's id."""
+        row = await self.account_tokens.spend(token, "email_verification")
+        if row is None:
+            raise InvalidAccountToken("This verification link is not valid any more.")
+        user_id = row["user_id"]
+
+        async def work(session: AsyncClientSession) -> None:
+            user = await self.repo.get(user_id, session=session)
+            if user is None or user.deleted:
+                raise InvalidAccountToken("This account no longer exists.")
+            if user.verify_email(row["email"], datetime.now(UTC)):
+                await self._save(user, session, correlation_id)
+
+        await self.rt.command(work)
+        return str(user_id)
 
     async def set_role(self, raw_email: str, role: Literal["user", "admin"], reason: str) -> bool:
         email = normalise_email(raw_email)

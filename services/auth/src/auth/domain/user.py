@@ -7,7 +7,13 @@ from datetime import datetime
 from typing import Literal
 
 from contracts import DomainEvent, UserDeleted, UserRegistered, UserRoleChanged
-from contracts.events import PasswordChanged, UserRenamed
+from contracts.events import (
+    EmailVerificationRequested,
+    EmailVerified,
+    PasswordChanged,
+    PasswordResetRequested,
+    UserRenamed,
+)
 from contracts.identity import canonical_email, email_problem, name_problem
 from servicekit.eventstore import Aggregate
 from servicekit.problems import DomainError
@@ -73,7 +79,7 @@ def clean_name(name: str) -> str:
 class User(Aggregate):
     aggregate_type = "user"
     # facts nobody else needs yet: kept in the stream, not published
-    local_events = frozenset({"UserRenamed", "PasswordChanged"})
+    local_events = frozenset({"UserRenamed", "PasswordChanged", "EmailVerified"})
 
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
@@ -81,6 +87,8 @@ class User(Aggregate):
         self.name: str | None = None
         self.role: Literal["user", "admin"] = "user"
         self.deleted = False
+        # unverified users may practise: nothing but this flag depends on verification
+        self.email_verified = False
 
     @classmethod
     def register(
@@ -107,6 +115,40 @@ class User(Aggregate):
         self._ensure_active()
         self.record(PasswordChanged(user_id=self.id, changed_at=now))
 
+    def request_password_reset(self, token: str, expires_at: datetime) -> None:
+        self._ensure_active()
+        assert self.email is not None and self.name is not None
+        self.record(
+            PasswordResetRequested(
+                user_id=self.id,
+                email=self.email,
+                name=self.name,
+                token=token,
+                expires_at=expires_at,
+            )
+        )
+
+    def request_email_verification(self, token: str, expires_at: datetime) -> None:
+        self._ensure_active()
+        assert self.email is not None and self.name is not None
+        self.record(
+            EmailVerificationRequested(
+                user_id=self.id,
+                email=self.email,
+                name=self.name,
+                token=token,
+                expires_at=expires_at,
+            )
+        )
+
+    def verify_email(self, email: str, now: datetime) -> bool:
+        """Mark the address verified; False when it already is (or it is not this address)."""
+        self._ensure_active()
+        if self.email_verified or email != self.email:
+            return False
+        self.record(EmailVerified(user_id=self.id, email=email, verified_at=now))
+        return True
+
     def change_role(self, role: Literal["user", "admin"], now: datetime, reason: str) -> bool:
         """Record a role change; False (nothing recorded) when the role is already that."""
         self._ensure_active()
@@ -132,5 +174,7 @@ class User(Aggregate):
             self.role = event.role
         elif isinstance(event, UserRenamed):
             self.name = event.name
+        elif isinstance(event, EmailVerified):
+            self.email_verified = True
         elif isinstance(event, UserDeleted):
             self.deleted = True

@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.api import (
+    EmailVerification,
     LoginRequest,
     LogoutRequest,
     PasswordChange,
+    PasswordForgot,
+    PasswordReset,
     ProfileUpdate,
     RefreshRequest,
     RegisterRequest,
@@ -28,6 +31,7 @@ router = APIRouter()
 
 COOKIE = "refresh_token"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+ACCOUNT_CHANGED = "X-Account-Changed"
 
 
 def _accounts(request: Request) -> Accounts:
@@ -42,6 +46,8 @@ def _public_user(doc: dict[str, Any]) -> dict[str, Any]:
         "email": doc["email"],
         "role": doc["role"],
         "created_at": doc["registered_at"].isoformat(),
+        # unverified users may practise: the flag is informational, nothing is gated on it
+        "email_verified": bool(doc.get("email_verified", False)),
     }
 
 
@@ -138,6 +144,44 @@ async def change_password(
         body.new_password,
         request.state.correlation_id,
     )
+    return Response(status_code=204, headers=NO_STORE)
+
+
+FORGOT_ANSWER = {"detail": "If an account has this address, a reset link is on its way."}
+
+
+@router.post("/auth/password/forgot", status_code=202)
+async def forgot_password(
+    body: PasswordForgot, request: Request, response: Response
+) -> dict[str, Any]:
+    # the same status and body whether or not the account exists
+    await _accounts(request).forgot_password(body.email, request.state.correlation_id)
+    response.headers.update(NO_STORE)
+    return FORGOT_ANSWER
+
+
+@router.post("/auth/password/reset", status_code=204)
+async def reset_password(body: PasswordReset, request: Request) -> Response:
+    await _accounts(request).reset_password(
+        body.token, body.new_password, request.state.correlation_id
+    )
+    response = Response(status_code=204, headers=NO_STORE)
+    # every login was signed out, this browser's included
+    response.delete_cookie(COOKIE, path="/auth", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/auth/verify-email", status_code=204)
+async def verify_email(body: EmailVerification, request: Request) -> Response:
+    user_id = await _accounts(request).verify_email(body.token, request.state.correlation_id)
+    # the link may be opened without signing in: this header (taken off by the gateway)
+    # names the account whose cached /user/me is stale now
+    return Response(status_code=204, headers=NO_STORE | {ACCOUNT_CHANGED: user_id})
+
+
+@router.post("/auth/verify-email/resend", status_code=204)
+async def resend_verification(principal: CurrentUser, request: Request) -> Response:
+    await _accounts(request).resend_verification(principal.user_id, request.state.correlation_id)
     return Response(status_code=204, headers=NO_STORE)
 
 

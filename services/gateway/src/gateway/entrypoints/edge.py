@@ -247,6 +247,7 @@ class Edge:
                 "login_account",
                 "register_ip",
                 "refresh_ip",
+                "recovery_ip",
                 "run",
             )
         }

@@ -10,15 +10,19 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from contracts.api import (
+    Accepted,
     AdminStats,
     CheckoutRequest,
     CheckoutStarted,
     DraftOut,
     DraftRequest,
+    EmailVerification,
     LoginRequest,
     LogoutRequest,
     Me,
     PasswordChange,
+    PasswordForgot,
+    PasswordReset,
     ProfileUpdate,
     Progress,
     QuestionOut,
@@ -77,6 +81,7 @@ async def limit_by_ip(request: Request) -> None:
 log = get_logger(__name__)
 router = APIRouter(responses=problems(413, 415, 429, 503))
 READS = frozenset({"GET", "HEAD"})
+ACCOUNT_CHANGED = "x-account-changed"  # set by auth on a verified address, never passed on
 
 
 async def forward(service: str, request: Request) -> Response:
@@ -230,6 +235,67 @@ async def update_me(body: ProfileUpdate, request: Request) -> Response:
 async def change_password(body: PasswordChange, request: Request) -> Response:
     """Change the password (the current one is required); every other login is signed out."""
     await _edge(request).per_ip(request, "login_ip")  # guesses of the current password
+    return await forward("auth", request)
+
+
+@router.post(
+    "/auth/password/forgot",
+    tags=["auth"],
+    status_code=202,
+    response_model=Accepted,
+    dependencies=PUBLIC,
+    responses=problems(422),
+)
+async def forgot_password(body: PasswordForgot, request: Request) -> Response:
+    """Mail a reset link (valid 30 minutes) if an account has this address; the answer is
+    the same whether or not one does."""
+    await _edge(request).per_ip(request, "recovery_ip")
+    return await forward("auth", request)
+
+
+@router.post(
+    "/auth/password/reset",
+    tags=["auth"],
+    status_code=204,
+    dependencies=PUBLIC,
+    responses=problems(400, 422),
+)
+async def reset_password(body: PasswordReset, request: Request) -> Response:
+    """Set a new password with the mailed token (single use); every login is signed out."""
+    await _edge(request).per_ip(request, "recovery_ip")
+    return await forward("auth", request)
+
+
+@router.post(
+    "/auth/verify-email",
+    tags=["auth"],
+    status_code=204,
+    dependencies=PUBLIC,
+    responses=problems(400, 422),
+)
+async def verify_email(body: EmailVerification, request: Request) -> Response:
+    """Verify the account's address with the mailed token (single use, 24 hours).
+    Unverified users may practise; `/user/me` shows `email_verified`."""
+    await _edge(request).per_ip(request, "recovery_ip")
+    response = await forward("auth", request)
+    changed = response.headers.get(ACCOUNT_CHANGED)
+    if changed is not None:
+        del response.headers[ACCOUNT_CHANGED]
+        # the link may be opened signed out: auth names the account whose /user/me changed
+        await _invalidate_me(request, changed)
+    return response
+
+
+@router.post(
+    "/auth/verify-email/resend",
+    tags=["auth"],
+    status_code=204,
+    dependencies=AUTHED,
+    responses=problems(401),
+)
+async def resend_verification(request: Request) -> Response:
+    """Mail a fresh verification link (at most one a minute per account)."""
+    await _edge(request).per_ip(request, "recovery_ip")
     return await forward("auth", request)
 
 
