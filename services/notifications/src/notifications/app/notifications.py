@@ -13,8 +13,10 @@ import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from contracts import EventEnvelope, SessionFailed, SessionScored, UserDeleted, UserRegistered
+from contracts.events import EmailVerificationRequested, PasswordResetRequested
 from prometheus_client import Counter
 from servicekit.logs import get_logger
 from servicekit.metrics import REGISTRY
@@ -99,6 +101,53 @@ class Notifications:
         }
         await self.deliveries.request(
             str(envelope.event_id), "report_ready", event.user_id, context, session
+        )
+
+    async def password_reset_requested(
+        self, event: PasswordResetRequested, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        await self._account_security(
+            event, envelope, session, "password_reset", "reset-password", minutes=True
+        )
+
+    async def email_verification_requested(
+        self,
+        event: EmailVerificationRequested,
+        envelope: EventEnvelope,
+        session: AsyncClientSession,
+    ) -> None:
+        await self._account_security(
+            event, envelope, session, "verify_email", "verify-email", minutes=False
+        )
+
+    async def _account_security(
+        self,
+        event: PasswordResetRequested | EmailVerificationRequested,
+        envelope: EventEnvelope,
+        session: AsyncClientSession,
+        purpose: str,
+        page: str,
+        minutes: bool,
+    ) -> None:
+        """Account-security mail: always sent (preferences do not apply, no unsubscribe link),
+        to the address the token was issued for. The event carries the name and address, so
+        it need not wait for UserRegistered; a deleted account's tombstone still wins (the
+        mail is recorded and the sender cancels it, as for any other kind)."""
+        known = await self.recipients.collection.find_one({"_id": event.user_id}, session=session)
+        if not (known and known.get("deleted")):
+            # (remember's insert over a tombstone would fail, and abort this transaction)
+            await self.recipients.remember(event.user_id, event.name, event.email, session)
+        base = self.settings.web_base_url.rstrip("/")
+        valid = event.expires_at - envelope.occurred_at
+        context = {
+            # the plain token stays in the delivery row until sent: it is what the link needs
+            "link": f"{base}/{page}?{urlencode({'token': event.token})}",
+            "valid_for": f"{round(valid.total_seconds() / 60)} minutes"
+            if minutes
+            else f"{round(valid.total_seconds() / 3600)} hours",
+        }
+        await self.deliveries.request(
+            str(envelope.event_id), purpose, event.user_id, context, session
         )
 
     async def session_failed(

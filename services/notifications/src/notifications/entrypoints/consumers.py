@@ -12,6 +12,7 @@ from contracts import (
     UserDeleted,
     UserRegistered,
 )
+from contracts.events import EmailVerificationRequested, PasswordResetRequested
 from servicekit.mongo import AsyncClientSession
 from servicekit.runtime import ServiceRuntime
 
@@ -55,4 +56,20 @@ def register_consumers(
     ) -> None:
         assert isinstance(event, SessionFailed)
         await notifications.session_failed(event, envelope, session)
+        wake_sender()
+
+    @rt.consumer("PasswordResetRequested")
+    async def password_reset(
+        event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        assert isinstance(event, PasswordResetRequested)
+        await notifications.password_reset_requested(event, envelope, session)
+        wake_sender()
+
+    @rt.consumer("EmailVerificationRequested")
+    async def verify_email(
+        event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        assert isinstance(event, EmailVerificationRequested)
+        await notifications.email_verification_requested(event, envelope, session)
         wake_sender()
