@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import json
 import os
 import subprocess
@@ -13,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
@@ -375,3 +378,63 @@ def test_a_plain_client_sending_a_large_body_reads_the_413(stack: Any) -> None:
     problem = json.loads(refused.value.read())
     assert problem["code"] == "payload_too_large"
     assert refused.value.headers["x-content-type-options"] == "nosniff"
+
+
+def _mailed_link(stack: Any, address: str, kind: str, page: str) -> str:
+    """The link in the newest mail of `kind` to `address` that the stack's SMTP catcher kept."""
+
+    def find() -> str | None:
+        for path in sorted(Path(stack.mail_dir).glob("*.eml"), key=lambda p: p.stat().st_mtime):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["X-Mail-Kind"] != kind or address not in str(message["To"]):
+                continue
+            assert message["List-Unsubscribe"] is None  # account security mail
+            text = message.get_body(preferencelist=("plain",))
+            assert text is not None
+            for line in text.get_content().splitlines():
+                if f"/{page}?token=" in line:
+                    return line.strip()
+        return None
+
+    link: str = wait_for(find, timeout=30, message=f"{kind} mail to {address}")
+    return link
+
+
+def _token(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def test_verify_the_address_then_reset_a_forgotten_password_by_mail(stack: Any) -> None:
+    with client_from(stack, "127.0.0.61") as client:
+        address = new_email("recover")
+        assert register(client, address).status_code == 201
+        pair = login(client, address).json()
+        me = client.get("/user/me", headers=bearer(pair["access_token"])).json()
+        assert me["email_verified"] is False  # unverified users may practise
+
+        link = _mailed_link(stack, address, "verify_email", "verify-email")
+        assert link.startswith(f"{stack.gateway_url}/verify-email?token=")
+        verified = client.post("/auth/verify-email", json={"token": _token(link)})
+        assert verified.status_code == 204, verified.text
+        assert "x-account-changed" not in verified.headers
+        me = client.get("/user/me", headers=bearer(pair["access_token"])).json()
+        assert me["email_verified"] is True
+        again = client.post("/auth/verify-email", json={"token": _token(link)})
+        assert again.status_code == 400 and problem_code(again) == "invalid_token"
+
+        known = client.post("/auth/password/forgot", json={"email": address})
+        unknown = client.post("/auth/password/forgot", json={"email": new_email("nobody")})
+        assert known.status_code == unknown.status_code == 202
+        assert known.json() == unknown.json()
+        reset_link = _mailed_link(stack, address, "password_reset", "reset-password")
+        new_password = "Recovered-mail-73"
+        reset = client.post(
+            "/auth/password/reset",
+            json={"token": _token(reset_link), "new_password": new_password},
+        )
+        assert reset.status_code == 204, reset.text
+
+        old = client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+        assert old.status_code == 401
+        assert login(client, address).status_code == 401
+        assert login(client, address, new_password).status_code == 200

@@ -40,6 +40,8 @@ FORWARD_RESPONSE_HEADERS = frozenset(
         "ratelimit-limit",
         "ratelimit-remaining",
         "ratelimit-reset",
+        # auth names the account a signed-out verify-email changed; the route takes it off
+        "x-account-changed",
     }
 )
 
