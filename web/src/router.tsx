@@ -3,6 +3,7 @@ import { createBrowserRouter, Navigate } from "react-router";
 import { Loading } from "./components/QueryState";
 import { Layout, RequireAdmin, RequireAuth } from "./components/Layout";
 import { SignInPage, SignUpPage } from "./pages/auth/AuthPages";
+import { ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage } from "./pages/auth/RecoveryPages";
 import { DashboardPage } from "./pages/dashboard/DashboardPage";
 import { StartPage } from "./pages/start/StartPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
@@ -25,6 +26,9 @@ export const router = createBrowserRouter([
       { path: "/", element: <Navigate to="/dashboard" replace /> },
       { path: "/signin", element: <SignInPage /> },
       { path: "/signup", element: <SignUpPage /> },
+      { path: "/forgot-password", element: <ForgotPasswordPage /> },
+      { path: "/reset-password", element: <ResetPasswordPage /> },
+      { path: "/verify-email", element: <VerifyEmailPage /> },
       {
         element: <RequireAuth />,
         children: [

@@ -110,3 +110,24 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
         " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
     )
     return list(result)
+
+
+def mailed_link(mail_dir: Path, address: str, kind: str, page: str, timeout: float = 30) -> str:
+    """The link to `page` in the newest mail of `kind` to `address` that the stack's SMTP
+    catcher kept (one .eml file a message)."""
+    import email
+    import email.policy
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["X-Mail-Kind"] != kind or address not in str(message["To"]):
+                continue
+            body = message.get_body(preferencelist=("plain",))
+            for line in body.get_content().splitlines() if body is not None else []:
+                if f"/{page}?token=" in line:
+                    return line.strip()
+        time.sleep(0.1)
+    raise AssertionError(f"no {kind} mail to {address} within {timeout} s")

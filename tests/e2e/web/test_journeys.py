@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browserkit import DESKTOP, REPO, Journey, chromium
+from browserkit import DESKTOP, REPO, Journey, chromium, mailed_link
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -305,6 +305,46 @@ def test_account_wrong_password_change_password_and_delete(stack: Any, page: Pag
     expect(page.get_by_label("Password")).to_have_accessible_description(
         "Check the email and password and try again."
     )
+    journey.assert_quiet_console()
+
+
+def test_verify_the_email_and_reset_a_forgotten_password(stack: Any, page: Page) -> None:
+    base = stack.gateway_url
+    journey = Journey(page, "recovery")
+    email = sign_up(page, base, journey, "Hedy Lamarr")
+    reminder = page.get_by_role("alert").filter(has_text="Verify your email address")
+    expect(reminder).to_be_visible()
+    journey.visit("dashboard, email not verified")
+
+    # the mailed link, opened in the browser, verifies the address
+    page.goto(mailed_link(Path(stack.mail_dir), email, "verify_email", "verify-email"))
+    expect(page.get_by_role("status")).to_contain_text("Your email address is verified")
+    journey.visit("email verified")
+    page.get_by_role("link", name="Go to the dashboard").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(reminder).to_have_count(0)
+
+    # forgotten password: the same answer for any address; the mailed link sets a new one
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_role("status")).to_contain_text("a link to choose a new password")
+    journey.visit("forgot password sent")
+    page.goto(mailed_link(Path(stack.mail_dir), email, "password_reset", "reset-password"))
+    page.get_by_label("New password").fill("short")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_label("New password")).to_have_accessible_description(re.compile(".+"))
+    journey.visit("reset refused by the policy")
+    page.get_by_label("New password").fill("Radio-Frequency-Hop-42")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+    journey.visit("password reset")
+    page.get_by_role("link", name="Sign in").last.click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("Radio-Frequency-Hop-42")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     journey.assert_quiet_console()
 
 

@@ -105,6 +105,9 @@ export function SignInPage() {
           <Button type="submit" loading={busy}>
             Sign in
           </Button>
+          <Anchor component={Link} to="/forgot-password" size="sm">
+            Forgot your password?
+          </Anchor>
         </Stack>
       </form>
       <Text size="sm">

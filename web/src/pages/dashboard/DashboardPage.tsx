@@ -1,13 +1,43 @@
-import { Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
+import { Alert, Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useState } from "react";
 import { Link } from "react-router";
 import { api, must } from "../../api/client";
+import { messageOf } from "../../api/problem";
 import { Empty, Loading, QueryState } from "../../components/QueryState";
 import { SessionTable } from "../../components/SessionList";
 import { localTime, useMe } from "../../features/account";
 
 const ProgressChart = lazy(() => import("./ProgressChart"));
+
+/** Unverified accounts may practise; the reminder offers the link again. */
+function VerifyReminder({ email }: { email: string }) {
+  const [state, setState] = useState<{ ok: boolean; text: string } | null>(null);
+  async function resend() {
+    try {
+      await must(api.POST("/auth/verify-email/resend"));
+      setState({ ok: true, text: `A new link is on its way to ${email}.` });
+    } catch (error) {
+      setState({ ok: false, text: messageOf(error) });
+    }
+  }
+  return (
+    <Alert color="yellow" title="Verify your email address">
+      <Stack gap="xs" align="flex-start">
+        <Text size="sm">We sent a link to {email}. You can practise meanwhile.</Text>
+        {state ? (
+          <Text size="sm" c={state.ok ? undefined : "red"} role="status">
+            {state.text}
+          </Text>
+        ) : (
+          <Button size="xs" variant="light" onClick={resend}>
+            Send the link again
+          </Button>
+        )}
+      </Stack>
+    </Alert>
+  );
+}
 
 export function DashboardPage() {
   const me = useMe();
@@ -22,6 +52,8 @@ export function DashboardPage() {
       <Title order={1}>Dashboard</Title>
       <QueryState query={me} label="Loading your account">
         {(user) => (
+          <>
+          {!user.email_verified && <VerifyReminder email={user.email} />}
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
             <Card withBorder>
               <Stack gap="xs">
@@ -54,6 +86,7 @@ export function DashboardPage() {
               </Stack>
             </Card>
           </SimpleGrid>
+          </>
         )}
       </QueryState>
       <Group justify="space-between">
