@@ -111,6 +111,23 @@ async def test_other_spellings_of_an_email_share_its_login_budget(
         assert len([p for p in gw.services.paths if p == "/auth/login"]) == 3
 
 
+async def test_recovery_calls_share_a_small_budget_per_ip(
+    isolation: dict[str, Any], mint: TokenMint
+) -> None:
+    async with gateway_with(isolation, mint, rate_limit_recovery_ip="3/600") as gw:
+        calls = [
+            ("/auth/password/forgot", {"email": "ada@example.com"}),
+            ("/auth/password/reset", {"token": "guess-1", "new_password": "Guess-1234567"}),
+            ("/auth/verify-email", {"token": "guess-2"}),
+            ("/auth/password/forgot", {"email": "bob@example.com"}),
+        ]
+        codes = [(await gw.client.post(path, json=body)).status_code for path, body in calls]
+        assert 429 not in codes[:3], codes
+        assert codes[3] == 429, codes
+        # the refused one never reached auth: no mail goes out for it
+        assert gw.services.paths.count("/auth/password/forgot") == 1
+
+
 async def test_refusals_before_routing_carry_headers_spend_the_budget_and_keep_metrics_small(
     isolation: dict[str, Any], mint: TokenMint
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import jwt
 from pymongo.errors import DuplicateKeyError
 from servicekit.eventstore import Repository
+from servicekit.logs import get_logger
 from servicekit.mongo import AsyncClientSession
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
@@ -30,6 +31,8 @@ from auth.domain.user import (
     normalise_email,
 )
 from auth.settings import Settings
+
+log = get_logger(__name__)
 
 
 class InvalidCredentials(DomainError):
@@ -259,10 +262,18 @@ class Accounts:
         await self.rt.command(work)
         await self.refresh_tokens.revoke_others(user_id, current_session, "password changed")
 
+    async def forgot_password_quietly(self, raw_email: str, correlation_id: str | None) -> None:
+        """`forgot_password` after the answer has gone: nobody is left to tell of a failure
+        but the log (the owner can ask again)."""
+        try:
+            await self.forgot_password(raw_email, correlation_id)
+        except Exception:  # logged; the answer was the same anyway
+            log.exception("auth.password_reset_request_failed", correlation_id=correlation_id)
+
     async def forgot_password(self, raw_email: str, correlation_id: str | None) -> None:
-        """Record a reset token and mail it when the account exists; the caller answers the
-        same either way. The token is minted and hashed for unknown addresses too, and the
-        lookup is the same query, so the answer takes about as long."""
+        """Record a reset token and mail it when the account exists. The token is minted and
+        hashed for unknown addresses too (the HTTP route runs this after answering, so the
+        answer's timing says nothing about the account either way)."""
         try:
             email: str | None = normalise_email(raw_email)
         except InvalidRegistration:

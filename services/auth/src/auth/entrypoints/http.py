@@ -17,7 +17,7 @@ from contracts.api import (
     RegisterRequest,
 )
 from contracts.calendar import week_resets_at
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
 from servicekit.identity import CurrentUser
 from servicekit.problems import DomainError
@@ -152,10 +152,13 @@ FORGOT_ANSWER = {"detail": "If an account has this address, a reset link is on i
 
 @router.post("/auth/password/forgot", status_code=202)
 async def forgot_password(
-    body: PasswordForgot, request: Request, response: Response
+    body: PasswordForgot, request: Request, response: Response, background: BackgroundTasks
 ) -> dict[str, Any]:
-    # the same status and body whether or not the account exists
-    await _accounts(request).forgot_password(body.email, request.state.correlation_id)
+    # the same status, body and time whether or not the account exists: the lookup, the
+    # token and the mail are done after the answer has gone
+    background.add_task(
+        _accounts(request).forgot_password_quietly, body.email, request.state.correlation_id
+    )
     response.headers.update(NO_STORE)
     return FORGOT_ANSWER
 
