@@ -85,3 +85,32 @@ async def test_a_deleted_account_gets_no_reset_mail(harness: Harness) -> None:
     envelope = await harness.publish(late, user_id)
     await harness.delivery(envelope, "password_reset", status="cancelled")
     assert len(harness.smtp.to(address)) == 1  # the welcome only
+
+
+async def test_a_registration_seen_after_the_deletion_is_consumed_and_mails_nothing(
+    harness: Harness,
+) -> None:
+    from contracts import UserRegistered
+    from notificationstest import consumed
+
+    user_id = str(uuid.uuid4())
+    address = f"late{uuid.uuid4().hex[:8]}@example.com"
+    await harness.delete(user_id)
+
+    async def tombstone() -> bool:
+        doc = await harness.db["recipients"].find_one({"_id": user_id})
+        return bool(doc and doc.get("deleted"))
+
+    await eventually(tombstone, message="the deletion consumed")
+    handled_before = consumed("UserRegistered", "handled")
+    late = UserRegistered(
+        user_id=user_id, email=address, name="Late", registered_at=datetime.now(UTC)
+    )
+    await harness.publish(late, user_id)
+
+    async def handled() -> bool:
+        return consumed("UserRegistered", "handled") > handled_before
+
+    await eventually(handled, message="the late registration consumed")
+    assert (await harness.db["recipients"].find_one({"_id": user_id}))["deleted"] is True
+    assert await harness.db["deliveries"].count_documents({"user_id": user_id}) == 0

@@ -40,6 +40,11 @@ class Recipients:
         order: a UserDeleted seen first leaves a tombstone that a late UserRegistered
         must not bring back). True when stored."""
         now = datetime.now(UTC)
+        known = await self.collection.find_one({"_id": user_id}, session=session)
+        if known is not None and known.get("deleted"):
+            # looked up, not left to the insert below: a duplicate key inside the inbox
+            # transaction aborts it, and the event was redelivered until dead-lettered
+            return False
         result = await self.collection.update_one(
             {"_id": user_id, "deleted": {"$ne": True}},
             {

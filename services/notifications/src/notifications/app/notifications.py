@@ -133,10 +133,7 @@ class Notifications:
         to the address the token was issued for. The event carries the name and address, so
         it need not wait for UserRegistered; a deleted account's tombstone still wins (the
         mail is recorded and the sender cancels it, as for any other kind)."""
-        known = await self.recipients.collection.find_one({"_id": event.user_id}, session=session)
-        if not (known and known.get("deleted")):
-            # (remember's insert over a tombstone would fail, and abort this transaction)
-            await self.recipients.remember(event.user_id, event.name, event.email, session)
+        await self.recipients.remember(event.user_id, event.name, event.email, session)
         base = self.settings.web_base_url.rstrip("/")
         valid = event.expires_at - envelope.occurred_at
         context = {
