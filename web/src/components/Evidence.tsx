@@ -34,7 +34,13 @@ export function highlight(text: string, quotes: string[]): Array<{ text: string;
 
 export function EvidenceText({ text, quotes, mono }: { text: string; quotes: string[]; mono?: boolean }): ReactNode {
   return (
-    <Text size="sm" ff={mono ? "monospace" : undefined} style={{ whiteSpace: "pre-wrap" }} data-testid="answer-text">
+    <Text
+      size="sm"
+      ff={mono ? "monospace" : undefined}
+      // code keeps its lines (scrolling sideways on a phone); prose wraps
+      style={mono ? { whiteSpace: "pre", overflowX: "auto" } : { whiteSpace: "pre-wrap" }}
+      data-testid="answer-text"
+    >
       {highlight(text, quotes).map((part, i) =>
         part.quote ? (
           <mark key={i} title="Quoted as evidence">

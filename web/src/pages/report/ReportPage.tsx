@@ -16,39 +16,50 @@ function scoreColour(score: number): string {
 
 function Tests({ tests }: { tests: Schemas["TestResultOut"][] }) {
   const passed = tests.filter((t) => t.verdict === "accepted").length;
-  return (
-    <Stack gap={4}>
-      <Text size="sm" fw={600}>
-        Tests: {passed} of {tests.length} passed
-      </Text>
-      <Table.ScrollContainer minWidth={360}>
-        <Table>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Test</Table.Th>
-              <Table.Th>Verdict</Table.Th>
-              <Table.Th>Note</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {tests.map((t, i) => (
-              <Table.Tr key={t.test_id}>
-                <Table.Td>
-                  {t.visible ? `Example ${i + 1}` : `Hidden ${i + 1}`}
-                </Table.Td>
-                <Table.Td>
-                  <Badge color={VERDICT_COLOUR[t.verdict] ?? "red"}>
-                    {t.verdict.replaceAll("_", " ")}
-                  </Badge>
-                </Table.Td>
+  const notes = tests.some((t) => t.detail);
+  const table = (
+    <Table.ScrollContainer minWidth={notes ? 360 : 240}>
+      <Table>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Test</Table.Th>
+            <Table.Th>Verdict</Table.Th>
+            {notes && <Table.Th>Note</Table.Th>}
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {tests.map((t, i) => (
+            <Table.Tr key={t.test_id}>
+              <Table.Td>{t.visible ? `Example ${i + 1}` : `Hidden ${i + 1}`}</Table.Td>
+              <Table.Td>
+                <Badge color={VERDICT_COLOUR[t.verdict] ?? "red"}>{t.verdict.replaceAll("_", " ")}</Badge>
+              </Table.Td>
+              {notes && (
                 <Table.Td>
                   <Text size="xs">{t.detail ?? ""}</Text>
                 </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+              )}
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+  const summary = (
+    <Text size="sm" fw={600} span>
+      Tests: {passed} of {tests.length} passed
+    </Text>
+  );
+  // every test passed: the list says nothing new, so it waits behind the summary
+  return passed === tests.length ? (
+    <details>
+      <summary>{summary}</summary>
+      {table}
+    </details>
+  ) : (
+    <Stack gap={4}>
+      {summary}
+      {table}
     </Stack>
   );
 }

@@ -169,12 +169,13 @@ function ExampleResults({ result }: { result: Schemas["RunResult"] }) {
           </Text>
         </Alert>
       )}
-      <Table.ScrollContainer minWidth={480}>
+      <Table.ScrollContainer minWidth={600}>
         <Table>
           <Table.Thead>
             <Table.Tr>
               <Table.Th>Example</Table.Th>
               <Table.Th>Verdict</Table.Th>
+              <Table.Th>Input</Table.Th>
               <Table.Th>Expected</Table.Th>
               <Table.Th>Got</Table.Th>
               <Table.Th>Time</Table.Th>
@@ -199,6 +200,7 @@ function ExampleResults({ result }: { result: Schemas["RunResult"] }) {
                     </Text>
                   )}
                 </Table.Td>
+                <Table.Td ff="monospace">{JSON.stringify(e.input)}</Table.Td>
                 <Table.Td ff="monospace">{JSON.stringify(e.expected)}</Table.Td>
                 <Table.Td ff="monospace">{e.got === undefined ? "—" : JSON.stringify(e.got)}</Table.Td>
                 <Table.Td>{e.time_ms != null ? `${e.time_ms} ms` : "—"}</Table.Td>
@@ -261,8 +263,7 @@ function CodingAnswer({
           submit.
         </Text>
       )}
-      <Group justify="space-between" align="flex-end">
-        <Select
+      <Select
           label="Language"
           w={180}
           value={language}
@@ -275,10 +276,6 @@ function CodingAnswer({
             onChange({ language: l as Language, ...(untouched ? { response: question.signatures?.[l] ?? "" } : {}) });
           }}
         />
-        <Button variant="light" onClick={run} loading={running} disabled={!code.trim()}>
-          Run examples
-        </Button>
-      </Group>
       <Suspense fallback={<Loading label="Loading the editor" />}>
         <CodeEditor
           value={code}
@@ -288,6 +285,9 @@ function CodingAnswer({
           onBlur={onBlur}
         />
       </Suspense>
+      <Button variant="light" onClick={run} loading={running} disabled={!code.trim()} w="fit-content">
+        Run examples
+      </Button>
       {runError != null && (
         <Alert color="red" role="alert">
           {messageOf(runError)}
