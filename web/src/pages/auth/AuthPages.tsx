@@ -34,7 +34,7 @@ function errorsFrom(error: unknown): { fields: Errors; general: string | null } 
   return { fields: {}, general: error.message + wait };
 }
 
-function AuthCard({ title, children }: { title: string; children: React.ReactNode }) {
+export function AuthCard({ title, children }: { title: string; children: React.ReactNode }) {
   return (
     <Card withBorder maw={420} mx="auto" mt="xl" p="lg">
       <Stack>

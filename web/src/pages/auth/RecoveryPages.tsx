@@ -1,21 +1,9 @@
-import { Alert, Anchor, Button, Card, Loader, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Loader, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, must } from "../../api/client";
 import { ApiError, fieldErrors, messageOf } from "../../api/problem";
-
-function RecoveryCard({ title, children }: { title: string; children: React.ReactNode }) {
-  return (
-    <Card withBorder maw={420} mx="auto" mt="xl" p="lg">
-      <Stack>
-        <Title order={1} size="h2">
-          {title}
-        </Title>
-        {children}
-      </Stack>
-    </Card>
-  );
-}
+import { AuthCard } from "./AuthPages";
 
 export function ForgotPasswordPage() {
   const [email, setEmail] = useState("");
@@ -36,7 +24,7 @@ export function ForgotPasswordPage() {
     }
   }
   return (
-    <RecoveryCard title="Forgot your password?">
+    <AuthCard title="Forgot your password?">
       {sent ? (
         <Alert color="teal" role="status">
           If an account uses {email}, a link to choose a new password is on its way. It works once, for 30 minutes.
@@ -60,7 +48,7 @@ export function ForgotPasswordPage() {
       <Anchor component={Link} to="/signin" size="sm">
         Back to sign in
       </Anchor>
-    </RecoveryCard>
+    </AuthCard>
   );
 }
 
@@ -86,7 +74,7 @@ export function ResetPasswordPage() {
     }
   }
   return (
-    <RecoveryCard title="Choose a new password">
+    <AuthCard title="Choose a new password">
       {done ? (
         <Alert color="teal" role="status">
           Your password is changed and every device was signed out.{" "}
@@ -119,7 +107,7 @@ export function ResetPasswordPage() {
           </Stack>
         </form>
       )}
-    </RecoveryCard>
+    </AuthCard>
   );
 }
 
@@ -136,7 +124,7 @@ export function VerifyEmailPage() {
       .catch((e) => setState({ kind: "failed", message: messageOf(e) }));
   }, [token]);
   return (
-    <RecoveryCard title="Verify your email">
+    <AuthCard title="Verify your email">
       {state.kind === "working" && <Loader size="sm" aria-label="Verifying" />}
       {state.kind === "done" && (
         <Alert color="teal" role="status">
@@ -151,6 +139,6 @@ export function VerifyEmailPage() {
           {state.message} Sign in and ask for a new link from the dashboard.
         </Alert>
       )}
-    </RecoveryCard>
+    </AuthCard>
   );
 }
