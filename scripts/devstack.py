@@ -76,6 +76,7 @@ UPSTREAM_URL_VARS: dict[str, str] = {
     "interviews": "INTERVIEWS_URL",
     "ai-runner": "AI_RUNNER_URL",
     "billing": "BILLING_URL",
+    "notifications": "NOTIFICATIONS_URL",
 }
 STOP_GRACE_SECONDS = 10.0
 LOG_TAIL_LINES = 40

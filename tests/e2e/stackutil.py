@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import json
 import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,6 +65,42 @@ def wait_for(probe: Callable[[], Any], timeout: float = 30.0, message: str = "co
             return last
         time.sleep(0.1)
     raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")
+
+
+def mails(mail_dir: str | Path, address: str, kind: str | None = None) -> list[EmailMessage]:
+    """The mail the stack's SMTP catcher kept for `address` (of `kind`), oldest first."""
+    found = []
+    for path in sorted(Path(mail_dir).glob("*.eml"), key=lambda p: (p.stat().st_mtime, p.name)):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if address in str(message["To"]) and (kind is None or message["X-Mail-Kind"] == kind):
+            found.append(message)  # type: ignore[arg-type]
+    return found
+
+
+def mailed(mail_dir: str | Path, address: str, kind: str, timeout: float = 30) -> EmailMessage:
+    """The newest mail of `kind` to `address`, waiting for it to arrive."""
+    found: list[EmailMessage] = wait_for(
+        lambda: mails(mail_dir, address, kind), timeout, f"{kind} mail to {address}"
+    )
+    return found[-1]
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None, message
+    return str(body.get_content())
+
+
+def metric(base_url: str, name: str, **labels: str) -> float:
+    """One sample of a service's /metrics (0 when it has none yet)."""
+    import httpx
+
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
 
 
 LOG_LEVELS = ("warning", "error", "critical", "exception")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
 import json
 import os
 import subprocess
@@ -22,7 +20,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from stackutil import wait_for
+from stackutil import mailed, text_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -382,21 +380,9 @@ def test_a_plain_client_sending_a_large_body_reads_the_413(stack: Any) -> None:
 
 def _mailed_link(stack: Any, address: str, kind: str, page: str) -> str:
     """The link in the newest mail of `kind` to `address` that the stack's SMTP catcher kept."""
-
-    def find() -> str | None:
-        for path in sorted(Path(stack.mail_dir).glob("*.eml"), key=lambda p: p.stat().st_mtime):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if message["X-Mail-Kind"] != kind or address not in str(message["To"]):
-                continue
-            assert message["List-Unsubscribe"] is None  # account security mail
-            text = message.get_body(preferencelist=("plain",))
-            assert text is not None
-            for line in text.get_content().splitlines():
-                if f"/{page}?token=" in line:
-                    return line.strip()
-        return None
-
-    link: str = wait_for(find, timeout=30, message=f"{kind} mail to {address}")
+    message = mailed(stack.mail_dir, address, kind)
+    assert message["List-Unsubscribe"] is None  # account security mail
+    (link,) = [line.strip() for line in text_of(message).splitlines() if f"/{page}?token=" in line]
     return link
 
 

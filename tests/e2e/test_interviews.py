@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from servicekit.testing import assert_no_hidden_tests, hidden_test_secrets
+from stackutil import mailed, mails, metric, text_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -324,3 +325,74 @@ def test_drafts_example_runs_and_progress_through_the_gateway(stack: Any) -> Non
         renamed = client.patch("/user/me", json={"name": "Margaret H."}, headers=auth)
         assert renamed.status_code == 200 and renamed.json()["name"] == "Margaret H."
         assert client.get("/user/me", headers=auth).json()["name"] == "Margaret H."
+
+
+def test_mail_follows_the_interviews_and_a_one_click_link_stops_one_kind(stack: Any) -> None:
+    """The report mail arrives with a link to the report; its one-click unsubscribe (what a
+    mail client POSTs, signed out) stops report mail and nothing else: the week's last
+    interview still mails, and its report does not."""
+    _, auth = signup(stack, "127.0.2.9", "Hedy")
+    notifications = stack.service_url("notifications")
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        address = client.get("/user/me", headers=auth).json()["email"]
+
+        def interview() -> str:
+            started = client.post(
+                "/interviews", json={"type": "behavioral", "question_count": 1}, headers=auth
+            )
+            assert started.status_code == 202, started.text
+            sid = started.json()["id"]
+            read_events(client, f"/interviews/{sid}/events", auth, until={"ready"})
+            question = client.get(f"/interviews/{sid}", headers=auth).json()["questions"][0]
+            answers = [{"question_id": question["question_id"], "response": GOOD_STORY}]
+            submitted = client.post(
+                f"/interviews/{sid}/submit", json={"answers": answers}, headers=auth
+            )
+            assert submitted.status_code == 202, submitted.text
+            read_events(client, f"/interviews/{sid}/events", auth, until={"completed", "failed"})
+            return str(sid)
+
+        first = interview()
+        report = mailed(stack.mail_dir, address, "report_ready")
+        assert f"{stack.gateway_url}/report/{first}" in text_of(report)
+        assert report["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        link = str(report["List-Unsubscribe"]).strip("<>")
+        assert link.startswith(f"{stack.gateway_url}/notifications/unsubscribe?token=")
+
+        with httpx.Client(timeout=30) as mail_client:  # no cookie, no token
+            one_click = mail_client.post(
+                link,
+                content=b"List-Unsubscribe=One-Click",
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+        assert one_click.status_code == 200, one_click.text
+        assert one_click.json()["kinds"] == ["report_ready"]
+        preferences = client.get("/user/me/notifications", headers=auth).json()
+        assert preferences == {
+            "report_ready": False,
+            "session_failed": True,
+            "quota_reached": True,
+            "billing": True,
+        }
+
+        suppressed_before = metric(
+            notifications,
+            "notifications_mail_suppressed_total",
+            kind="report_ready",
+            reason="unsubscribed",
+        )
+        interview()  # the second of two: the week's last
+        quota = mailed(stack.mail_dir, address, "quota_reached")
+        assert "last of the 2 interviews your free plan allows" in text_of(quota)
+
+        def report_not_sent() -> bool:
+            now = metric(
+                notifications,
+                "notifications_mail_suppressed_total",
+                kind="report_ready",
+                reason="unsubscribed",
+            )
+            return now > suppressed_before
+
+        wait_for(report_not_sent, timeout=60, message="the second report mail suppressed")
+        assert len(mails(stack.mail_dir, address, "report_ready")) == 1

@@ -80,6 +80,7 @@ async def gateway_with(
             interviews_url=url,
             ai_runner_url=url,
             billing_url=url,
+            notifications_url=url,
             **options,
         )
     )
@@ -126,6 +127,42 @@ async def test_recovery_calls_share_a_small_budget_per_ip(
         assert codes[3] == 429, codes
         # the refused one never reached auth: no mail goes out for it
         assert gw.services.paths.count("/auth/password/forgot") == 1
+
+
+async def test_reset_mail_for_one_address_is_limited_from_any_ip_known_or_not(
+    isolation: dict[str, Any], mint: TokenMint
+) -> None:
+    async with gateway_with(isolation, mint, rate_limit_recovery_account="2/3600") as gw:
+        spellings = ["ada@example.com", "ADA@Example.com", " ada@example.com"]
+        codes = [
+            (await gw.client.post("/auth/password/forgot", json={"email": e})).status_code
+            for e in spellings
+        ]
+        assert codes == [202, 202, 429], codes
+        # another address keeps its own budget
+        other = await gw.client.post("/auth/password/forgot", json={"email": "bob@example.com"})
+        assert other.status_code == 202
+        assert gw.services.paths.count("/auth/password/forgot") == 3
+
+
+async def test_only_the_one_click_unsubscribe_takes_a_form_body(
+    isolation: dict[str, Any], mint: TokenMint
+) -> None:
+    """RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` as a form."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    async with gateway_with(isolation, mint) as gw:
+        one_click = await gw.client.post(
+            "/notifications/unsubscribe?token=abc",
+            content=b"List-Unsubscribe=One-Click",
+            headers=form,
+        )
+        assert one_click.status_code == 202, one_click.text  # what the stand-in answers
+        assert "/notifications/unsubscribe?token=abc" in gw.services.paths
+        elsewhere = await gw.client.post("/auth/password/forgot", content=b"a=b", headers=form)
+        assert elsewhere.status_code == 415
+        bad_json = await gw.client.post("/notifications/unsubscribe", json={"token": 7})
+        assert bad_json.status_code == 422
+        assert gw.services.paths.count("/notifications/unsubscribe") == 0
 
 
 async def test_refusals_before_routing_carry_headers_spend_the_budget_and_keep_metrics_small(

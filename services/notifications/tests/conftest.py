@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from notifications.main import create_app
 from notifications.settings import Settings
-from servicekit.testing import running
+from servicekit.testing import TokenMint, running
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -53,8 +53,10 @@ async def harness(
         mail_retry_max_seconds=0.2,
         mail_max_attempts=200,
     ).model_copy(update=settings_overrides)
+    mint = TokenMint()
     apps = [create_app(settings) for _ in range(replicas)]
+    for app in apps:
+        app.state.verifier = mint.verifier()
     async with AsyncExitStack() as stack:
-        for app in apps:
-            await stack.enter_async_context(running(app, ready_timeout=60))
-        yield Harness(apps, smtp)
+        clients = [await stack.enter_async_context(running(app, ready_timeout=60)) for app in apps]
+        yield Harness(apps, smtp, clients, mint)

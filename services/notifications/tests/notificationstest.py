@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 from contracts import (
     DomainEvent,
@@ -22,7 +23,7 @@ from contracts import (
     UserRegistered,
 )
 from servicekit.metrics import REGISTRY
-from servicekit.testing import eventually, free_port, put_on_bus
+from servicekit.testing import TokenMint, eventually, free_port, put_on_bus
 
 
 class _Keep:
@@ -101,6 +102,12 @@ def consumed(event_type: str, outcome: str) -> float:
 class Harness:
     apps: list[Any]
     smtp: SmtpServer
+    clients: list[httpx.AsyncClient]
+    mint: TokenMint
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.clients[0]
 
     @property
     def rt(self) -> Any:

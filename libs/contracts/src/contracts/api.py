@@ -101,6 +101,41 @@ class EmailVerification(_In):
     token: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class NotificationPreferences(BaseModel):
+    """Which mail the user gets. Account security mail (email verification, password reset)
+    is always sent and is not listed."""
+
+    report_ready: bool = Field(description="Your report is ready (score and a link).")
+    session_failed: bool = Field(
+        description="An interview could not be finished (the credit came back)."
+    )
+    quota_reached: bool = Field(
+        description="You have started the last interview your plan allows this week."
+    )
+    billing: bool = Field(description="Receipts, failed payments and plan changes.")
+
+
+class NotificationPreferencesUpdate(_In):
+    """The kinds to change; kinds left out keep their setting."""
+
+    report_ready: bool | None = None
+    session_failed: bool | None = None
+    quota_reached: bool | None = None
+    billing: bool | None = None
+
+
+class Unsubscribe(_In):
+    token: Annotated[
+        str,
+        Field(min_length=1, max_length=400, description="The token of a mail's unsubscribe link."),
+    ]
+
+
+class Unsubscribed(BaseModel):
+    kinds: list[str] = Field(description="The kinds of mail now turned off.")
+    detail: str = Field(examples=["You will no longer get these emails: report ready."])
+
+
 class Accepted(BaseModel):
     detail: str = Field(
         description="The same words whether or not an account has this address.",

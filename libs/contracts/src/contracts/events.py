@@ -302,6 +302,11 @@ class SessionRequested(DomainEvent):
     time_limit_minutes: int | None = Field(
         default=None, ge=1, description="Timed interview: minutes from ready to the deadline."
     )
+    # the week's quota as this session left it (None from producers before they were added):
+    # notifications mails the user when this was the last interview their plan allows
+    plan: PlanName | None = None
+    quota_used: int | None = Field(default=None, ge=0)
+    weekly_limit: int | None = Field(default=None, ge=0)
 
 
 @event
@@ -396,6 +401,9 @@ class PlanUpgraded(DomainEvent):
     subscription_id: str | None = None
     effective_at: AwareDatetime
     current_period_end: datetime | None = None
+    # what the plan costs, for the receipt (None from producers before they were added)
+    monthly_price: int | None = Field(default=None, ge=0, description="Minor units (cents).")
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
 
 
 @event

@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "interviews": settings.interviews_url,
             "ai-runner": settings.ai_runner_url,
             "billing": settings.billing_url,
+            "notifications": settings.notifications_url,
         },
         settings.upstream_timeout_seconds,
     )

@@ -13,6 +13,7 @@ class Settings(ServiceSettings):
     interviews_url: str = "http://127.0.0.1:8002"
     ai_runner_url: str = "http://127.0.0.1:8003"
     billing_url: str = "http://127.0.0.1:8004"
+    notifications_url: str = "http://127.0.0.1:8005"
     upstream_timeout_seconds: float = Field(default=15.0, gt=0)
     cors_origins: str = Field(default="", description="Comma-separated allowed origins.")
     trusted_proxies: str = Field(
@@ -42,6 +43,13 @@ class Settings(ServiceSettings):
         description=(
             "Account-recovery calls per IP (forgot, reset, verify-email and its resend): each "
             "may send a mail or test a mailed token, so a small budget of their own."
+        ),
+    )
+    rate_limit_recovery_account: str = Field(
+        default="5/3600",
+        description=(
+            "Password-reset requests per address, from any IP (each mails the address). Spent "
+            "alike for addresses with and without an account, so a 429 tells nothing either."
         ),
     )
     rate_limit_run: str = Field(

@@ -1,15 +1,19 @@
-"""notifications composition root: consumers record mail, a sender loop delivers it."""
+"""notifications composition root: consumers record mail, a sender loop delivers it, and a
+small HTTP API reads and changes what mail a user gets."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
 from servicekit.runtime import ServiceRuntime
 
 from notifications.adapters.mailer import MailComposer, SmtpMailer
 from notifications.adapters.store import Deliveries, Recipients
 from notifications.app.notifications import MailSender, Notifications
+from notifications.app.preferences import MailPreferences
 from notifications.entrypoints.consumers import register_consumers
+from notifications.entrypoints.http import router
 from notifications.settings import Settings
 
 log = get_logger(__name__)
@@ -24,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mailer = SmtpMailer(settings)
     notifications = Notifications(settings)
     sender = MailSender(composer, mailer, settings)
+    preferences = MailPreferences(settings)
     register_consumers(rt, notifications, sender)
 
     @rt.on_startup
@@ -34,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await deliveries.ensure_indexes()
         notifications.bind(recipients, deliveries)
         sender.bind(deliveries, recipients)
+        preferences.bind(recipients)
         sender.start()
         log.info(
             "notifications.smtp",
@@ -51,7 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return sender.running
 
     rt.readiness_checks["mail_sender"] = sender_running
-    app = rt.create_app([], title="notifications")
+    app = rt.create_app([router], title="notifications")
+    app.state.verifier = auth_verifier(settings)
     app.state.notifications = notifications
+    app.state.preferences = preferences
     app.state.sender = sender
     return app

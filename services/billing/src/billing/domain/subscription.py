@@ -412,6 +412,8 @@ class Subscription(Aggregate):
                     subscription_id=entitled.id,
                     effective_at=self._effective(now),
                     current_period_end=entitled.current_period_end,
+                    monthly_price=catalog.premium.monthly_price,
+                    currency=catalog.premium.currency,
                 )
             )
         elif entitled is None and self.plan == "premium":
@@ -435,6 +437,8 @@ class Subscription(Aggregate):
                     subscription_id=entitled.id,
                     effective_at=self._effective(now),
                     current_period_end=entitled.current_period_end,
+                    monthly_price=catalog.premium.monthly_price,
+                    currency=catalog.premium.currency,
                 )
             )
 

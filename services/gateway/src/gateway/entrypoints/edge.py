@@ -117,7 +117,12 @@ class RequestGuard:
         bad_path = path_problem(scope.get("raw_path") or path.encode())
         if bad_path:
             refusal = problem_response(400, "invalid_path", "Invalid path", bad_path)
-        elif scope["method"] in BODY_METHODS and _has_body(scope) and not _is_json(scope):
+        elif (
+            scope["method"] in BODY_METHODS
+            and _has_body(scope)
+            and not _is_json(scope)
+            and not _is_one_click_unsubscribe(scope)
+        ):
             refusal = problem_response(
                 415,
                 "unsupported_media_type",
@@ -157,6 +162,20 @@ def _has_body(scope: Scope) -> bool:
     if length is not None:
         return length.strip() not in (b"", b"0")
     return _header(scope, b"transfer-encoding") is not None
+
+
+ONE_CLICK_UNSUBSCRIBE = "/notifications/unsubscribe"
+
+
+def _is_one_click_unsubscribe(scope: Scope) -> bool:
+    """RFC 8058: a mail client POSTs `List-Unsubscribe=One-Click` as a form to the mail's
+    unsubscribe link; the one body that is not JSON."""
+    content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+    return (
+        scope["path"] == ONE_CLICK_UNSUBSCRIBE
+        and scope["method"] == "POST"
+        and content_type == b"application/x-www-form-urlencoded"
+    )
 
 
 def _is_json(scope: Scope) -> bool:
@@ -248,6 +267,7 @@ class Edge:
                 "register_ip",
                 "refresh_ip",
                 "recovery_ip",
+                "recovery_account",
                 "run",
             )
         }

@@ -20,6 +20,8 @@ from contracts.api import (
     LoginRequest,
     LogoutRequest,
     Me,
+    NotificationPreferences,
+    NotificationPreferencesUpdate,
     PasswordChange,
     PasswordForgot,
     PasswordReset,
@@ -41,6 +43,8 @@ from contracts.api import (
     SubscriptionOut,
     TokenPair,
     Transcript,
+    Unsubscribe,
+    Unsubscribed,
     UserOut,
     WebhookReceived,
 )
@@ -48,7 +52,9 @@ from contracts.identity import canonical_email
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from contracts.questions import Question
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from servicekit.identity import Forbidden
 from servicekit.logs import get_logger
 from servicekit.problems import DomainError
@@ -249,7 +255,10 @@ async def change_password(body: PasswordChange, request: Request) -> Response:
 async def forgot_password(body: PasswordForgot, request: Request) -> Response:
     """Mail a reset link (valid 30 minutes) if an account has this address; the answer is
     the same whether or not one does."""
-    await _edge(request).per_ip(request, "recovery_ip")
+    edge = _edge(request)
+    await edge.per_ip(request, "recovery_ip")
+    # per address too (any spelling of it), whether or not an account has it
+    await edge.limit(request, "recovery_account", canonical_email(body.email))
     return await forward("auth", request)
 
 
@@ -297,6 +306,70 @@ async def resend_verification(request: Request) -> Response:
     """Mail a fresh verification link (at most one a minute per account)."""
     await _edge(request).per_ip(request, "recovery_ip")
     return await forward("auth", request)
+
+
+@router.get(
+    "/user/me/notifications",
+    tags=["notifications"],
+    response_model=NotificationPreferences,
+    dependencies=AUTHED,
+    responses=problems(401, 404),
+)
+async def my_notifications(request: Request) -> Response:
+    """Which mail the user gets (account security mail is always sent)."""
+    return await forward("notifications", request)
+
+
+@router.put(
+    "/user/me/notifications",
+    tags=["notifications"],
+    response_model=NotificationPreferences,
+    dependencies=AUTHED,
+    responses=problems(401, 404, 422),
+)
+async def change_notifications(body: NotificationPreferencesUpdate, request: Request) -> Response:
+    """Turn kinds of mail on or off; kinds left out keep their setting."""
+    return await forward("notifications", request)
+
+
+UNSUBSCRIBE_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {"schema": Unsubscribe.model_json_schema()},
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/notifications/unsubscribe",
+    tags=["notifications"],
+    response_model=Unsubscribed,
+    dependencies=PUBLIC,
+    responses=problems(400, 422),
+    openapi_extra=UNSUBSCRIBE_BODY,
+)
+async def unsubscribe(
+    request: Request,
+    token: Annotated[
+        str | None, Query(max_length=400, description="The token of the mail's link.")
+    ] = None,
+) -> Response:
+    """Signed out, with the token of a mail's unsubscribe link: a mail client's one-click
+    POST (RFC 8058, the token in the query), or the web page's `{"token": ...}`."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            Unsubscribe.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+    return await forward("notifications", request)
 
 
 @router.get(

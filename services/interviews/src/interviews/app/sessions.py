@@ -214,6 +214,9 @@ class Interviews:
                     quota_week=week,
                     requested_at=now,
                     time_limit_minutes=time_limit_minutes,
+                    plan=plan,  # type: ignore[arg-type]
+                    quota_used=used,
+                    weekly_limit=limit,
                 ),
                 now,
             )

@@ -19,14 +19,12 @@ from urllib.parse import urlencode
 import aiosmtplib
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from notifications.domain.kinds import preference_of
 from notifications.settings import Settings
 
 # Lines up to SMTP's 998 limit: at the default 78, the email package turns a long
 # List-Unsubscribe URL into RFC 2047 encoded words, which mail clients do not read as a link
 WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
-
-SECURITY_KINDS = frozenset({"verify_email", "password_reset"})
-"""Account security mail: always sent, never carries an unsubscribe link."""
 
 
 class TransientFailure(Exception):
@@ -50,7 +48,7 @@ def unsubscribe_token(secret: str, user_id: str, kind: str) -> str:
 
 
 def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
-    """(user_id, kind) of a token this secret signed, else None (for the future endpoint)."""
+    """(user_id, kind) of a token this secret signed, else None."""
     body, _, mac = token.partition(".")
     good = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
     try:
@@ -88,9 +86,14 @@ class MailComposer:
         _, address = parseaddr(settings.smtp_from)
         self.domain = address.rpartition("@")[2] or "localhost"
 
-    def unsubscribe_url(self, user_id: str, kind: str) -> str:
+    def unsubscribe_url(self, user_id: str, kind: str) -> str | None:
+        """The one-click link for the preference this kind answers to (None for account
+        security mail, which has none)."""
+        preference = preference_of(kind)
+        if preference is None:
+            return None
         token = unsubscribe_token(
-            self.settings.unsubscribe_secret.get_secret_value(), user_id, kind
+            self.settings.unsubscribe_secret.get_secret_value(), user_id, preference
         )
         base = self.settings.web_base_url.rstrip("/")
         return f"{base}/notifications/unsubscribe?{urlencode({'token': token})}"
@@ -102,9 +105,7 @@ class MailComposer:
             **context,
             "name": to.name,
             "web_base_url": self.settings.web_base_url.rstrip("/"),
-            "unsubscribe_url": None
-            if kind in SECURITY_KINDS
-            else self.unsubscribe_url(to.user_id, kind),
+            "unsubscribe_url": self.unsubscribe_url(to.user_id, kind),
         }
         subject = self.templates.get_template(f"{kind}.subject.txt").render(values)
         text = self.templates.get_template(f"{kind}.txt").render(values)

@@ -72,6 +72,31 @@ class Recipients:
             session=session,
         )
 
+    async def preferences(self, user_id: str) -> dict[str, Any] | None:
+        """The user's stored preferences ({} when none were set); None for a deleted account."""
+        doc = await self.collection.find_one({"_id": user_id}, {"preferences": 1, "deleted": 1})
+        if doc is not None and doc.get("deleted"):
+            return None
+        return dict((doc or {}).get("preferences") or {})
+
+    async def set_preferences(self, user_id: str, changes: dict[str, bool]) -> Document | None:
+        """Apply `changes` and return the stored preferences; None for a deleted account.
+        Works before UserRegistered has come round (the address joins the row later)."""
+        update: dict[str, Any] = {"$set": {f"preferences.{k}": v for k, v in changes.items()}}
+        if not changes:
+            update = {"$setOnInsert": {"preferences": {}}}
+        try:
+            doc: Document | None = await self.collection.find_one_and_update(
+                {"_id": user_id, "deleted": {"$ne": True}},
+                update,
+                projection={"preferences": 1},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            return None  # the tombstone of a deleted account
+        return dict((doc or {}).get("preferences") or {})
+
     async def find(self, user_id: str) -> Document | None:
         return await self.collection.find_one({"_id": user_id})
 
@@ -106,12 +131,14 @@ class Deliveries:
         session: AsyncClientSession,
     ) -> bool:
         """Record the mail in the consumer's transaction; False if it was recorded before
-        (the unique key is what makes it one mail per event and purpose)."""
+        (the key is what makes it one mail per event and purpose, or per user and week for
+        a key that is not an event's). An upsert that finds the row changes nothing, where
+        an insert's duplicate key would abort the whole inbox transaction."""
         now = datetime.now(UTC)
-        try:
-            await self.collection.insert_one(
-                {
-                    "_id": delivery_id(event_id, purpose),
+        result = await self.collection.update_one(
+            {"_id": delivery_id(event_id, purpose)},
+            {
+                "$setOnInsert": {
                     "event_id": event_id,
                     "purpose": purpose,
                     "user_id": user_id,
@@ -120,12 +147,12 @@ class Deliveries:
                     "attempts": 0,
                     "created_at": now,
                     "next_attempt_at": now,
-                },
-                session=session,
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+                }
+            },
+            upsert=True,
+            session=session,
+        )
+        return result.upserted_id is not None
 
     async def cancel_for_user(self, user_id: str, session: AsyncClientSession) -> None:
         """The account is gone: nothing still waiting goes out."""

@@ -15,7 +15,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from contracts import EventEnvelope, SessionFailed, SessionScored, UserDeleted, UserRegistered
+from contracts import (
+    EventEnvelope,
+    PaymentFailed,
+    PlanDowngraded,
+    PlanUpgraded,
+    SessionFailed,
+    SessionRequested,
+    SessionScored,
+    UserDeleted,
+    UserRegistered,
+)
 from contracts.events import EmailVerificationRequested, PasswordResetRequested
 from prometheus_client import Counter
 from servicekit.logs import get_logger
@@ -37,6 +47,7 @@ from notifications.adapters.store import (
     Deliveries,
     Recipients,
 )
+from notifications.domain.kinds import allows, preference_of
 from notifications.settings import Settings
 
 log = get_logger(__name__)
@@ -57,7 +68,36 @@ MAIL_PARKED = Counter(
     registry=REGISTRY,
 )
 
+MAIL_SUPPRESSED = Counter(
+    "notifications_mail_suppressed_total",
+    "Mails not sent on purpose: the user turned the kind off, or the address was refused "
+    "for good before.",
+    ["kind", "reason"],
+    registry=REGISTRY,
+)
+
 STAGE_WORDS = {"preparing": "prepared", "scoring": "scored", "deadline": "finished"}
+DOWNGRADE_WORDS = {
+    "canceled": "your subscription has ended",
+    "payment_failed": "the payment for your subscription could not be taken",
+}
+
+
+def long_date(moment: datetime) -> str:
+    """'Monday 7 December 2026, 00:00 UTC': unambiguous in any reader's locale."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%A} {moment.day} {moment:%B %Y, %H:%M} UTC"
+
+
+def money(minor_units: int, currency: str) -> str:
+    return f"{minor_units / 100:.2f} {currency.upper()}"
+
+
+def week_resets_at(iso_week: str) -> datetime:
+    """The Monday 00:00 UTC after the ISO week `YYYY-Www`."""
+    year, week = iso_week.split("-W")
+    monday = datetime.fromisocalendar(int(year), int(week), 1).replace(tzinfo=UTC)
+    return monday + timedelta(days=7)
 
 
 class Notifications:
@@ -161,6 +201,84 @@ class Notifications:
             str(envelope.event_id), "session_failed", event.user_id, context, session
         )
 
+    async def session_requested(
+        self, event: SessionRequested, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        """The session that used the week's last interview: one mail per user and week (the
+        key is the week, not the event, so a credit given back and used again mails
+        nothing more)."""
+        if event.quota_used is None or event.weekly_limit is None:
+            return
+        if event.quota_used < event.weekly_limit:
+            return
+        base = self.settings.web_base_url.rstrip("/")
+        context = {
+            "weekly_limit": event.weekly_limit,
+            "plan": event.plan or "free",
+            "resets_at": long_date(week_resets_at(event.quota_week)),
+            "upgrade_url": f"{base}/billing" if (event.plan or "free") == "free" else None,
+        }
+        await self.deliveries.request(
+            f"quota:{event.user_id}:{event.quota_week}",
+            "quota_reached",
+            event.user_id,
+            context,
+            session,
+        )
+
+    async def plan_upgraded(
+        self, event: PlanUpgraded, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        base = self.settings.web_base_url.rstrip("/")
+        price = (
+            money(event.monthly_price, event.currency)
+            if event.monthly_price is not None and event.currency
+            else None
+        )
+        context = {
+            "plan": event.plan,
+            "weekly_limit": event.weekly_limit,
+            "price": price,
+            "effective_at": long_date(event.effective_at),
+            "renews_at": long_date(event.current_period_end) if event.current_period_end else None,
+            "billing_url": f"{base}/billing",
+        }
+        await self.deliveries.request(
+            str(envelope.event_id), "plan_upgraded", event.user_id, context, session
+        )
+
+    async def payment_failed(
+        self, event: PaymentFailed, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        base = self.settings.web_base_url.rstrip("/")
+        context = {
+            "amount": money(event.amount, event.currency),
+            "attempt": event.attempt,
+            "grace_until": long_date(event.grace_until) if event.grace_until else None,
+            "billing_url": f"{base}/billing",
+        }
+        await self.deliveries.request(
+            str(envelope.event_id), "payment_failed", event.user_id, context, session
+        )
+
+    async def plan_downgraded(
+        self, event: PlanDowngraded, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        if event.reason == "deleted":
+            return  # the account is being closed: UserDeleted forgets the address
+        base = self.settings.web_base_url.rstrip("/")
+        context = {
+            "from_plan": event.from_plan,
+            "plan": event.plan,
+            "weekly_limit": event.weekly_limit,
+            "why": DOWNGRADE_WORDS.get(event.reason, "your subscription has ended"),
+            "effective_at": long_date(event.effective_at),
+            "billing_url": f"{base}/billing",
+        }
+        await self.deliveries.request(
+            str(envelope.event_id), "plan_downgraded", event.user_id, context, session
+        )
+
 
 class MailSender:
     """Delivers due mail, one at a time per process, until stopped."""
@@ -239,8 +357,9 @@ class MailSender:
         kind: str = doc["purpose"]
         now = datetime.now(UTC)
         user = await self.recipients.find(doc["user_id"])
-        if user is None:
-            # the address comes with UserRegistered, which may still be on its way
+        if user is None or (not user.get("deleted") and "email" not in user):
+            # the address comes with UserRegistered, which may still be on its way (a row
+            # without one holds preferences set before it came)
             age = (now - doc["created_at"]).total_seconds()
             if age > self.settings.mail_address_wait_seconds:
                 await self._park(doc, kind, "no address known for the user", count=False)
@@ -253,10 +372,17 @@ class MailSender:
         if user.get("deleted"):
             await self.deliveries.finish(doc, CANCELLED, "account deleted", count=False)
             return
+        if not allows(user.get("preferences"), kind):
+            if await self.deliveries.finish(
+                doc, SUPPRESSED, f"the user turned off {preference_of(kind)} mail", count=False
+            ):
+                MAIL_SUPPRESSED.labels(kind, "unsubscribed").inc()
+            return
         if user.get("undeliverable"):
-            await self.deliveries.finish(
+            if await self.deliveries.finish(
                 doc, SUPPRESSED, f"address refused before: {user['undeliverable']}", count=False
-            )
+            ):
+                MAIL_SUPPRESSED.labels(kind, "undeliverable").inc()
             return
 
         to = Recipient(doc["user_id"], user["name"], user["email"])
