@@ -884,7 +884,7 @@ def _run(args: argparse.Namespace) -> int:
         stack.start(timeout=args.timeout)
         console.say(f"Gateway: {stack.gateway_url}")
         if MAIL in stack.ports:
-            console.say(f"Mail: {stack.mail_dir} (one .eml file a message)")
+            console.say(f"Mail: {stack.mail_dir} (one .eml file a message; `make mail` lists them)")
         if (REPO_ROOT / "web" / "dist" / "index.html").is_file():
             console.say(f"Web app: {stack.gateway_url}/ (open it in a browser)")
         console.say(f"API docs: {stack.gateway_url}/docs")

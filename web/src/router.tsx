@@ -14,6 +14,7 @@ const ReportPage = lazy(() => import("./pages/report/ReportPage"));
 const HistoryPage = lazy(() => import("./pages/history/HistoryPage"));
 const BillingPage = lazy(() => import("./pages/billing/BillingPage"));
 const SettingsPage = lazy(() => import("./pages/settings/SettingsPage"));
+const UnsubscribePage = lazy(() => import("./pages/notifications/UnsubscribePage"));
 const AdminStatsPage = lazy(() => import("./pages/admin/AdminStatsPage"));
 const AdminQuestionsPage = lazy(() => import("./pages/admin/AdminQuestionsPage"));
 
@@ -29,6 +30,7 @@ export const router = createBrowserRouter([
       { path: "/forgot-password", element: <ForgotPasswordPage /> },
       { path: "/reset-password", element: <ResetPasswordPage /> },
       { path: "/verify-email", element: <VerifyEmailPage /> },
+      { path: "/notifications/unsubscribe", element: later(<UnsubscribePage />) },
       {
         element: <RequireAuth />,
         children: [

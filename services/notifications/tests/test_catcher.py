@@ -27,7 +27,8 @@ async def test_the_catcher_writes_each_message_as_an_eml_file(tmp_path: Path) ->
         message["From"] = "no-reply@mock-interviews.local"
         message["To"] = "ada@example.com"
         message["Subject"] = "Your interview report is ready: 73/100"
-        message.set_content("Hello Ada")
+        message["X-Mail-Kind"] = "report_ready"
+        message.set_content("Hello Ada, read it at http://127.0.0.1:8000/report/s-1.")
 
         async def sent() -> bool:
             try:
@@ -43,7 +44,20 @@ async def test_the_catcher_writes_each_message_as_an_eml_file(tmp_path: Path) ->
         )
         kept = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
         assert kept["Subject"] == "Your interview report is ready: 73/100"
-        assert kept.get_content().strip() == "Hello Ada"
+        assert "Hello Ada" in kept.get_content()
+        # `make mail`: what arrived, with the links a newcomer opens
+        listed = subprocess.run(
+            [sys.executable, "-m", "notifications.catcher", "--list", str(folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "to ada@example.com  [report_ready]" in listed
+        assert "  Your interview report is ready: 73/100" in listed
+        assert (
+            "  http://127.0.0.1:8000/report/s-1." not in listed
+        )  # the full stop is not the link's
+        assert "  http://127.0.0.1:8000/report/s-1\n" in listed
     finally:
         catcher.terminate()
         assert catcher.wait(10) == 0

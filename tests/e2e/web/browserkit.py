@@ -82,12 +82,18 @@ class Journey:
         # not "networkidle": the interview room holds its status stream open
         page.wait_for_load_state("load")
         page.wait_for_timeout(300)  # transitions end
+        # from the top: a full-page capture of a scrolled page draws the fixed header where
+        # the viewport was, across the middle of the page
+        scrolled = page.evaluate("window.scrollY")
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=self.dir / f"{stem}-desktop.png", full_page=True)
         page.set_viewport_size(PHONE)
         page.wait_for_timeout(250)  # the layout settles (the navbar collapses)
         width = page.evaluate("document.documentElement.scrollWidth")
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=self.dir / f"{stem}-phone.png", full_page=True)
         page.set_viewport_size(DESKTOP)
+        page.evaluate(f"window.scrollTo(0, {scrolled})")
         assert width <= PHONE["width"] + 1, (
             f"{label}: the page scrolls sideways at 375 px ({width})"
         )
@@ -115,19 +121,9 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
 def mailed_link(mail_dir: Path, address: str, kind: str, page: str, timeout: float = 30) -> str:
     """The link to `page` in the newest mail of `kind` to `address` that the stack's SMTP
     catcher kept (one .eml file a message)."""
-    import email
-    import email.policy
-    import time
+    from stackutil import mailed, text_of  # tests/e2e, on the path from its conftest
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if message["X-Mail-Kind"] != kind or address not in str(message["To"]):
-                continue
-            body = message.get_body(preferencelist=("plain",))
-            for line in body.get_content().splitlines() if body is not None else []:
-                if f"/{page}?token=" in line:
-                    return line.strip()
-        time.sleep(0.1)
-    raise AssertionError(f"no {kind} mail to {address} within {timeout} s")
+    text = text_of(mailed(mail_dir, address, kind, timeout))
+    found = re.search(rf"https?://\S+/{re.escape(page)}\?token=\S+", text)
+    assert found, f"no link to /{page} in the {kind} mail:\n{text}"
+    return found.group(0)

@@ -293,6 +293,18 @@ def test_account_wrong_password_change_password_and_delete(stack: Any, page: Pag
     expect(section.get_by_role("status")).to_contain_text("Password changed")
     journey.visit("password changed")
 
+    # which emails: a switch flipped is saved, and still off after a reload
+    emails = page.get_by_role("region", name="Emails")
+    receipts = emails.get_by_role("switch", name="Receipts and payments")
+    expect(receipts).to_be_checked()
+    receipts.click()
+    expect(emails.get_by_role("status")).to_contain_text("Saved")
+    expect(receipts).not_to_be_checked()
+    journey.visit("email settings")
+    page.reload()
+    expect(emails.get_by_role("switch", name="Receipts and payments")).not_to_be_checked()
+    expect(emails.get_by_role("switch", name="Report ready")).to_be_checked()
+
     # delete the account, confirmed by typing; the old password no longer signs in
     page.get_by_role("button", name="Delete my account").click()
     dialog = page.get_by_role("dialog", name="Delete your account?")
@@ -347,6 +359,24 @@ def test_verify_the_email_and_reset_a_forgotten_password(stack: Any, page: Page)
     page.get_by_label("Password").fill("Radio-Frequency-Hop-42")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    # the welcome mail's unsubscribe link, signed out: opening it changes nothing, the
+    # button turns every kind off; the account page shows it
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(mailed_link(Path(stack.mail_dir), email, "welcome", "notifications/unsubscribe"))
+    expect(page.get_by_role("heading", name="Unsubscribe")).to_be_visible()
+    journey.visit("unsubscribe asked")
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("status")).to_contain_text("You will no longer get these emails")
+    journey.visit("unsubscribed")
+    page.get_by_role("link", name="Choose which emails you get").click()
+    page.get_by_label(EMAIL_FIELD).fill(email)
+    page.get_by_label("Password").fill("Radio-Frequency-Hop-42")
+    page.get_by_role("button", name="Sign in").click()
+    emails = page.get_by_role("region", name="Emails")
+    for kind in ("Report ready", "Last interview of the week", "Receipts and payments"):
+        expect(emails.get_by_role("switch", name=kind)).not_to_be_checked()
     journey.assert_quiet_console()
 
 

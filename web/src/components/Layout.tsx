@@ -36,7 +36,7 @@ export function Layout() {
             {signedIn && (
               <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Open the menu" />
             )}
-            <Text component={Link} to="/" fw={700} size="lg">
+            <Text component={Link} to="/" fw={700} size="lg" style={{ whiteSpace: "nowrap" }}>
               Mock interviews
             </Text>
           </Group>
@@ -57,7 +57,7 @@ export function Layout() {
               </Button>
             </Group>
           ) : (
-            <Group gap="xs">
+            <Group gap="xs" wrap="nowrap">
               <Button component={Link} to="/signin" variant="subtle" size="xs">
                 Sign in
               </Button>

@@ -7,6 +7,7 @@ import { api, auth, must } from "../../api/client";
 import { ApiError, fieldErrors, messageOf } from "../../api/problem";
 import { useMe } from "../../features/account";
 import { clearAllLocal } from "../../features/drafts";
+import { MailPreferences } from "./MailPreferences";
 
 function ProfileForm() {
   const me = useMe();
@@ -153,6 +154,7 @@ export default function SettingsPage() {
       <Title order={1}>Account</Title>
       <ProfileForm />
       <PasswordForm />
+      <MailPreferences />
       <DeleteAccount />
     </Stack>
   );
