@@ -4,13 +4,14 @@ receive them."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from auth.main import create_app
 from auth.settings import Settings
-from servicekit.testing import running
+from servicekit.testing import eventually, running
 
 STRONG = "Correct-horse-42"
 NEW = "Battery-staple-77"
@@ -191,3 +192,31 @@ async def test_resend_issues_a_new_link_at_most_once_a_minute_and_links_expire(
         assert ok.status_code == 204
         me = (await client.get("/user/me", headers=_bearer(pair))).json()
         assert me["email_verified"] is True
+
+
+async def test_a_reset_request_answered_then_left_by_a_stopped_process_is_still_mailed_once(
+    isolation: dict[str, Any],
+) -> None:
+    settings = Settings(**isolation, reset_request_grace_seconds=0, reset_request_sweep_seconds=0.2)
+    app = create_app(settings)
+    async with running(app) as client:
+        await _register_and_login(client, "alan@example.com")
+        accounts = app.state.accounts
+        # what the route writes before answering; the process "stops" before handling it
+        request_id = await accounts.request_password_reset(" Alan@example.com", "corr-1")
+
+        async def mailed_once() -> bool:
+            left = await app.state.runtime.db["password_reset_requests"].count_documents({})
+            return (
+                left == 0
+                and len(await _mailed(app, "PasswordResetRequested", "alan@example.com")) == 1
+            )
+
+        await eventually(mailed_once, message="the sweep handled the request")
+        # handled again (a second replica's sweep, a retried task): nothing more is mailed
+        await asyncio.gather(*(accounts.handle_reset_request(request_id) for _ in range(3)))
+        assert len(await _mailed(app, "PasswordResetRequested", "alan@example.com")) == 1
+        tokens = await app.state.runtime.db["account_tokens"].count_documents(
+            {"purpose": "password_reset"}
+        )
+        assert tokens == 1

@@ -14,6 +14,17 @@ class Settings(ServiceSettings):
     )
     jwt_key_id: str | None = None
     refresh_ttl_days: int = Field(default=30, ge=1, le=365)
+    reset_request_sweep_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often reset requests a stopped process left unhandled are picked up.",
+    )
+    reset_request_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="A reset request older than this was answered by a process that stopped "
+        "before handling it.",
+    )
     free_weekly_limit: int = Field(default=2, ge=0)
     admin_emails: str = Field(
         default="",

@@ -21,6 +21,7 @@ from auth.adapters.account_tokens import digest as _token_digest
 from auth.adapters.keys import KeyRing
 from auth.adapters.passwords import hash_password, verify_password
 from auth.adapters.refresh_tokens import Issued, RefreshTokens
+from auth.adapters.reset_requests import ResetRequests
 from auth.adapters.users_view import UsersView
 from auth.domain.user import (
     EmailTaken,
@@ -90,6 +91,10 @@ class Accounts:
     @property
     def account_tokens(self) -> AccountTokens:
         return AccountTokens(self.rt.db)
+
+    @property
+    def reset_requests(self) -> ResetRequests:
+        return ResetRequests(self.rt.db)
 
     @property
     def repo(self) -> Repository[User]:
@@ -262,37 +267,53 @@ class Accounts:
         await self.rt.command(work)
         await self.refresh_tokens.revoke_others(user_id, current_session, "password changed")
 
-    async def forgot_password_quietly(self, raw_email: str, correlation_id: str | None) -> None:
-        """`forgot_password` after the answer has gone: nobody is left to tell of a failure
-        but the log (the owner can ask again)."""
-        try:
-            await self.forgot_password(raw_email, correlation_id)
-        except Exception:  # logged; the answer was the same anyway
-            log.exception("auth.password_reset_request_failed", correlation_id=correlation_id)
+    async def request_password_reset(self, raw_email: str, correlation_id: str | None) -> str:
+        """What `POST /auth/password/forgot` does before answering: one write, the same for
+        any address, so neither the answer nor its timing tells whether an account has it."""
+        return await self.reset_requests.record(raw_email, correlation_id)
 
-    async def forgot_password(self, raw_email: str, correlation_id: str | None) -> None:
-        """Record a reset token and mail it when the account exists. The token is minted and
-        hashed for unknown addresses too (the HTTP route runs this after answering, so the
-        answer's timing says nothing about the account either way)."""
+    async def handle_reset_request_quietly(self, request_id: str) -> None:
+        """`handle_reset_request` after the answer has gone: a failure is logged, and the
+        request stays to be picked up again by `handle_left_reset_requests`."""
         try:
-            email: str | None = normalise_email(raw_email)
+            await self.handle_reset_request(request_id)
+        except Exception:  # logged; the row is still there
+            log.exception("auth.password_reset_request_failed", request=request_id)
+
+    async def handle_left_reset_requests(self) -> int:
+        """Requests a process answered and then did not finish (it crashed or stopped)."""
+        grace = timedelta(seconds=self.settings.reset_request_grace_seconds)
+        left = await self.reset_requests.left_behind(grace)
+        for request_id in left:
+            await self.handle_reset_request_quietly(request_id)
+        return len(left)
+
+    async def handle_reset_request(self, request_id: str) -> None:
+        """Mint a reset token and mail it when an account has the address; in the same
+        transaction the request is removed, so it is handled once."""
+        request = await self.reset_requests.get(request_id)
+        if request is None:
+            return  # handled already
+        try:
+            email: str | None = normalise_email(request["email"])
         except InvalidRegistration:
             email = None
         reset = mint(RESET_TTL)
         doc = await self.users.by_email(email) if email else None
-        if doc is None:
-            return
-        user_id = doc["_id"]
 
         async def work(session: AsyncClientSession) -> None:
-            user = await self.repo.get(user_id, session=session)
+            if not await self.reset_requests.take(request_id, session):
+                return  # another process took it
+            if doc is None:
+                return
+            user = await self.repo.get(doc["_id"], session=session)
             if user is None or user.deleted or user.email is None:
                 return
             # the plain token rides only in the event (to notifications, for the link);
             # auth keeps its hash
             user.request_password_reset(reset.token, reset.expires_at)
-            await self._save(user, session, correlation_id)
-            await self.account_tokens.store(reset, "password_reset", user_id, user.email, session)
+            await self._save(user, session, request.get("correlation_id"))
+            await self.account_tokens.store(reset, "password_reset", user.id, user.email, session)
 
         await self.rt.command(work)
 

@@ -154,11 +154,12 @@ FORGOT_ANSWER = {"detail": "If an account has this address, a reset link is on i
 async def forgot_password(
     body: PasswordForgot, request: Request, response: Response, background: BackgroundTasks
 ) -> dict[str, Any]:
-    # the same status, body and time whether or not the account exists: the lookup, the
-    # token and the mail are done after the answer has gone
-    background.add_task(
-        _accounts(request).forgot_password_quietly, body.email, request.state.correlation_id
-    )
+    # the same status, body and time whether or not the account exists: one write before
+    # the answer; the lookup, the token and the mail after it (and again by the sweep if
+    # this process stops before that)
+    accounts = _accounts(request)
+    request_id = await accounts.request_password_reset(body.email, request.state.correlation_id)
+    background.add_task(accounts.handle_reset_request_quietly, request_id)
     response.headers.update(NO_STORE)
     return FORGOT_ANSWER
 
