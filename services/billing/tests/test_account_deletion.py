@@ -120,7 +120,7 @@ async def test_a_premium_users_deletion_cancels_at_stripe_at_once_and_downgrades
     assert answer.status_code == 200 and answer.json()["outcome"] == "no_change"
     assert await downgrades_in_outbox(harness, user) == 1
     assert (await harness.db["subscriptions"].find_one({"_id": user}))["status"] == "canceled"
-    assert await harness.billing.check_plans() == 0
+    assert await harness.billing.lapses.check_plans() == 0
 
 
 @pytest.mark.parametrize("state", ["canceling at period end", "in a payment grace window"])
@@ -380,7 +380,7 @@ async def test_a_checkout_paid_after_the_deletion_is_canceled_at_once_and_upgrad
     assert processed["outcome"] == "account_closed" and processed["user_id"] == user
     # and the account stays closed to the periodic check
     harness.clock.advance(days=40)
-    assert await harness.billing.check_plans() == 0
+    assert await harness.billing.lapses.check_plans() == 0
     assert await published_for(harness, user) == []
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from billing.adapters import local_stripe
 from billing.adapters.checkouts import LOCAL_ID
-from billing.app.billing import PaymentsUnavailable
+from billing.app.ports import PaymentsUnavailable
 from billingtest import Harness, checkout_completed
 from contracts import EventEnvelope, UserDeleted, UserRegistered
 
@@ -159,16 +159,16 @@ async def test_cancel_keeps_premium_to_the_period_end_then_drops(harness: Harnes
     again = await harness.client.post("/billing/subscription/cancel", headers=harness.auth(user))
     assert again.status_code == 200 and again.json()["cancel_at_period_end"] is True
 
-    assert await harness.billing.check_plans() == 0
+    assert await harness.billing.lapses.check_plans() == 0
     harness.clock.now = period_end - timedelta(seconds=1)
-    assert await harness.billing.check_plans() == 0
+    assert await harness.billing.lapses.check_plans() == 0
     assert (await harness.view(user))["plan"] == "premium"
     harness.clock.now = period_end + timedelta(seconds=1)
-    assert await harness.billing.check_plans() == 1
+    assert await harness.billing.lapses.check_plans() == 1
     downgraded = (await harness.published("PlanDowngraded", user))[0]
     assert downgraded["reason"] == "canceled" and downgraded["weekly_limit"] == 2
     assert (await harness.view(user))["plan"] == "free"
-    assert await harness.billing.check_plans() == 0
+    assert await harness.billing.lapses.check_plans() == 0
 
 
 async def test_internal_stats_count_subscriptions_and_revenue_for_admins_only(
@@ -225,7 +225,7 @@ async def test_deleting_the_account_cancels_the_local_subscription_at_once(
     assert observed["payload"]["status"] == "canceled"
     # the period end passes: nothing more happens
     harness.clock.advance(days=40)
-    assert await harness.billing.check_plans() == 0
+    assert await harness.billing.lapses.check_plans() == 0
     assert len(harness.bus.of("PlanDowngraded", user)) == 1
 
 
@@ -249,7 +249,7 @@ async def test_without_a_key_a_real_stripe_subscription_is_not_marked_canceled(
     )
     with pytest.raises(PaymentsUnavailable):
         await harness.rt.command(
-            lambda session: harness.billing.close_account(user, envelope, session)
+            lambda session: harness.billing.closure.close_account(user, envelope, session)
         )
     assert await harness.state() == before
     assert (await harness.view(user))["plan"] == "premium"

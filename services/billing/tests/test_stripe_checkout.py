@@ -57,7 +57,7 @@ async def test_checkout_creates_a_stripe_session_with_an_idempotency_key(
     assert again.json() == body
     assert fake_stripe.requests[-1]["idempotency_key"] == first["idempotency_key"]
     assert await harness.db["checkouts"].count_documents({"user_id": user}) == 1
-    assert harness.app.state.billing.settings.local_checkout_enabled is False
+    assert harness.app.state.billing.ctx.settings.local_checkout_enabled is False
     page = await harness.client.get(f"/billing/local-checkout/cs_local_{'a' * 43}")
     assert page.status_code == 404
 

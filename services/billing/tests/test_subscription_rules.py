@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from billing.adapters.webhook_secret import load_webhook_secret
-from billing.app.billing import catalog_from
+from billing.app.context import catalog_from
 from billing.domain.subscription import (
     AccountClosed,
     InvoiceFacts,

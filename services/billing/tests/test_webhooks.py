@@ -236,7 +236,7 @@ async def test_failed_renewal_keeps_premium_through_the_grace_window_then_drops(
     assert (await harness.deliver(failed)).status_code == 200
     payment_failed = (await harness.published("PaymentFailed", user))[0]
     assert payment_failed["invoice_id"] == failed["data"]["object"]["id"]
-    grace_days = harness.billing.settings.payment_grace_seconds / 86400
+    grace_days = harness.billing.ctx.settings.payment_grace_seconds / 86400
     view = await harness.view(user)
     assert view["plan"] == "premium" and view["status"] == "past_due"
     assert at(view["grace_until"]) == at(payment_failed["grace_until"])
@@ -258,9 +258,9 @@ async def test_failed_renewal_keeps_premium_through_the_grace_window_then_drops(
     assert second["grace_until"] == payment_failed["grace_until"] and second["attempt"] == 2
     assert await harness.db["payments"].count_documents({"user_id": user, "status": "failed"}) == 2
 
-    assert await harness.billing.check_plans() == 0  # still inside the window
+    assert await harness.billing.lapses.check_plans() == 0  # still inside the window
     harness.clock.advance(days=grace_days - 3 + 0.01)
-    assert await harness.billing.check_plans() == 1
+    assert await harness.billing.lapses.check_plans() == 1
     downgraded = (await harness.published("PlanDowngraded", user))[0]
     assert downgraded["reason"] == "payment_failed" and downgraded["plan"] == "free"
     assert (await harness.view(user))["plan"] == "free"

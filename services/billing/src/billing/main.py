@@ -10,9 +10,13 @@ from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
 from servicekit.runtime import ServiceRuntime
 
+from billing.adapters.local_stripe import LocalProvider
 from billing.adapters.stripe_api import StripeApi
+from billing.adapters.stripe_provider import StripeProvider
 from billing.adapters.webhook_secret import load_webhook_secret
-from billing.app.billing import Billing, Clock
+from billing.app.billing import Billing
+from billing.app.context import Clock
+from billing.app.ports import PaymentProvider
 from billing.entrypoints.consumers import register_consumers
 from billing.entrypoints.http import router
 from billing.settings import Settings
@@ -43,7 +47,23 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
         if settings.stripe_api_key
         else None
     )
-    billing = Billing(rt, settings, secret, stripe_api, clock)
+    provider: PaymentProvider = (
+        StripeProvider(stripe_api, settings.checkout_success_url, settings.checkout_cancel_url)
+        if stripe_api is not None
+        else LocalProvider(
+            enabled=settings.local_checkout_enabled,
+            public_url=settings.public_url,
+            success_url=settings.checkout_success_url,
+            ttl_seconds=settings.local_checkout_ttl_seconds,
+            amount=settings.premium_monthly_price,
+            currency=settings.currency.lower(),
+            webhook_secret=secret,
+        )
+    )
+    billing = Billing(rt, settings, secret, provider, clock)
+    if isinstance(provider, LocalProvider):
+        # the stand-in sends the webhooks Stripe would, to the same handler
+        provider.receive = billing.webhooks.receive
     register_consumers(rt, billing)
     tasks: list[asyncio.Task[None]] = []
 
@@ -51,7 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
         while True:
             await asyncio.sleep(settings.plan_check_seconds)
             try:
-                if lapsed := await billing.check_plans():
+                if lapsed := await billing.lapses.check_plans():
                     log.info("plans.lapsed", count=lapsed)
             except asyncio.CancelledError:
                 raise

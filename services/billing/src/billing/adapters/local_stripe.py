@@ -12,10 +12,22 @@ import calendar
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import stripe
+from servicekit.logs import get_logger
+from servicekit.mongo import Document
+
+from billing.adapters.checkouts import new_local_id
+from billing.adapters.stripe_events import subscription_facts
+from billing.app.ports import CheckoutEnded, CheckoutRequest, PaymentsUnavailable
+from billing.domain.subscription import StripeSubscription, SubscriptionFacts
+
+log = get_logger(__name__)
+
+WebhookReceiver = Callable[[bytes, str | None, str | None], Awaitable[Any]]
 
 API_VERSION = "2025-03-31.basil"
 
@@ -294,3 +306,114 @@ def canceled_subscription(
         int(period_start.timestamp()), int(period_end.timestamp()), False,
         _price(amount, currency, plan), canceled_at=created,
     )  # fmt: skip
+
+
+class LocalProvider:
+    """The payment provider port without a Stripe key: checkouts paid on billing's own page
+    (`enabled`: LOCAL_CHECKOUT_ENABLED), its subscriptions cancelled here. A real Stripe
+    subscription cannot be cancelled without the key: that is refused (503), so the consumer
+    retries and parks it for an operator rather than leave the user charged."""
+
+    def __init__(
+        self,
+        enabled: bool,
+        public_url: str | None,
+        success_url: str,
+        ttl_seconds: float,
+        amount: int,
+        currency: str,
+        webhook_secret: str,
+    ) -> None:
+        self.webhook_secret = webhook_secret
+        self.receive: WebhookReceiver | None = None
+        """Billing's webhook handler, bound by the composition root: what this stand-in
+        delivers Stripe's webhooks to, signed as Stripe signs them."""
+        self.enabled = enabled
+        self.public_url = public_url
+        self.success_url = success_url
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.amount = amount
+        self.currency = currency
+
+    def _require(self) -> None:
+        if not self.enabled:
+            raise PaymentsUnavailable("Payments are not configured (STRIPE_API_KEY is unset).")
+
+    async def open_checkout(self, request: CheckoutRequest) -> dict[str, Any]:
+        self._require()
+        checkout_id = new_local_id()
+        url = f"/billing/local-checkout/{checkout_id}"
+        if self.public_url:
+            url = self.public_url.rstrip("/") + url
+        return {
+            "_id": checkout_id,
+            "provider": "local",
+            "url": url,
+            "customer_id": request.customer_id or customer_id_for(request.user_id),
+            "success_url": self.success_url,
+            "expires_at": request.now + self.ttl,
+        }
+
+    def _answer(
+        self, user_id: str, subscription: StripeSubscription, now: datetime, canceled: bool
+    ) -> dict[str, Any]:
+        common = self._common(user_id, subscription, now)
+        if canceled:
+            return canceled_subscription(**common)
+        obj: dict[str, Any] = cancel_event(**common)["data"]["object"]
+        return obj
+
+    def _common(
+        self, user_id: str, subscription: StripeSubscription, now: datetime
+    ) -> dict[str, Any]:
+        start = subscription.current_period_start or now
+        return {
+            "user_id": user_id,
+            "plan": "premium",
+            "subscription_id": subscription.id,
+            "customer_id": subscription.customer_id or customer_id_for(user_id),
+            "amount": self.amount,
+            "currency": self.currency,
+            "period_start": start,
+            "period_end": subscription.current_period_end or add_month(start),
+            "now": now,
+        }
+
+    async def deliver(self, event: dict[str, Any], correlation_id: str | None = None) -> None:
+        """Hand a Stripe-format event to billing's webhook handler, signed like Stripe."""
+        assert self.receive is not None, "LocalProvider.receive is bound at start-up"
+        payload = dumps(event)
+        await self.receive(payload.encode(), sign(payload, self.webhook_secret), correlation_id)
+
+    async def cancel_at_period_end(
+        self, user_id: str, subscription: StripeSubscription, now: datetime
+    ) -> SubscriptionFacts:
+        """Stripe answers with the subscription and then sends `customer.subscription.updated`:
+        both here, the webhook first, through the same handler as Stripe's."""
+        self._require()
+        stamp = now.replace(microsecond=0)
+        answer = self._answer(user_id, subscription, stamp, canceled=False)
+        await self.deliver(cancel_event(**self._common(user_id, subscription, stamp)))
+        return subscription_facts(answer, stamp, "local.subscriptions.update", None)
+
+    async def cancel_now(
+        self, user_id: str, subscription: StripeSubscription, now: datetime
+    ) -> SubscriptionFacts:
+        if not is_local(subscription.id):
+            raise PaymentsUnavailable(
+                f"Cannot cancel Stripe subscription {subscription.id}: STRIPE_API_KEY is unset."
+            )
+        stamp = now.replace(microsecond=0)
+        answer = self._answer(user_id, subscription, stamp, canceled=True)
+        return subscription_facts(answer, stamp, "local.subscriptions.cancel", None)
+
+    async def expire_checkout(self, checkout: Document) -> CheckoutEnded:
+        if checkout.get("provider") == "local":
+            return CheckoutEnded("expired")
+        # a Stripe checkout and no key to expire it with: it expires by itself within a day,
+        # and should it be paid first, the webhook finds the account closed and cancels what
+        # it started
+        log.warning(
+            "billing.checkout_left_open", checkout=checkout["_id"], user_id=checkout.get("user_id")
+        )
+        return CheckoutEnded(None)

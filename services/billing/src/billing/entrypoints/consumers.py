@@ -15,11 +15,11 @@ def register_consumers(rt: ServiceRuntime, billing: Billing) -> None:
         event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
         assert isinstance(event, UserRegistered)
-        await billing.open_subscription(event.user_id, envelope, session)
+        await billing.subscriptions.open(event.user_id, envelope, session)
 
     @rt.consumer("UserDeleted")
     async def cancel_deleted_users_subscriptions(
         event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
         assert isinstance(event, UserDeleted)
-        await billing.close_account(event.user_id, envelope, session)
+        await billing.closure.close_account(event.user_id, envelope, session)

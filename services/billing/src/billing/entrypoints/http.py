@@ -33,7 +33,7 @@ def _billing(request: Request) -> Billing:
 
 @router.get("/billing/subscription")
 async def subscription(principal: CurrentUser, request: Request) -> JSONResponse:
-    body = await _billing(request).subscription(principal.user_id)
+    body = await _billing(request).subscriptions.of(principal.user_id)
     return JSONResponse(_json(body), headers=NO_STORE)
 
 
@@ -41,19 +41,21 @@ async def subscription(principal: CurrentUser, request: Request) -> JSONResponse
 async def checkout(
     body: CheckoutRequest, principal: CurrentUser, request: Request
 ) -> dict[str, str]:
-    return await _billing(request).start_checkout(principal.user_id, principal.email, body.plan)
+    return await _billing(request).checkout.start(principal.user_id, principal.email, body.plan)
 
 
 @router.post("/billing/subscription/cancel")
 async def cancel(principal: CurrentUser, request: Request) -> JSONResponse:
-    body = await _billing(request).cancel(principal.user_id, request.state.correlation_id)
+    body = await _billing(request).subscriptions.cancel(
+        principal.user_id, request.state.correlation_id
+    )
     return JSONResponse(_json(body), headers=NO_STORE)
 
 
 @router.post("/billing/webhook")
 async def stripe_webhook(request: Request) -> dict[str, Any]:
     """Stripe's webhook: the raw body is what the signature covers, so it is read as bytes."""
-    result = await _billing(request).receive_webhook(
+    result = await _billing(request).webhooks.receive(
         await request.body(),
         request.headers.get("stripe-signature"),
         request.state.correlation_id,
@@ -65,7 +67,7 @@ async def stripe_webhook(request: Request) -> dict[str, Any]:
 async def stats(principal: CurrentUser, request: Request) -> dict[str, Any]:
     if not principal.is_admin:
         raise Forbidden("Only administrators can see billing figures.")
-    return await _billing(request).stats()
+    return await _billing(request).subscriptions.stats()
 
 
 # --- local checkout (no STRIPE_API_KEY): a page with Pay and Decline -------------------
@@ -74,19 +76,19 @@ async def stats(principal: CurrentUser, request: Request) -> dict[str, Any]:
 @router.get("/billing/local-checkout/{checkout_id}", response_class=HTMLResponse)
 async def local_checkout_page(checkout_id: CheckoutId, request: Request) -> HTMLResponse:
     billing = _billing(request)
-    doc = await billing.local_checkout(checkout_id)
+    doc = await billing.checkout.local(checkout_id)
     return _page(doc, billing.catalog.get(doc["plan"]))
 
 
 @router.post("/billing/local-checkout/{checkout_id}/pay")
 async def local_checkout_pay(checkout_id: CheckoutId, request: Request) -> Response:
-    await _billing(request).pay_local(checkout_id, request.state.correlation_id)
+    await _billing(request).checkout.pay_local(checkout_id, request.state.correlation_id)
     return _see_page(checkout_id)
 
 
 @router.post("/billing/local-checkout/{checkout_id}/decline")
 async def local_checkout_decline(checkout_id: CheckoutId, request: Request) -> Response:
-    await _billing(request).decline_local(checkout_id, request.state.correlation_id)
+    await _billing(request).checkout.decline_local(checkout_id, request.state.correlation_id)
     return _see_page(checkout_id)
 
 
