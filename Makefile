@@ -17,8 +17,8 @@ test-fast:  ## everything but the e2e tests
 fuzz:  ## schemathesis against the live gateway's OpenAPI, many more cases per operation
 	$(UV) sync --frozen --quiet && FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(UV) run pytest tests/e2e/test_fuzz_contract.py -s $(PYTEST_ARGS)
 
-lint:  ## ruff (lint + format check), mypy --strict on the libraries, bandit, the CI workflows (actionlint)
-	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy libs/contracts/src libs/servicekit/src && $(UV) run bandit -q -c pyproject.toml -r services libs && scripts/lint-workflows.sh
+lint:  ## ruff (lint + format check), mypy --strict on the libraries and every service's domain/ and app/, bandit, the CI workflows (actionlint)
+	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy libs/contracts/src libs/servicekit/src services/*/src/*/domain services/*/src/*/app && $(UV) run bandit -q -c pyproject.toml -r services libs && scripts/lint-workflows.sh
 
 web:  ## build the web app into web/dist (make run and make test do it when its sources changed)
 	scripts/build-web.sh

@@ -562,7 +562,7 @@ class Jobs:
             reason=reason,
             stage=stage,
             failed_at=self.clock(),
-        )  # type: ignore[arg-type]
+        )
         if await self._finish(
             job["_id"],
             lambda a: a.failed(event),

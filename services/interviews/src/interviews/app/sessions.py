@@ -209,12 +209,12 @@ class Interviews:
                     session_id=session_id,
                     user_id=principal.user_id,
                     session_type=kind,
-                    difficulty=difficulty,  # type: ignore[arg-type]
+                    difficulty=difficulty,
                     questions=tuple(questions),
                     quota_week=week,
                     requested_at=now,
                     time_limit_minutes=time_limit_minutes,
-                    plan=plan,  # type: ignore[arg-type]
+                    plan=plan,
                     quota_used=used,
                     weekly_limit=limit,
                 ),

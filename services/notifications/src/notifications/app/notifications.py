@@ -350,7 +350,7 @@ class MailSender:
 
     def backoff(self, attempts: int) -> float:
         s = self.settings
-        delay = min(s.mail_retry_max_seconds, s.mail_retry_base_seconds * 2 ** (attempts - 1))
+        delay = min(s.mail_retry_max_seconds, s.mail_retry_base_seconds * 2.0 ** (attempts - 1))
         return delay * random.uniform(0.8, 1.2)
 
     async def deliver(self, doc: Document) -> None:
