@@ -16,6 +16,13 @@ class UsersView:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[self.name]
 
+    async def counts(self) -> dict[str, int]:
+        """Accounts and administrators, for /admin/stats."""
+        return {
+            "users": await self.collection.count_documents({}),
+            "admins": await self.collection.count_documents({"role": "admin"}),
+        }
+
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("email", ASCENDING)], unique=True, name="email_unique")
 

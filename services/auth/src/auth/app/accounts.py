@@ -12,7 +12,7 @@ import jwt
 from pymongo.errors import DuplicateKeyError
 from servicekit.eventstore import Repository
 from servicekit.logs import get_logger
-from servicekit.mongo import AsyncClientSession
+from servicekit.mongo import AsyncClientSession, Document
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
@@ -20,6 +20,7 @@ from auth.adapters.account_tokens import AccountTokens, mint
 from auth.adapters.account_tokens import digest as _token_digest
 from auth.adapters.keys import KeyRing
 from auth.adapters.passwords import hash_password, verify_password
+from auth.adapters.plans import Plans
 from auth.adapters.refresh_tokens import Issued, RefreshTokens
 from auth.adapters.reset_requests import ResetRequests
 from auth.adapters.users_view import UsersView
@@ -266,6 +267,16 @@ class Accounts:
 
         await self.rt.command(work)
         await self.refresh_tokens.revoke_others(user_id, current_session, "password changed")
+
+    async def profile(self, user_id: str) -> tuple[Document, dict[str, Any]]:
+        """The account and its plan (`plan`, `weekly_limit`; free until billing says more)."""
+        doc = await self.users.get(user_id)
+        if doc is None:
+            raise UserGone("This account no longer exists.")
+        plan = await Plans(self.rt.db).get(user_id)
+        if plan is None:
+            plan = {"plan": "free", "weekly_limit": self.settings.free_weekly_limit}
+        return doc, plan
 
     async def request_password_reset(self, raw_email: str, correlation_id: str | None) -> str:
         """What `POST /auth/password/forgot` does before answering: one write, the same for

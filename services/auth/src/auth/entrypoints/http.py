@@ -19,13 +19,11 @@ from contracts.api import (
 from contracts.calendar import week_resets_at
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
-from servicekit.identity import CurrentUser
+from servicekit.identity import CurrentUser, Forbidden
 from servicekit.problems import DomainError
 
-from auth.adapters.plans import Plans
 from auth.adapters.refresh_tokens import RefreshTokenInvalid
 from auth.app.accounts import Accounts, TokenPair
-from auth.domain.user import UserGone
 
 router = APIRouter()
 
@@ -103,15 +101,11 @@ async def logout(
 
 @router.get("/user/me")
 async def me(principal: CurrentUser, request: Request, response: Response) -> dict[str, Any]:
-    accounts = _accounts(request)
-    doc = await accounts.users.get(principal.user_id)
-    if doc is None:
-        raise UserGone("This account no longer exists.")
-    plan = await Plans(accounts.rt.db).get(principal.user_id)
-    weekly_limit = plan["weekly_limit"] if plan else accounts.settings.free_weekly_limit
+    doc, plan = await _accounts(request).profile(principal.user_id)
+    weekly_limit = plan["weekly_limit"]
     response.headers.update(NO_STORE)
     return _public_user(doc) | {
-        "plan": plan["plan"] if plan else "free",
+        "plan": plan["plan"],
         # `used` comes from the interviews service's quota ledger once it exists
         "quota": {
             "weekly_limit": weekly_limit,
@@ -217,9 +211,5 @@ async def user_for_services(
 @router.get("/internal/stats", include_in_schema=False)
 async def stats(principal: CurrentUser, request: Request) -> dict[str, Any]:
     if not principal.is_admin:
-        raise DomainError("Administrators only.", status=403, code="forbidden", title="Not allowed")
-    users = _accounts(request).users.collection
-    return {
-        "users": await users.count_documents({}),
-        "admins": await users.count_documents({"role": "admin"}),
-    }
+        raise Forbidden("Administrators only.")
+    return await _accounts(request).users.counts()
