@@ -358,6 +358,10 @@ def test_mail_follows_the_interviews_and_a_one_click_link_stops_one_kind(stack: 
         assert report["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         link = str(report["List-Unsubscribe"]).strip("<>")
         assert link.startswith(f"{stack.gateway_url}/notifications/unsubscribe?token=")
+        # the same URL opened in a browser goes to the page that asks first
+        page = client.get(link, follow_redirects=False)
+        assert page.status_code == 303
+        assert page.headers["location"] == "/unsubscribe?" + link.split("?", 1)[1]
 
         with httpx.Client(timeout=30) as mail_client:  # no cookie, no token
             one_click = mail_client.post(

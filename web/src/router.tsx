@@ -30,7 +30,7 @@ export const router = createBrowserRouter([
       { path: "/forgot-password", element: <ForgotPasswordPage /> },
       { path: "/reset-password", element: <ResetPasswordPage /> },
       { path: "/verify-email", element: <VerifyEmailPage /> },
-      { path: "/notifications/unsubscribe", element: later(<UnsubscribePage />) },
+      { path: "/unsubscribe", element: later(<UnsubscribePage />) },
       {
         element: <RequireAuth />,
         children: [

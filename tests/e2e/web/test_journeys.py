@@ -364,7 +364,7 @@ def test_verify_the_email_and_reset_a_forgotten_password(stack: Any, page: Page)
     # button turns every kind off; the account page shows it
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.goto(mailed_link(Path(stack.mail_dir), email, "welcome", "notifications/unsubscribe"))
+    page.goto(mailed_link(Path(stack.mail_dir), email, "welcome", "unsubscribe"))
     expect(page.get_by_role("heading", name="Unsubscribe")).to_be_visible()
     journey.visit("unsubscribe asked")
     page.get_by_role("button", name="Unsubscribe").click()

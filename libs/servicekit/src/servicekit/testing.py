@@ -353,3 +353,33 @@ def assert_no_hidden_tests(payload: str | bytes, questions: list[Any], where: st
 
     found = [s for q in questions for s in hidden_test_secrets(q) if carried(s)]
     assert not found, f"{where} leaks hidden tests: {found[:5]}"
+
+
+# -- the two tiers --------------------------------------------------------------------------
+
+SERVER_FIXTURES = frozenset(
+    {"isolation", "mongo_uri", "private_mongo_uri", "rabbitmq_url", "redis_url", "stack"}
+)
+"""A test that asks for one of these talks to a real server: an integration test."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: in memory, no servers (marked from its fixtures)")
+    config.addinivalue_line(
+        "markers", "integration: real RabbitMQ, Redis or Mongo-wire (marked from its fixtures)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test `unit` or `integration` from the fixtures it uses (`make test-unit`
+    runs the first tier alone, in seconds). Taken from the fixtures rather than from folders,
+    so a test cannot sit in the wrong tier: many files hold both kinds, side by side with
+    the code they test."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        tier = (
+            "integration"
+            if fixtures & SERVER_FIXTURES or item.get_closest_marker("e2e")
+            else "unit"
+        )
+        item.add_marker(tier)

@@ -348,6 +348,14 @@ UNSUBSCRIBE_BODY = {
 }
 
 
+@router.get("/notifications/unsubscribe", include_in_schema=False, dependencies=PUBLIC)
+async def unsubscribe_page(request: Request) -> Response:
+    """The one-click URL opened in a browser (copied from a mail's headers): the web page,
+    which asks before it unsubscribes (a GET never does: link scanners follow links)."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return Response(status_code=303, headers={"Location": f"/unsubscribe{query}"})
+
+
 @router.post(
     "/notifications/unsubscribe",
     tags=["notifications"],

@@ -86,9 +86,10 @@ class MailComposer:
         _, address = parseaddr(settings.smtp_from)
         self.domain = address.rpartition("@")[2] or "localhost"
 
-    def unsubscribe_url(self, user_id: str, kind: str) -> str | None:
-        """The one-click link for the preference this kind answers to (None for account
-        security mail, which has none)."""
+    def unsubscribe_links(self, user_id: str, kind: str) -> tuple[str, str] | None:
+        """For the preference this kind answers to (None for account security mail): the
+        one-click URL a mail client POSTs to (List-Unsubscribe, RFC 8058: the API), and the
+        web page the mail's own link opens (it asks before it unsubscribes)."""
         preference = preference_of(kind)
         if preference is None:
             return None
@@ -96,16 +97,18 @@ class MailComposer:
             self.settings.unsubscribe_secret.get_secret_value(), user_id, preference
         )
         base = self.settings.web_base_url.rstrip("/")
-        return f"{base}/notifications/unsubscribe?{urlencode({'token': token})}"
+        query = urlencode({"token": token})
+        return f"{base}/notifications/unsubscribe?{query}", f"{base}/unsubscribe?{query}"
 
     def compose(
         self, delivery_id: str, kind: str, to: Recipient, context: dict[str, Any]
     ) -> EmailMessage:
+        links = self.unsubscribe_links(to.user_id, kind)
         values = {
             **context,
             "name": to.name,
             "web_base_url": self.settings.web_base_url.rstrip("/"),
-            "unsubscribe_url": self.unsubscribe_url(to.user_id, kind),
+            "unsubscribe_url": links[1] if links else None,
         }
         subject = self.templates.get_template(f"{kind}.subject.txt").render(values)
         text = self.templates.get_template(f"{kind}.txt").render(values)
@@ -119,8 +122,8 @@ class MailComposer:
         # the same id on a resend after a lost acknowledgement: receivers can drop the copy
         message["Message-ID"] = f"<{delivery_id.replace(':', '.')}@{self.domain}>"
         message["X-Mail-Kind"] = kind
-        if values["unsubscribe_url"]:
-            message["List-Unsubscribe"] = f"<{values['unsubscribe_url']}>"
+        if links:
+            message["List-Unsubscribe"] = f"<{links[0]}>"
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message.set_content(text)
         message.add_alternative(html, subtype="html")
