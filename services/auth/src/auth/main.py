@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI
 from servicekit.identity import JwksVerifier
 from servicekit.logs import get_logger
+from servicekit.periodic import every
 from servicekit.runtime import ServiceRuntime
 
 from auth.adapters.keys import KeyRing
@@ -28,19 +27,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     accounts = Accounts(rt, settings, keys)
     register_consumers(rt)
-    tasks: list[asyncio.Task[None]] = []
 
-    async def sweep_reset_requests_forever() -> None:
-        # a reset request answered by a process that stopped before handling it
-        while True:
-            try:
-                if left := await accounts.handle_left_reset_requests():
-                    log.info("auth.reset_requests_recovered", count=left)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - try again at the next tick
-                log.warning("auth.reset_requests_sweep_failed", error=repr(exc))
-            await asyncio.sleep(settings.reset_request_sweep_seconds)
+    @every(rt, settings.reset_request_sweep_seconds, "auth.reset_requests_sweep", first_after=0)
+    async def sweep_reset_requests() -> None:
+        # reset requests answered by a process that stopped before handling them
+        if left := await accounts.handle_left_reset_requests():
+            log.info("auth.reset_requests_recovered", count=left)
 
     @rt.on_startup
     async def _prepare(runtime: ServiceRuntime) -> None:
@@ -48,20 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await accounts.refresh_tokens.ensure_indexes()
         await accounts.account_tokens.ensure_indexes()
         await accounts.reset_requests.ensure_indexes()
-        if not tasks:
-            tasks.append(asyncio.create_task(sweep_reset_requests_forever(), name="reset-sweep"))
         if settings.admins:
             # no longer honoured: the first to register an address had not proved they own it
             log.warning(
                 "auth.admin_emails_ignored",
                 detail="ADMIN_EMAILS grants nothing; grant the role with `make admin EMAIL=...`",
             )
-
-    @rt.on_shutdown
-    async def _stop(_: ServiceRuntime) -> None:
-        for task in tasks:
-            task.cancel()
-        tasks.clear()
 
     app = rt.create_app([router], title="auth")
     app.state.accounts = accounts

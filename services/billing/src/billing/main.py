@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
+from servicekit.periodic import every
 from servicekit.runtime import ServiceRuntime
 
 from billing.adapters.local_stripe import LocalProvider
@@ -65,24 +65,15 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
         # the stand-in sends the webhooks Stripe would, to the same handler
         provider.receive = billing.webhooks.receive
     register_consumers(rt, billing)
-    tasks: list[asyncio.Task[None]] = []
 
-    async def check_plans_forever() -> None:
-        while True:
-            await asyncio.sleep(settings.plan_check_seconds)
-            try:
-                if lapsed := await billing.lapses.check_plans():
-                    log.info("plans.lapsed", count=lapsed)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - try again at the next tick
-                log.warning("plans.check_failed", error=repr(exc))
+    @every(rt, settings.plan_check_seconds, "plans.check")
+    async def drop_lapsed_plans() -> None:
+        if lapsed := await billing.lapses.check_plans():
+            log.info("plans.lapsed", count=lapsed)
 
     @rt.on_startup
     async def _prepare(runtime: ServiceRuntime) -> None:
         await billing.ensure_indexes()
-        if not tasks:
-            tasks.append(asyncio.create_task(check_plans_forever(), name="plan-lapses"))
         log.info(
             "billing.mode",
             checkout="stripe" if stripe_api else "local",
@@ -91,8 +82,6 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
 
     @rt.on_shutdown
     async def _stop(_: ServiceRuntime) -> None:
-        for task in tasks:
-            task.cancel()
         if stripe_api is not None:
             await stripe_api.close()
 
