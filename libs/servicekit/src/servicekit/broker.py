@@ -43,6 +43,7 @@ from servicekit.mongo import (
     AsyncMongoClient,
     Document,
     in_transaction,
+    origin,
 )
 from servicekit.tracing import consumer_span
 
@@ -285,7 +286,8 @@ class ConsumerHost:
             },
         ):
             try:
-                handled = await self.apply_once(consumer, envelope, event)
+                with origin(f"consume:{consumer.event_type}"):
+                    handled = await self.apply_once(consumer, envelope, event)
             except Exception as exc:
                 log.exception("event.handler_failed", consumer=consumer.queue_name, error=repr(exc))
                 EVENTS_CONSUMED.labels(*labels, "failed").inc()

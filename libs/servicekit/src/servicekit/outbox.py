@@ -30,7 +30,7 @@ from servicekit.metrics import (
     OUTBOX_PUBLISH_FAILURES,
     OUTBOX_PUBLISHED,
 )
-from servicekit.mongo import AsyncDatabase, Document
+from servicekit.mongo import AsyncDatabase, Document, origin, set_origin
 
 log = get_logger(__name__)
 
@@ -89,15 +89,19 @@ class OutboxRelay:
         return self._task is not None and not self._task.done()
 
     async def run(self) -> None:
+        set_origin("relay")
         while True:
             published = 0
             try:
-                if await self.acquire_lease():
+                with origin("relay-housekeeping"):
+                    held = await self.acquire_lease()
+                if held:
                     published = await self.publish_pending()
                     self.last_error = None
                 if time.monotonic() - self._metrics_at > 5.0:
                     self._metrics_at = time.monotonic()
-                    await self.refresh_backlog_metrics()
+                    with origin("relay-housekeeping"):
+                        await self.refresh_backlog_metrics()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep relaying; the row stays unsent

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
+from servicekit.mongo import set_origin
 from servicekit.runtime import ServiceRuntime
 
 from billing.adapters.stripe_api import StripeApi
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
     tasks: list[asyncio.Task[None]] = []
 
     async def check_plans_forever() -> None:
+        set_origin("plan-check")
         while True:
             await asyncio.sleep(settings.plan_check_seconds)
             try:

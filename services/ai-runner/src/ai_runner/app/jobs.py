@@ -41,7 +41,7 @@ from pymongo import ASCENDING
 from servicekit.eventstore import Repository
 from servicekit.logs import bind_context, get_logger
 from servicekit.metrics import REGISTRY
-from servicekit.mongo import AsyncClientSession, Document
+from servicekit.mongo import AsyncClientSession, Document, set_origin
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 from servicekit.tracing import consumer_span
@@ -197,6 +197,7 @@ class Jobs:
     async def _count_forever(self) -> None:
         """Keep `ai_jobs_pending` (what the AI runner is scaled on) fresh every 5 s, also
         while every worker is busy with a long job."""
+        set_origin("jobs-housekeeping")
         while True:
             try:
                 await self.refresh_pending()
@@ -217,6 +218,7 @@ class Jobs:
         self._tasks.clear()
 
     async def _work_forever(self) -> None:
+        set_origin("jobs")
         while True:
             try:
                 worked = await self.work_once()
