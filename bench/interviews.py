@@ -116,7 +116,7 @@ from stackutil import LogWatch  # noqa: E402 - found through the path set just a
 
 EXIT_FAILURE = 1
 EXIT_TIMEOUT = 2
-PASSWORD = "bench-Password-123"
+PASSWORD = "Quota-Lantern-2024"  # auth refuses a password that contains the name
 UNLIMITED = "1000000/60"
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
