@@ -149,26 +149,29 @@ class OutboxRelay:
         streams: OrderedDict[str, list[Document]] = OrderedDict()
         for row in rows:
             streams.setdefault(row["aggregate_id"], []).append(row)
+        confirmed: list[Document] = []
         results = await asyncio.gather(
             *(
-                self._publish_stream(sorted(s, key=lambda r: r["aggregate_version"]))
+                self._publish_stream(sorted(s, key=lambda r: r["aggregate_version"]), confirmed)
                 for s in streams.values()
             ),
             return_exceptions=True,
         )
-        sent = 0
+        # One write marks every confirmed row, instead of one per row. A crash before it
+        # leaves them unsent and they are published again (at-least-once, as before: the
+        # consumers' inbox drops the duplicates); a stream that failed half-way is marked up
+        # to its last confirmed row, so its next attempt resumes in order after it.
+        await self.mark_sent(confirmed)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-            sent += result
-        return sent
+        return len(confirmed)
 
-    async def _publish_stream(self, rows: list[Document]) -> int:
+    async def _publish_stream(self, rows: list[Document], confirmed: list[Document]) -> None:
         """One aggregate's rows, strictly in version order; stop at the first failure."""
         for row in rows:
             await self.publish(row)
-            await self.mark_sent(row)
-        return len(rows)
+            confirmed.append(row)
 
     async def publish(self, row: Document) -> None:
         envelope: dict[str, Any] = row["envelope"]
@@ -196,9 +199,16 @@ class OutboxRelay:
         )
         OUTBOX_PUBLISHED.labels(self.service, envelope["event_type"]).inc()
 
-    async def mark_sent(self, row: Document) -> None:
-        await self.outbox.update_one(
-            {"_id": row["_id"]},
+    async def mark_sent(self, rows: list[Document]) -> None:
+        if not rows:
+            return
+        query: Document = (
+            {"_id": rows[0]["_id"]}
+            if len(rows) == 1
+            else {"_id": {"$in": [r["_id"] for r in rows]}}
+        )
+        await self.outbox.update_many(
+            query,
             {"$set": {"sent": True, "sent_at": datetime.now(UTC)}, "$inc": {"attempts": 1}},
         )
 
