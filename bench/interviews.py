@@ -462,8 +462,10 @@ class QuotaReplay:
         """`Interviews._pick` for every kind of the session type, as `start` runs it; ms."""
         t0 = time.perf_counter_ns()
         session_id = str(uuid.uuid4())
+        recent = await self.interviews.view.recent_question_ids(user_id)
+        catalog = await self.interviews.catalog.fresh()
         for kind, n in self.counts.items():
-            await self.interviews._pick(user_id, session_id, kind, n, None, None)
+            self.interviews._pick(catalog, recent, session_id, kind, n, None, None)
         return (time.perf_counter_ns() - t0) / 1e6
 
     async def one_at_a_time(self, user_ids: Sequence[str]) -> tuple[Replay, Replay]:
