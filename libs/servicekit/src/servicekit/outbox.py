@@ -5,6 +5,13 @@ row unsent, so it is published again: at-least-once, which the consumers' inbox 
 exactly-once effects. Order: rows of one aggregate are published one after another by
 version; different aggregates go out concurrently. One relay per service holds a lease in
 Mongo at a time, so replicas do not interleave an aggregate's events.
+
+When it looks: at once when this process committed something (`notify`, called by the
+runtime after a command's and a consumer's commit), and otherwise on a poll, which is what
+publishes rows committed by another replica (only the lease holder publishes) or left by a
+crash. The poll starts at `poll_seconds` after any activity and doubles while it keeps
+finding nothing, up to `idle_poll_seconds`: an idle service no longer reads the outbox five
+times a second, and a busy one, which finds rows on most looks, still looks as often.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class OutboxRelay:
         poll_seconds: float = 0.2,
         batch: int = 100,
         lease_seconds: float = 10.0,
+        idle_poll_seconds: float | None = None,
     ) -> None:
         self.db = db
         self.outbox = db["outbox"]
@@ -55,6 +63,7 @@ class OutboxRelay:
         self.exchange = exchange
         self.service = service
         self.poll_seconds = poll_seconds
+        self.idle_poll_seconds = max(poll_seconds, idle_poll_seconds or poll_seconds)
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -90,6 +99,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         set_origin("relay")
+        wait = self.poll_seconds
         while True:
             published = 0
             try:
@@ -109,12 +119,15 @@ class OutboxRelay:
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 log.warning("outbox.relay_error", error=repr(exc))
                 await asyncio.sleep(min(2.0, self.poll_seconds * 5))
-            if published == 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+            if published:
+                wait = self.poll_seconds
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                wait = self.poll_seconds  # woken by a commit: activity
+            except TimeoutError:
+                wait = min(wait * 2, self.idle_poll_seconds)  # another empty look
+            self._wake.clear()
 
     async def acquire_lease(self) -> bool:
         now = datetime.now(UTC)

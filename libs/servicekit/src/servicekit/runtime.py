@@ -204,6 +204,7 @@ class ServiceRuntime:
                             self.name,
                             poll_seconds=self.settings.outbox_poll_seconds,
                             batch=self.settings.outbox_batch,
+                            idle_poll_seconds=self.settings.outbox_idle_poll_seconds,
                         )
                         self.relay.start()
                         self.consumers.on_commit = self.relay.notify
