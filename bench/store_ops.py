@@ -35,6 +35,10 @@ Run (RabbitMQ and Redis must be up; a secantusdb server is started unless MONGO_
     uv run python bench/store_ops.py               # 3 rounds
     uv run python bench/store_ops.py --rounds 5 --json out.json
 
+Then, `--latency` sessions (default 10) one at a time: the wall time from sending POST
+/interviews to the first GET /interviews/{id} (polled every 20 ms) that shows `ready`, and
+from sending the submit to `completed`: the follow-up path's own latency, without queueing.
+
 The clean-up deletes the stack's queues, exchange and Redis keys, also after a failure.
 """
 
@@ -56,7 +60,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from _stats import BenchFailure
+from _stats import BenchFailure, Dist
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -262,6 +266,69 @@ async def walk(gateway: str, meter: Meter, session: Any) -> dict[str, Counter[Ke
     return out
 
 
+async def latencies(gateway: str, session: Any, count: int) -> dict[str, Dist]:
+    """POST /interviews -> ready and submit -> completed, one session at a time."""
+    ready_ms: list[float] = []
+    completed_ms: list[float] = []
+
+    async def call(method: str, path: str, expect: int, **kwargs: Any) -> Any:
+        async with session.request(method, gateway + path, **kwargs) as response:
+            body = await response.read()
+            if response.status != expect:
+                raise BenchFailure(f"{method} {path}: {response.status} {body[:300]!r}")
+            return json.loads(body) if body else None
+
+    async def until(sid: str, auth: dict[str, str], status: str, t0: float) -> dict[str, Any]:
+        deadline = t0 + STEP_TIMEOUT_S
+        while time.perf_counter() < deadline:
+            view: dict[str, Any] = await call("GET", f"/interviews/{sid}", 200, headers=auth)
+            if view["status"] == status:
+                return view
+            if view["status"] == "failed":
+                raise BenchFailure(f"session {sid} failed: {view.get('failure_reason')}")
+            await asyncio.sleep(0.02)
+        raise BenchFailure(f"session {sid} not {status} after {STEP_TIMEOUT_S:.0f} s")
+
+    auth: dict[str, str] = {}
+    for n in range(count):
+        if n % 2 == 0:  # the free plan's two interviews a week: a new user every two
+            email = f"lat-{uuid.uuid4().hex[:10]}@example.com"
+            body = {"name": "Ops Latency", "email": email, "password": PASSWORD}
+            await call("POST", "/auth/register", 201, json=body)
+            login = await call(
+                "POST", "/auth/login", 200, json={"email": email, "password": PASSWORD}
+            )
+            auth = {"Authorization": f"Bearer {login['access_token']}"}
+        t0 = time.perf_counter()
+        started = await call("POST", "/interviews", 202, json={"type": "mixed"}, headers=auth)
+        view = await until(started["id"], auth, "ready", t0)
+        ready_ms.append((time.perf_counter() - t0) * 1000)
+        answers = [
+            {
+                "question_id": q["question_id"],
+                "language": "python",
+                "response": "def f():\n  pass\n",
+            }
+            if q["kind"] == "coding"
+            else {"question_id": q["question_id"], "response": STORY}
+            for q in view["questions"]
+        ]
+        t0 = time.perf_counter()
+        await call(
+            "POST",
+            f"/interviews/{started['id']}/submit",
+            202,
+            json={"answers": answers},
+            headers=auth,
+        )
+        await until(started["id"], auth, "completed", t0)
+        completed_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "POST /interviews -> ready": Dist.of(ready_ms),
+        "submit -> completed": Dist.of(completed_ms),
+    }
+
+
 def table(rounds: list[dict[str, Counter[Key]]]) -> list[dict[str, Any]]:
     rows = []
     for name in rounds[0]:
@@ -341,15 +408,21 @@ async def measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
         after, _ = await meter.read()
         idle = after - before
         rounds = [await walk(stack.gateway_url, meter, session) for _ in range(args.rounds)]
+        timed = await latencies(stack.gateway_url, session, args.latency) if args.latency else {}
     rows = table(rounds)
     print_table(rows)
     print_detail(rounds)
     print_idle(idle, args.idle_seconds)
+    if timed:
+        print(f"\none session at a time ({args.latency}), ms:      n     p50     p99     max")
+        for name, dist in timed.items():
+            print(f"  {name:<34}{dist.n:>5}{dist.p50:>8.0f}{dist.p99:>8.0f}{dist.max:>8.0f}")
     return {
         "rounds": args.rounds,
         "use_cases": rows,
         "idle_per_second": sum(v for k, v in idle.items() if k[1] not in NOT_WORK)
         / args.idle_seconds,
+        "latency_ms": {name: vars(dist) for name, dist in timed.items()},
     }
 
 
@@ -386,6 +459,8 @@ def clean_broker_and_redis(env: Mapping[str, str]) -> None:
 def main(argv: Iterable[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="users walked through (measured)")
+    parser.add_argument("--latency", type=int, default=10, help="sessions timed one at a time")
+    parser.add_argument("--log-level", default="WARNING", help="the services' log level")
     parser.add_argument("--idle-seconds", type=float, default=5.0, help="idle window measured")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
@@ -405,7 +480,7 @@ def main(argv: Iterable[str]) -> int:
         "RATE_LIMIT_REGISTER_IP": unlimited,
         "RATE_LIMIT_LOGIN_IP": unlimited,
         "RATE_LIMIT_LOGIN_ACCOUNT": unlimited,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": args.log_level,
         "ENVIRONMENT": "test",
     }
     work = Path(tempfile.mkdtemp(prefix="mi-bench-store-ops-"))
