@@ -1,12 +1,13 @@
 """The AI runner's job flow.
 
-Consumers only record work (in the inbox transaction) and return, so a slow model never holds
+Consumers only record work (one idempotent write) and return, so a slow model never holds
 a transaction or a broker delivery open. Workers claim jobs with a lease in Mongo: several
 ai-runner processes share the work, a killed worker's job is picked up again when its lease
 runs out, and a job past its deadline ends `SessionFailed`, never stuck.
 
 How a worker finds work: the consumer that recorded a job hands its id to this process's
-workers once the transaction committed, and a worker claims it by id (one findAndModify).
+workers once it is written, and a worker claims it by id (a compare-and-set update and a
+find by `_id`).
 A scan of the jobs collection (expire overdue jobs, claim the earliest deadline among the
 unleased and the lease-expired) runs only every `job_poll_seconds` per process: it catches
 what no hint announces (jobs recorded before a restart, a crashed worker's lease, jobs whose
@@ -45,7 +46,7 @@ from contracts.events import (
 )
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import TypeAdapter
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from servicekit.eventstore import Repository
 from servicekit.logs import bind_context, get_logger
 from servicekit.metrics import REGISTRY
@@ -297,10 +298,12 @@ class Jobs:
     async def claim_hinted(self) -> Document | None:
         """Lease a job announced by `hint`, by id, if nobody has it yet; None when no hint
         is left. The status in the filter is the one announced: equality, not `$in` (the
-        development server answers `_id` plus `$in` by scanning every job)."""
+        development server answers `_id` plus `$in` by scanning every job). An update and a
+        find by `_id` rather than one findAndModify, which secantusdb answers by scanning
+        the collection when the document exists (~1 s at 20,000 jobs, measured)."""
         while not self._hints.empty():
             job_id, status = self._hints.get_nowait()
-            job: Document | None = await self.jobs.find_one_and_update(
+            taken = await self.jobs.update_one(
                 {"_id": job_id, "status": status, "lease_until": None},
                 {
                     "$set": {
@@ -310,9 +313,9 @@ class Jobs:
                     },
                     "$inc": {"attempts": 1},
                 },
-                return_document=ReturnDocument.AFTER,
             )
-            if job is not None:
+            if taken.modified_count == 1:
+                job: Document | None = await self.jobs.find_one({"_id": job_id})
                 return job
             # taken by a scan (here or on another replica) already: the next hint
         return None

@@ -122,13 +122,16 @@ class Interviews:
         session: AsyncClientSession,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        read_back: bool = False,
     ) -> dict[str, Any] | None:
-        """Append the aggregate's new events and fold them into the read model; the view as
-        it now is (None if there was nothing to append)."""
+        """Append the aggregate's new events and fold them into the read model; with
+        `read_back`, the view as it now is (None if there was nothing to append)."""
         envelopes = await self.repo.save(
             aggregate, session, correlation_id=correlation_id, causation_id=causation_id
         )
-        return await self.view.apply_all(envelopes, session, aggregate.time_limit_minutes)
+        return await self.view.apply_all(
+            envelopes, session, aggregate.time_limit_minutes, read_back=read_back
+        )
 
     # -- starting --------------------------------------------------------------------------
     def _pick(
@@ -220,7 +223,9 @@ class Interviews:
                 ),
                 now,
             )
-            doc = await self._save(aggregate, session, correlation_id=correlation_id)
+            doc = await self._save(
+                aggregate, session, correlation_id=correlation_id, read_back=True
+            )
             assert doc is not None
             return used, limit, plan, doc
 
@@ -248,7 +253,9 @@ class Interviews:
             if aggregate is None or aggregate.user_id != principal.user_id:
                 raise SessionNotFound("No such interview.")
             if aggregate.submit(answers, self.clock()):
-                return await self._save(aggregate, session, correlation_id=correlation_id)
+                return await self._save(
+                    aggregate, session, correlation_id=correlation_id, read_back=True
+                )
             return None
 
         doc = await self.rt.command(work)
