@@ -32,7 +32,7 @@ still `queued` at the end of each, and does not wait for the backlog.
 
 The quota decision's share of POST /interviews. The decision is the part of the start
 transaction that reads the user's plan (`PlanBook.plan_of`) and takes one unit of the
-weekly quota (`QuotaLedger.take`: one conditional find-and-modify upsert; a denial is the
+weekly quota (`QuotaLedger.take`: one conditional upsert and a read by _id; a denial is the
 upsert's duplicate-key error). It cannot be timed from outside the interviews process, and
 comparing 202 with 429 latencies does not isolate it: a denied request still verifies the
 token, picks its questions (before the transaction) and runs the same decision; what it
