@@ -98,7 +98,7 @@ EXIT_FAILURE = 1
 EXIT_TIMEOUT = 2
 EXIT_GOAL = 3
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PASSWORD = "bench-Password-123"
+PASSWORD = "Quota-Lantern-2024"  # auth refuses a password that contains the name
 
 WRK_SCRIPT = r"""
 done = function(summary, latency, requests)

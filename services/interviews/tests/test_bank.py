@@ -176,3 +176,38 @@ async def test_question_validation_errors_are_problems(harness: Any, field: str)
         body[field] = "NOT VALID!" if field == "id" else "nope"
     response = await harness.client.post("/questions", json=body, headers=admin)
     assert response.status_code == 422 and response.json()["code"] == "validation_error"
+
+
+async def test_an_edit_through_one_replica_is_picked_at_once_by_another(
+    harness: Any, isolation: dict[str, Any], mint: Any, clock: Any
+) -> None:
+    """Each replica keeps the bank in memory for picking; an admin's edit through any of them
+    is seen by every replica at its next pick (the bank's version lives in the database)."""
+    from interviews.main import create_app
+    from interviews.settings import Settings
+    from servicekit.testing import running
+
+    other = create_app(Settings(**isolation), clock=clock)
+    other.state.verifier = mint.verifier()
+    admin = harness.auth(str(uuid.uuid4()), "admin")
+    candidate = str(uuid.uuid4())
+    tag = f"only-{uuid.uuid4().hex[:8]}"
+    wanted = {"type": "coding", "tags": [tag], "question_count": 1}
+    question = next(q for q in CODING if q.id == "two-sum").model_dump(mode="json")
+    question |= {"id": f"two-sum-{tag}", "tags": [tag]}
+    async with running(other, ready_timeout=60) as replica:
+        headers = harness.auth(candidate)
+        # the replica has its catalog loaded, and nothing matches yet
+        none = await replica.post("/interviews", json=wanted, headers=headers)
+        assert none.status_code == 422 and none.json()["code"] == "not_enough_questions"
+
+        created = await harness.client.post("/questions", json=question, headers=admin)
+        assert created.status_code == 201
+        started = await replica.post("/interviews", json=wanted, headers=headers)
+        assert started.status_code == 202, started.text
+        assert [q["question_id"] for q in started.json()["questions"]] == [question["id"]]
+
+        deleted = await harness.client.delete(f"/questions/{question['id']}", headers=admin)
+        assert deleted.status_code == 204
+        gone = await replica.post("/interviews", json=wanted, headers=headers)
+        assert gone.status_code == 422 and gone.json()["code"] == "not_enough_questions"

@@ -43,6 +43,7 @@ from servicekit.mongo import (
     AsyncMongoClient,
     Document,
     in_transaction,
+    origin,
 )
 from servicekit.tracing import consumer_span
 
@@ -54,7 +55,8 @@ INBOX = "inbox"
 
 EventHandler = Callable[[DomainEvent, EventEnvelope, AsyncClientSession], Awaitable[None]]
 StatelessHandler = Callable[[DomainEvent, EventEnvelope], Awaitable[None]]
-"""For services without Mongo (the gateway): the effect itself must be idempotent."""
+"""No inbox, no transaction (the gateway; a single conditional write elsewhere): the effect
+itself must be idempotent."""
 
 
 def events_exchange(name: str) -> RabbitExchange:
@@ -197,6 +199,9 @@ class ConsumerHost:
         self.subscribers: list[Any] = []
         self.client: AsyncMongoClient[Document] | None = None
         self.db: AsyncDatabase[Document] | None = None
+        self.on_commit: Callable[[], None] | None = None
+        """Called after a handler's transaction committed (the runtime wakes its outbox
+        relay: events the handler appended go out now, not at the relay's next poll)."""
 
     def add(self, consumer: EventConsumer) -> None:
         subscriber = self.broker.subscriber(
@@ -285,7 +290,8 @@ class ConsumerHost:
             },
         ):
             try:
-                handled = await self.apply_once(consumer, envelope, event)
+                with origin(f"consume:{consumer.event_type}"):
+                    handled = await self.apply_once(consumer, envelope, event)
             except Exception as exc:
                 log.exception("event.handler_failed", consumer=consumer.queue_name, error=repr(exc))
                 EVENTS_CONSUMED.labels(*labels, "failed").inc()
@@ -340,6 +346,8 @@ class ConsumerHost:
             await in_transaction(self.client, work)
         except _Seen:
             return False
+        if self.on_commit is not None:
+            self.on_commit()
         return True
 
     async def refresh_queue_depths(self, service: str) -> dict[str, int]:

@@ -80,3 +80,10 @@ QUEUE_DEPTH = Gauge(
     ["service", "queue"],
     registry=REGISTRY,
 )
+MONGO_COMMANDS = Counter(
+    "mongo_commands_total",
+    "Mongo commands sent, by command, collection, origin (work, or the background loop that "
+    "sent it) and result (ok, empty: a read that found nothing, error).",
+    ["service", "command", "collection", "origin", "result"],
+    registry=REGISTRY,
+)

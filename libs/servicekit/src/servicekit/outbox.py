@@ -5,6 +5,13 @@ row unsent, so it is published again: at-least-once, which the consumers' inbox 
 exactly-once effects. Order: rows of one aggregate are published one after another by
 version; different aggregates go out concurrently. One relay per service holds a lease in
 Mongo at a time, so replicas do not interleave an aggregate's events.
+
+When it looks: at once when this process committed something (`notify`, called by the
+runtime after a command's and a consumer's commit), and otherwise on a poll, which is what
+publishes rows committed by another replica (only the lease holder publishes) or left by a
+crash. The poll starts at `poll_seconds` after any activity and doubles while it keeps
+finding nothing, up to `idle_poll_seconds`: an idle service no longer reads the outbox five
+times a second, and a busy one, which finds rows on most looks, still looks as often.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from servicekit.metrics import (
     OUTBOX_PUBLISH_FAILURES,
     OUTBOX_PUBLISHED,
 )
-from servicekit.mongo import AsyncDatabase, Document
+from servicekit.mongo import AsyncDatabase, Document, origin, set_origin
 
 log = get_logger(__name__)
 
@@ -47,6 +54,7 @@ class OutboxRelay:
         poll_seconds: float = 0.2,
         batch: int = 100,
         lease_seconds: float = 10.0,
+        idle_poll_seconds: float | None = None,
     ) -> None:
         self.db = db
         self.outbox = db["outbox"]
@@ -55,6 +63,7 @@ class OutboxRelay:
         self.exchange = exchange
         self.service = service
         self.poll_seconds = poll_seconds
+        self.idle_poll_seconds = max(poll_seconds, idle_poll_seconds or poll_seconds)
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -89,15 +98,20 @@ class OutboxRelay:
         return self._task is not None and not self._task.done()
 
     async def run(self) -> None:
+        set_origin("relay")
+        wait = self.poll_seconds
         while True:
             published = 0
             try:
-                if await self.acquire_lease():
+                with origin("relay-housekeeping"):
+                    held = await self.acquire_lease()
+                if held:
                     published = await self.publish_pending()
                     self.last_error = None
                 if time.monotonic() - self._metrics_at > 5.0:
                     self._metrics_at = time.monotonic()
-                    await self.refresh_backlog_metrics()
+                    with origin("relay-housekeeping"):
+                        await self.refresh_backlog_metrics()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep relaying; the row stays unsent
@@ -105,12 +119,15 @@ class OutboxRelay:
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 log.warning("outbox.relay_error", error=repr(exc))
                 await asyncio.sleep(min(2.0, self.poll_seconds * 5))
-            if published == 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+            if published:
+                wait = self.poll_seconds
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                wait = self.poll_seconds  # woken by a commit: activity
+            except TimeoutError:
+                wait = min(wait * 2, self.idle_poll_seconds)  # another empty look
+            self._wake.clear()
 
     async def acquire_lease(self) -> bool:
         now = datetime.now(UTC)
@@ -145,26 +162,29 @@ class OutboxRelay:
         streams: OrderedDict[str, list[Document]] = OrderedDict()
         for row in rows:
             streams.setdefault(row["aggregate_id"], []).append(row)
+        confirmed: list[Document] = []
         results = await asyncio.gather(
             *(
-                self._publish_stream(sorted(s, key=lambda r: r["aggregate_version"]))
+                self._publish_stream(sorted(s, key=lambda r: r["aggregate_version"]), confirmed)
                 for s in streams.values()
             ),
             return_exceptions=True,
         )
-        sent = 0
+        # One write marks every confirmed row, instead of one per row. A crash before it
+        # leaves them unsent and they are published again (at-least-once, as before: the
+        # consumers' inbox drops the duplicates); a stream that failed half-way is marked up
+        # to its last confirmed row, so its next attempt resumes in order after it.
+        await self.mark_sent(confirmed)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-            sent += result
-        return sent
+        return len(confirmed)
 
-    async def _publish_stream(self, rows: list[Document]) -> int:
+    async def _publish_stream(self, rows: list[Document], confirmed: list[Document]) -> None:
         """One aggregate's rows, strictly in version order; stop at the first failure."""
         for row in rows:
             await self.publish(row)
-            await self.mark_sent(row)
-        return len(rows)
+            confirmed.append(row)
 
     async def publish(self, row: Document) -> None:
         envelope: dict[str, Any] = row["envelope"]
@@ -192,9 +212,16 @@ class OutboxRelay:
         )
         OUTBOX_PUBLISHED.labels(self.service, envelope["event_type"]).inc()
 
-    async def mark_sent(self, row: Document) -> None:
-        await self.outbox.update_one(
-            {"_id": row["_id"]},
+    async def mark_sent(self, rows: list[Document]) -> None:
+        if not rows:
+            return
+        query: Document = (
+            {"_id": rows[0]["_id"]}
+            if len(rows) == 1
+            else {"_id": {"$in": [r["_id"] for r in rows]}}
+        )
+        await self.outbox.update_many(
+            query,
             {"$set": {"sent": True, "sent_at": datetime.now(UTC)}, "$inc": {"attempts": 1}},
         )
 

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from servicekit.logs import get_logger
+from servicekit.mongo import set_origin
 from servicekit.runtime import ServiceRuntime
 
 log = get_logger(__name__)
@@ -25,6 +26,7 @@ def every(
         tasks: list[asyncio.Task[None]] = []
 
         async def forever() -> None:
+            set_origin(name)  # the Mongo commands it sends are counted under its name
             await asyncio.sleep(seconds if first_after is None else first_after)
             while True:
                 try:

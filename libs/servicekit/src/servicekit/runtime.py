@@ -130,7 +130,9 @@ class ServiceRuntime:
     def stateless_consumer(
         self, event_type: str, name: str = "main"
     ) -> Callable[[StatelessHandler], StatelessHandler]:
-        """Decorator for services without Mongo: no inbox, so the effect must be idempotent."""
+        """Decorator for a handler whose effect is idempotent by itself (a service without
+        Mongo, or one conditional single-document write): no inbox row and no transaction,
+        so a redelivered event must change nothing by its own logic."""
         return self._stateless(event_type, name, broadcast=False)
 
     def broadcast_consumer(
@@ -202,8 +204,10 @@ class ServiceRuntime:
                             self.name,
                             poll_seconds=self.settings.outbox_poll_seconds,
                             batch=self.settings.outbox_batch,
+                            idle_poll_seconds=self.settings.outbox_idle_poll_seconds,
                         )
                         self.relay.start()
+                        self.consumers.on_commit = self.relay.notify
                     self._bootstrap_error = None
                     log.info("service.started", service=self.name)
                     await self._watch_queues()

@@ -33,6 +33,12 @@ class ServiceSettings(BaseSettings):
     rabbitmq_reconnect_seconds: float = Field(default=1.0, gt=0)
     delivery_limit: int = Field(default=5, ge=1, description="Broker redeliveries before parking.")
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
+    outbox_idle_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="The relay's poll backs off to this while it finds nothing (commits in "
+        "this process wake it at once; the poll is for other replicas' rows and a crash's).",
+    )
     outbox_batch: int = Field(default=100, ge=1)
     queue_depth_interval_seconds: float = Field(default=15.0, gt=0)
 

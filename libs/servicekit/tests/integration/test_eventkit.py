@@ -156,7 +156,7 @@ async def test_many_concurrent_commands_all_land_in_order_and_conflicts_are_coun
 class CrashAfterPublish(OutboxRelay):
     """Publishes, then dies before recording that it did."""
 
-    async def mark_sent(self, row: dict[str, Any]) -> None:
+    async def mark_sent(self, rows: list[dict[str, Any]]) -> None:
         raise RuntimeError("simulated crash between publish and mark-sent")
 
 
@@ -192,6 +192,83 @@ async def test_relay_crash_between_publish_and_mark_sent_delivers_once(
         assert len(calls) == 1  # the handler ran once; the redelivery stopped at the inbox
         inbox = await rt.db["inbox"].count_documents({})
         assert inbox == 1
+
+
+def outbox_updates() -> float:
+    """update commands the kit's Mongo client sent to `outbox` so far (any origin)."""
+    total = 0.0
+    for metric in REGISTRY.collect():
+        for sample in metric.samples:
+            labels = sample.labels
+            if (
+                sample.name == "mongo_commands_total"
+                and labels.get("service") == "kit"
+                and labels.get("command") == "update"
+                and labels.get("collection") == "outbox"
+            ):
+                total += sample.value
+    return total
+
+
+async def test_relay_marks_a_batch_sent_with_one_write(
+    isolation: dict[str, Any],
+) -> None:
+    rt, calls = make_runtime(isolation)
+    rt.relay_enabled = False  # driven by hand, so its writes can be counted
+    app = rt.create_app()
+    async with running(app):
+        for n in range(1, 4):
+            await increment(rt, "b-1", n)
+        await increment(rt, "b-2", 10)
+        relay = OutboxRelay(rt.db, rt.broker, rt.exchange, "kit")
+        before = outbox_updates()
+        assert await relay.publish_pending() == 4
+        assert outbox_updates() - before == 1  # four rows, one write
+        assert await rt.db["outbox"].count_documents({"sent": False}) == 0
+
+        async def both() -> bool:
+            one, two = await effect(rt, "b-1"), await effect(rt, "b-2")
+            return bool(one and one["count"] == 3 and two)
+
+        await eventually(both, message="the batch consumed")
+        doc = await effect(rt, "b-1")
+        assert doc is not None and doc["total"] == 6
+        # every event reached the handler (a run retried after a write conflict shows twice)
+        assert set(calls) == {
+            str(e.event_id) for a in ("b-1", "b-2") for e in await rt.store.load(a)
+        }
+
+
+async def test_events_appended_by_a_consumer_go_out_without_waiting_for_a_poll(
+    isolation: dict[str, Any],
+) -> None:
+    """A consumer's commit wakes the relay, as a command's does: with a poll an hour apart,
+    the follow-up event still reaches its consumer."""
+    settings = ServiceSettings(service_name="kit", **(isolation | {"outbox_poll_seconds": 3600}))
+    rt = ServiceRuntime(settings)
+
+    @rt.consumer("KitTallyIncremented")
+    async def echo(
+        event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        assert isinstance(event, KitTallyIncremented)
+        await rt.db["effects"].update_one(
+            {"_id": envelope.aggregate_id}, {"$inc": {"count": 1}}, upsert=True, session=session
+        )
+        if not envelope.aggregate_id.startswith("echo-"):
+            follow_up = Tally(f"echo-{envelope.aggregate_id}")
+            follow_up.increment(event.amount)
+            await Repository(rt.store, Tally).save(follow_up, session)
+
+    app = rt.create_app()
+    async with running(app):
+        await increment(rt, "w-1", 7)  # `running` waited for /readyz: the relay runs
+
+        async def echoed() -> dict[str, Any] | None:
+            return await effect(rt, "echo-w-1")
+
+        doc = await eventually(echoed, message="the consumer's follow-up event consumed")
+        assert doc["count"] == 1
 
 
 def consumed_count(outcome: str) -> float:

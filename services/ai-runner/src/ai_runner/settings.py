@@ -31,7 +31,13 @@ class Settings(ServiceSettings):
     judge_concurrency: int = Field(default=2, ge=1, le=16)
     worker_concurrency: int = Field(default=2, ge=1, le=32)
     job_lease_seconds: float = Field(default=60.0, gt=1)
-    job_poll_seconds: float = Field(default=0.5, gt=0)
+    job_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds between scans of the jobs collection per process. New work is "
+        "handed to the workers when it is recorded; the scan finds what no hand-off "
+        "announced (jobs left by a restart, an expired lease, a busy replica's backlog).",
+    )
     prepare_deadline_seconds: int = Field(default=120, ge=5)
     scoring_deadline_seconds: int = Field(default=600, ge=5)
     job_max_attempts: int = Field(default=3, ge=1)

@@ -10,6 +10,7 @@ from codejudge import Judge, JudgeSettings
 from fastapi import FastAPI
 from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
+from servicekit.mongo import set_origin
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
     watchdog: list[asyncio.Task[None]] = []
 
     async def expire_forever() -> None:
+        set_origin("deadlines")
         while True:
             await asyncio.sleep(settings.deadline_check_seconds)
             try:

@@ -8,5 +8,6 @@ from ai_runner.app.jobs import Jobs
 
 
 def register_consumers(rt: ServiceRuntime, jobs: Jobs) -> None:
-    rt.consumer("SessionRequested")(jobs.on_event)
-    rt.consumer("AnswersSubmitted")(jobs.on_event)
+    # the job write is idempotent by itself (see Jobs.on_event): no inbox, no transaction
+    rt.stateless_consumer("SessionRequested")(jobs.on_event)
+    rt.stateless_consumer("AnswersSubmitted")(jobs.on_event)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
+from pymongo.errors import DuplicateKeyError
+from servicekit.mongo import AsyncDatabase, Document
 
 
 class Plans:
@@ -19,19 +20,24 @@ class Plans:
         plan: str,
         weekly_limit: int,
         effective_at: datetime,
-        session: AsyncClientSession,
     ) -> None:
-        await self.collection.update_one(
-            {"_id": user_id},
-            {"$max": {"effective_at": effective_at}},
-            upsert=True,
-            session=session,
-        )
-        await self.collection.update_one(
-            {"_id": user_id, "effective_at": effective_at},
-            {"$set": {"plan": plan, "weekly_limit": weekly_limit}},
-            session=session,
-        )
+        """One conditional upsert, idempotent by itself (no inbox needed): it writes when the
+        stored change is not newer; when it is, the upsert's insert hits the existing `_id`
+        and nothing changes. The same event again writes the same values."""
+        try:
+            await self.collection.update_one(
+                {"_id": user_id, "effective_at": {"$lte": effective_at}},
+                {
+                    "$set": {
+                        "plan": plan,
+                        "weekly_limit": weekly_limit,
+                        "effective_at": effective_at,
+                    }
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # a newer change is recorded already
 
     async def get(self, user_id: str) -> Document | None:
         return await self.collection.find_one({"_id": user_id})

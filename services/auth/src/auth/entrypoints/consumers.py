@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from contracts import DomainEvent, EventEnvelope, PlanDowngraded, PlanUpgraded
-from servicekit.mongo import AsyncClientSession
 from servicekit.runtime import ServiceRuntime
 
 from auth.adapters.plans import Plans
 
 
 def register_consumers(rt: ServiceRuntime) -> None:
-    async def record_plan(
-        event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
-    ) -> None:
+    async def record_plan(event: DomainEvent, envelope: EventEnvelope) -> None:
         assert isinstance(event, PlanUpgraded | PlanDowngraded)
-        await Plans(rt.db).record(
-            event.user_id, event.plan, event.weekly_limit, event.effective_at, session
-        )
+        await Plans(rt.db).record(event.user_id, event.plan, event.weekly_limit, event.effective_at)
 
-    rt.consumer("PlanUpgraded")(record_plan)
-    rt.consumer("PlanDowngraded")(record_plan)
+    # one idempotent write (Plans.record): no inbox row, no transaction
+    rt.stateless_consumer("PlanUpgraded")(record_plan)
+    rt.stateless_consumer("PlanDowngraded")(record_plan)

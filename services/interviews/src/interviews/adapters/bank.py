@@ -1,10 +1,18 @@
 """The question bank in Mongo: `questions` holds each question's current version,
-`question_versions` every version ever published (sessions keep the version they got)."""
+`question_versions` every version ever published (sessions keep the version they got).
+
+`bank_meta` holds one counter, `{_id: "bank", version}`, moved by every change to the bank
+(an admin's edit, a seed that wrote something). `QuestionCatalog` keeps the active questions
+in memory and reloads them when that counter moved: picking questions for a session costs one
+small read instead of four queries, and an edit made through any replica is seen by every
+replica at its next pick (the counter is in the shared database, not in a process)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,19 @@ class QuestionBank:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.questions = db["questions"]
         self.versions = db["question_versions"]
+        self.meta = db["bank_meta"]
+
+    async def version(self) -> int:
+        doc = await self.meta.find_one({"_id": "bank"})
+        return int(doc["version"]) if doc else 0
+
+    async def changed(self) -> None:
+        """Tell every replica's catalog to reload (after the change is written: a catalog
+        that read the old counter reloads at its next look)."""
+        await self.meta.update_one({"_id": "bank"}, {"$inc": {"version": 1}}, upsert=True)
+
+    async def active(self) -> list[Document]:
+        return await self.questions.find({"active": True}).sort("_id", ASCENDING).to_list()
 
     async def ensure_indexes(self) -> None:
         await self.questions.create_index([("type", ASCENDING), ("difficulty", ASCENDING)])
@@ -59,11 +80,15 @@ class QuestionBank:
             current = await self.questions.find_one({"_id": question.id}, {"version": 1})
             if current is not None and current["version"] >= question.version:
                 continue
-            await self.publish(question, now)
+            await self.publish(question, now, announce=False)
             written += 1
+        if written:
+            await self.changed()
         return written
 
-    async def publish(self, question: Any, now: datetime | None = None) -> Document:
+    async def publish(
+        self, question: Any, now: datetime | None = None, announce: bool = True
+    ) -> Document:
         doc = self._document(question, now or datetime.now(UTC))
         await self.versions.replace_one(
             {"_id": f"{question.id}@{question.version}"},
@@ -71,6 +96,8 @@ class QuestionBank:
             upsert=True,
         )
         await self.questions.replace_one({"_id": question.id}, doc, upsert=True)
+        if announce:
+            await self.changed()
         return doc
 
     async def get(self, question_id: str) -> Document | None:
@@ -80,6 +107,8 @@ class QuestionBank:
         result = await self.questions.update_one(
             {"_id": question_id, "active": True}, {"$set": {"active": False}}
         )
+        if result.modified_count == 1:
+            await self.changed()
         return result.modified_count == 1
 
     async def search(
@@ -125,3 +154,54 @@ class QuestionBank:
     def parse(self, doc: Document) -> Any:
         data = {k: v for k, v in doc.items() if k not in ("_id", "active", "updated_at", "search")}
         return QUESTION.validate_python(data)
+
+
+class QuestionCatalog:
+    """The active questions of the bank, held in memory for picking, valid while the bank's
+    version counter has not moved. One per process; safe for concurrent use."""
+
+    def __init__(self, bank: Callable[[], QuestionBank]) -> None:
+        self._bank = bank
+        self._version: int | None = None
+        self._docs: list[Document] = []
+        self._by_id: dict[str, Document] = {}
+        self._parsed: dict[str, Any] = {}
+        self._lock = asyncio.Lock()
+
+    async def fresh(self) -> QuestionCatalog:
+        """Check the bank's version (one read) and reload if it moved."""
+        bank = self._bank()
+        version = await bank.version()
+        if version != self._version:
+            async with self._lock:
+                if version != self._version:
+                    # the version read before loading: a change that lands meanwhile moves
+                    # the counter past it, so the next look reloads again
+                    docs = await bank.active()
+                    self._docs = docs
+                    self._by_id = {d["_id"]: d for d in docs}
+                    self._parsed = {}
+                    self._version = version
+        return self
+
+    def candidates(self, type_: str, difficulty: str | None, tags: list[str] | None) -> list[str]:
+        """Ids of the active questions that match, in id order (as the query sorted them)."""
+        wanted = set(tags or ())
+        return [
+            d["_id"]
+            for d in self._docs
+            if d.get("type") == type_
+            and (not difficulty or d.get("difficulty") == difficulty)
+            and (not wanted or wanted & set(d.get("tags") or ()))
+        ]
+
+    def question(self, question_id: str) -> Any:
+        """The parsed question (validated once per catalog load)."""
+        parsed = self._parsed.get(question_id)
+        if parsed is None:
+            doc = self._by_id[question_id]
+            data = {
+                k: v for k, v in doc.items() if k not in ("_id", "active", "updated_at", "search")
+            }
+            parsed = self._parsed[question_id] = QUESTION.validate_python(data)
+        return parsed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pymongo.errors import DuplicateKeyError
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
 
@@ -12,18 +13,18 @@ class PlanBook:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db["plans"]
 
-    async def record(
-        self, user_id: str, plan: str, effective_at: datetime, session: AsyncClientSession
-    ) -> None:
-        current = await self.collection.find_one({"_id": user_id}, session=session)
-        if current and current["effective_at"] > effective_at:
-            return
-        await self.collection.update_one(
-            {"_id": user_id},
-            {"$set": {"plan": plan, "effective_at": effective_at}},
-            upsert=True,
-            session=session,
-        )
+    async def record(self, user_id: str, plan: str, effective_at: datetime) -> None:
+        """One conditional upsert, idempotent by itself (no inbox needed): it writes when the
+        stored change is not newer; when it is, the upsert's insert hits the existing `_id`
+        and nothing changes. The same event again writes the same values."""
+        try:
+            await self.collection.update_one(
+                {"_id": user_id, "effective_at": {"$lte": effective_at}},
+                {"$set": {"plan": plan, "effective_at": effective_at}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # a newer change is recorded already
 
     async def plan_of(self, user_id: str, session: AsyncClientSession | None = None) -> str:
         doc = await self.collection.find_one({"_id": user_id}, session=session)

@@ -19,6 +19,8 @@ from contracts.views import candidate_question
 from pymongo import ASCENDING, DESCENDING
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
+_UNKNOWN: Any = object()  # the time limit was not given: read it from the view
+
 
 class SessionsView:
     name = "sessions"
@@ -34,6 +36,57 @@ class SessionsView:
         await self.collection.create_index([("status", ASCENDING), ("deadline_at", ASCENDING)])
 
     async def apply(self, envelope: EventEnvelope, session: AsyncClientSession | None) -> None:
+        """Fold one event in (a rebuild replays the stream through here)."""
+        update = await self._update(envelope, session, _UNKNOWN)
+        await self.collection.update_one(
+            {"_id": envelope.aggregate_id}, update, upsert=True, session=session
+        )
+
+    async def apply_all(
+        self,
+        envelopes: list[EventEnvelope],
+        session: AsyncClientSession | None,
+        time_limit_minutes: int | None,
+        read_back: bool = False,
+    ) -> Document | None:
+        """Fold the events one command appended to one session in a single write (not one
+        per event) and, with `read_back`, return the view as it now is, read inside the same
+        transaction. `time_limit_minutes` is the session's (the caller's aggregate knows it),
+        so the view need not be read for it.
+
+        An update and a find by `_id`, not one findAndModify: secantusdb (0.7.0b3) answers a
+        findAndModify that matches an existing document by scanning the collection (measured:
+        ~1 s at 20,000 one-kilobyte documents, against ~5 ms for update_one or find_one by
+        `_id`), and `sessions` grows with every interview."""
+        if not envelopes:
+            return None
+        sets: dict[str, Any] = {}
+        pushes: dict[str, list[Any]] = {}
+        for envelope in envelopes:
+            update = await self._update(envelope, session, time_limit_minutes)
+            for field, value in update["$set"].items():
+                sets[field] = value
+                pushes.pop(field, None)  # set after a push: the set wins, as in two writes
+            for field, value in update.get("$push", {}).items():
+                if isinstance(sets.get(field), list):
+                    # set by an earlier event of this write: one update may not both set
+                    # and push a field, so push onto the value being set
+                    sets[field] = [*sets[field], value]
+                else:
+                    pushes.setdefault(field, []).append(value)
+        merged: dict[str, Any] = {"$set": sets}
+        if pushes:
+            merged["$push"] = {field: {"$each": values} for field, values in pushes.items()}
+        sid = envelopes[0].aggregate_id
+        await self.collection.update_one({"_id": sid}, merged, upsert=True, session=session)
+        if not read_back:
+            return None
+        doc: Document | None = await self.collection.find_one({"_id": sid}, session=session)
+        return doc
+
+    async def _update(
+        self, envelope: EventEnvelope, session: AsyncClientSession | None, time_limit: Any
+    ) -> dict[str, Any]:
         event = envelope.event()
         sid = envelope.aggregate_id
         update: dict[str, Any] = {"$set": {"version": envelope.aggregate_version}}
@@ -95,10 +148,12 @@ class SessionsView:
             update["$set"] |= {"status": event.status, "updated_at": event.changed_at}
             if event.status == "ready":
                 # a timed interview's clock starts when the candidate can see the questions
-                known = await self.collection.find_one(
-                    {"_id": sid}, {"time_limit_minutes": 1}, session=session
-                )
-                minutes = (known or {}).get("time_limit_minutes")
+                minutes = time_limit
+                if minutes is _UNKNOWN:
+                    known = await self.collection.find_one(
+                        {"_id": sid}, {"time_limit_minutes": 1}, session=session
+                    )
+                    minutes = (known or {}).get("time_limit_minutes")
                 if minutes:
                     update["$set"]["deadline_at"] = event.changed_at + timedelta(minutes=minutes)
             update["$push"] = {
@@ -110,7 +165,7 @@ class SessionsView:
                     "overall_score": event.overall_score,
                 }
             }
-        await self.collection.update_one({"_id": sid}, update, upsert=True, session=session)
+        return update
 
     async def reset(self) -> None:
         await self.collection.drop()

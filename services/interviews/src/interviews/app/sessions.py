@@ -31,7 +31,7 @@ from servicekit.mongo import AsyncClientSession
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
-from interviews.adapters.bank import QuestionBank
+from interviews.adapters.bank import QuestionBank, QuestionCatalog
 from interviews.adapters.drafts import Drafts, StaleDraft
 from interviews.adapters.plans import PlanBook
 from interviews.adapters.quota import QuotaLedger
@@ -95,6 +95,7 @@ class Interviews:
         self.settings = settings
         self.clock = clock
         self.coding_available: Callable[[], Awaitable[bool]] = _always
+        self.catalog = QuestionCatalog(lambda: self.bank)
 
     @property
     def view(self) -> SessionsView:
@@ -121,16 +122,22 @@ class Interviews:
         session: AsyncClientSession,
         correlation_id: str | None = None,
         causation_id: str | None = None,
-    ) -> None:
-        for envelope in await self.repo.save(
+        read_back: bool = False,
+    ) -> dict[str, Any] | None:
+        """Append the aggregate's new events and fold them into the read model; with
+        `read_back`, the view as it now is (None if there was nothing to append)."""
+        envelopes = await self.repo.save(
             aggregate, session, correlation_id=correlation_id, causation_id=causation_id
-        ):
-            await self.view.apply(envelope, session)
+        )
+        return await self.view.apply_all(
+            envelopes, session, aggregate.time_limit_minutes, read_back=read_back
+        )
 
     # -- starting --------------------------------------------------------------------------
-    async def _pick(
+    def _pick(
         self,
-        user_id: str,
+        catalog: QuestionCatalog,
+        recent: set[str],
         session_id: str,
         kind: str,
         count: int,
@@ -139,19 +146,17 @@ class Interviews:
     ) -> list[Any]:
         if count == 0:
             return []
-        candidates = await self.bank.candidates(kind, difficulty, tags)
+        candidates = catalog.candidates(kind, difficulty, tags)
         if len(candidates) < count:
             raise NotEnoughQuestions(
                 f"Only {len(candidates)} {kind} questions match these filters; {count} needed."
             )
-        recent = await self.view.recent_question_ids(user_id)
         rng = random.Random(session_id)
-        fresh = [c for c in candidates if c["_id"] not in recent]
-        seen = [c for c in candidates if c["_id"] in recent]
+        fresh = [c for c in candidates if c not in recent]
+        seen = [c for c in candidates if c in recent]
         rng.shuffle(fresh)
         rng.shuffle(seen)
-        picked = [c["_id"] for c in (fresh + seen)[:count]]
-        return [self.bank.parse(doc).snapshot() for doc in await self.bank.get_many(picked)]
+        return [catalog.question(c).snapshot() for c in (fresh + seen)[:count]]
 
     async def start(
         self,
@@ -182,12 +187,13 @@ class Interviews:
             total = count or 4
             counts = {"coding": math.ceil(total / 2), "behavioral": total // 2}
         questions = []
+        # the user's recent questions, read once for every kind picked
+        recent = await self.view.recent_question_ids(principal.user_id)
+        catalog = await self.catalog.fresh()
         for question_kind, n in counts.items():
-            questions += await self._pick(
-                principal.user_id, session_id, question_kind, n, difficulty, tags
-            )
+            questions += self._pick(catalog, recent, session_id, question_kind, n, difficulty, tags)
 
-        async def work(session: AsyncClientSession) -> tuple[int, int, str]:
+        async def work(session: AsyncClientSession) -> tuple[int, int, str, dict[str, Any]]:
             now = self.clock()
             week = iso_week(now)
             plan = await PlanBook(self.rt.db).plan_of(principal.user_id, session=session)
@@ -220,17 +226,18 @@ class Interviews:
                 ),
                 now,
             )
-            await self._save(aggregate, session, correlation_id=correlation_id)
-            return used, limit, plan
+            doc = await self._save(
+                aggregate, session, correlation_id=correlation_id, read_back=True
+            )
+            assert doc is not None
+            return used, limit, plan, doc
 
-        used, limit, plan = await self.rt.command(work)
+        used, limit, plan, doc = await self.rt.command(work)
         SESSIONS_STARTED.labels(kind).inc()
         remaining = limit - used
         if remaining == 1:
             QUOTA_LAST_ONE.labels(plan).inc()
             log.info("quota.last_one", user_id=principal.user_id, plan=plan)
-        doc = await self.view.get(session_id)
-        assert doc is not None
         return doc | {"quota_remaining": remaining}
 
     # -- answering -------------------------------------------------------------------------
@@ -241,17 +248,22 @@ class Interviews:
         answers: list[Answer],
         correlation_id: str | None,
     ) -> dict[str, Any]:
-        await self.get(principal, session_id, owner_only=True)
 
-        async def work(session: AsyncClientSession) -> None:
+        async def work(session: AsyncClientSession) -> dict[str, Any] | None:
             aggregate = await self.repo.get(session_id, session=session)
-            if aggregate is None:
+            # the stream says whose session it is: someone else's is as missing as a missing
+            # one (an admin too may not answer for the candidate)
+            if aggregate is None or aggregate.user_id != principal.user_id:
                 raise SessionNotFound("No such interview.")
             if aggregate.submit(answers, self.clock()):
-                await self._save(aggregate, session, correlation_id=correlation_id)
+                return await self._save(
+                    aggregate, session, correlation_id=correlation_id, read_back=True
+                )
+            return None
 
-        await self.rt.command(work)
-        doc = await self.view.get(session_id)
+        doc = await self.rt.command(work)
+        if doc is None:  # the same answers again: nothing appended, the view as it is
+            doc = await self.view.get(session_id)
         assert doc is not None
         return doc
 
@@ -442,10 +454,12 @@ class Interviews:
             )
         elif isinstance(event, SessionFailed):
             await self._apply(event.session_id, envelope, session, lambda a: a.fail(event, now))
-        elif isinstance(event, PlanUpgraded | PlanDowngraded):
-            await PlanBook(self.rt.db).record(
-                event.user_id, event.plan, event.effective_at, session
-            )
+
+    async def on_plan_changed(self, event: DomainEvent, envelope: EventEnvelope) -> None:
+        """Billing's plan changes: one idempotent write (PlanBook.record), outside any
+        transaction and without an inbox row."""
+        assert isinstance(event, PlanUpgraded | PlanDowngraded)
+        await PlanBook(self.rt.db).record(event.user_id, event.plan, event.effective_at)
 
     async def _fail_at_deadline(
         self, session: AsyncClientSession, sid: str, user_id: str, reason: str, now: datetime

@@ -30,7 +30,7 @@ from contracts.events import EmailVerificationRequested, PasswordResetRequested
 from prometheus_client import Counter
 from servicekit.logs import get_logger
 from servicekit.metrics import REGISTRY
-from servicekit.mongo import AsyncClientSession, Document
+from servicekit.mongo import AsyncClientSession, Document, set_origin
 
 from notifications.adapters.mailer import (
     MailComposer,
@@ -319,6 +319,7 @@ class MailSender:
         return self._task is not None and not self._task.done()
 
     async def run(self) -> None:
+        set_origin("mail")
         while True:
             handled = 0
             try:
