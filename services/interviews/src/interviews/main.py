@@ -10,7 +10,7 @@ from codejudge import Judge, JudgeSettings
 from fastapi import FastAPI
 from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
-from servicekit.mongo import set_origin
+from servicekit.periodic import every
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
@@ -56,21 +56,13 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
     rt = ServiceRuntime(settings)
     interviews = Interviews(rt, settings, clock)
     register_consumers(rt, interviews)
-    watchdog: list[asyncio.Task[None]] = []
 
-    async def expire_forever() -> None:
-        set_origin("deadlines")
-        while True:
-            await asyncio.sleep(settings.deadline_check_seconds)
-            try:
-                if overdue := await interviews.submit_overdue():
-                    log.info("sessions.time_limit_passed", count=overdue)
-                if expired := await interviews.expire_stuck():
-                    log.warning("sessions.expired", count=expired)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - try again at the next tick
-                log.warning("sessions.expiry_failed", error=repr(exc))
+    @every(rt, settings.deadline_check_seconds, "deadlines")
+    async def end_what_is_overdue() -> None:
+        if overdue := await interviews.submit_overdue():
+            log.info("sessions.time_limit_passed", count=overdue)
+        if expired := await interviews.expire_stuck():
+            log.warning("sessions.expired", count=expired)
 
     @rt.on_startup
     async def _prepare(runtime: ServiceRuntime) -> None:
@@ -79,12 +71,6 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
         await bank.ensure_indexes()
         written = await bank.seed(load_seed())
         log.info("bank.seeded", written=written)
-        watchdog.append(asyncio.create_task(expire_forever()))
-
-    @rt.on_shutdown
-    async def _stop(_: ServiceRuntime) -> None:
-        for task in watchdog:
-            task.cancel()
 
     app = rt.create_app([router], title="interviews")
     app.state.interviews = interviews
