@@ -349,6 +349,7 @@ class Stack:
         log_sink: LogSink | None = None,
         *,
         services: Iterable[str] | None = None,
+        replicas: Mapping[str, int] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.logs_dir = self.data_dir / "logs"
@@ -357,6 +358,16 @@ class Stack:
         self._log_sink = log_sink
         names = SERVICE_NAMES if services is None else tuple(_canonical(n) for n in services)
         self._specs = [spec for spec in SERVICES if spec.name in names]
+        # Extra copies of a service ("interviews-2", ...): same environment and database, a
+        # port of their own, not behind the gateway. They compete for the same queues and the
+        # outbox lease, which is what a second pod does (the chaos tests kill the first).
+        self._replica_of: dict[str, str] = {}
+        for service, count in (replicas or {}).items():
+            base = _canonical(service)
+            if base not in names:
+                raise ValueError(f"replicas of {service!r}, which this stack does not run")
+            for n in range(2, int(count) + 1):
+                self._replica_of[f"{base}-{n}"] = base
 
         given_uri = mongo_uri or self._env.get("MONGO_URI") or None
         self._owns_mongo = given_uri is None
@@ -430,8 +441,12 @@ class Stack:
 
     @property
     def services(self) -> tuple[str, ...]:
-        """Names of the services this stack runs, gateway first."""
-        return tuple(spec.name for spec in self._specs)
+        """Names of the services this stack runs, gateway first, replicas last."""
+        return tuple(spec.name for spec in self._specs) + tuple(self._replica_of)
+
+    def replica_of(self, name: str) -> str:
+        """The service a process runs ("interviews" for "interviews-2" and "interviews")."""
+        return self._replica_of.get(_canonical(name), _canonical(name))
 
     @property
     def ports(self) -> dict[str, int]:
@@ -484,8 +499,8 @@ class Stack:
             if self._owns_mongo:
                 self._spawn(MONGO)
                 self._wait_mongo(deadline, timeout)
-            for spec in self._specs:
-                self._spawn(spec.name)
+            for name in self.services:
+                self._spawn(name)
             if self._owns_mail:
                 self._wait_mail(deadline, timeout)
             self._wait_ready(self.services, deadline, timeout)
@@ -577,6 +592,7 @@ class Stack:
 
     def _resolve_ports(self, ports: Ports) -> dict[str, int]:
         wanted: dict[str, int] = {spec.name: spec.default_port for spec in self._specs}
+        wanted.update(dict.fromkeys(self._replica_of, 0))  # replicas: always a free port
         if self._owns_mongo:
             wanted[MONGO] = DEFAULT_MONGO_PORT
         if self._owns_mail:
@@ -616,7 +632,8 @@ class Stack:
                 sys.executable, "-m", "notifications.catcher",
                 "--host", "127.0.0.1", "--port", str(p.port), "--dir", str(self.mail_dir),
             ]  # fmt: skip
-        module = next(spec.module for spec in SERVICES if spec.name == name)
+        service = self.replica_of(name)
+        module = next(spec.module for spec in SERVICES if spec.name == service)
         return [
             sys.executable, "-m", "uvicorn", "--factory", f"{module}.main:create_app",
             "--host", "127.0.0.1", "--port", str(p.port),
@@ -634,8 +651,10 @@ class Stack:
         env["PYTHONUNBUFFERED"] = "1"  # lines reach the log as they are written
         if name in (MONGO, MAIL):
             return env
+        port = self._processes[name].port
+        name = self.replica_of(name)  # a replica runs exactly as its service does
         env.update(
-            PORT=str(self._processes[name].port),
+            PORT=str(port),
             MONGO_URI=self._mongo_uri,
             RABBITMQ_URL=_RABBITMQ.url(self._env),
             REDIS_URL=_REDIS.url(self._env),
