@@ -498,6 +498,42 @@ def _json(response: httpx.Response | None) -> Any:
     return response.json() if response is not None and response.status_code == 200 else None
 
 
+def parked_messages(service_urls: list[str], rabbitmq_url: str) -> dict[str, int]:
+    """Messages waiting in the stack's parked queues (named by the services' own queue gauges,
+    counted by asking the broker now)."""
+    import asyncio
+
+    import aio_pika
+    from prometheus_client.parser import text_string_to_metric_families
+
+    names: set[str] = set()
+    for url in service_urls:
+        with contextlib.suppress(httpx.HTTPError):
+            text = httpx.get(f"{url}/metrics", timeout=10).text
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    queue = sample.labels.get("queue", "")
+                    if sample.name == "rabbitmq_queue_messages_ready" and queue.endswith(".parked"):
+                        names.add(queue)
+
+    if not names:  # the check would pass vacuously: say so instead
+        return {"(no parked queue found in the services' /metrics)": 1}
+
+    async def count() -> dict[str, int]:
+        found: dict[str, int] = {}
+        connection = await aio_pika.connect(rabbitmq_url, timeout=10)
+        async with connection:
+            for name in sorted(names):
+                channel = await connection.channel()
+                queue = await channel.declare_queue(name, passive=True)
+                if queue.declaration_result.message_count:
+                    found[name] = queue.declaration_result.message_count
+                await channel.close()
+        return found
+
+    return asyncio.run(count())
+
+
 def check_invariants(
     load: Load,
     mongo_uri: str,
@@ -505,6 +541,8 @@ def check_invariants(
     db_prefix: str = "",
     settle_seconds: float = 180.0,
     drain_seconds: float = 60.0,
+    service_urls: list[str] | None = None,
+    rabbitmq_url: str | None = None,
 ) -> Outcome:
     outcome = settle(load, settle_seconds)
     broken = outcome.broken
@@ -569,6 +607,10 @@ def check_invariants(
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
         ids[(str(message["Message-ID"]))] += 1
     broken.extend(f"mail sent {n} times: {mid}" for mid, n in ids.items() if n > 1)
+    if service_urls and rabbitmq_url:
+        # a fault must not make a consumer give up on an event: nothing may wait parked
+        parked = parked_messages(service_urls, rabbitmq_url)
+        broken.extend(f"{n} message(s) parked in {q}" for q, n in parked.items())
     broken.extend(load.crashes)
     return outcome
 

@@ -261,7 +261,13 @@ def run_scenario(stack: Stack, scenario: Scenario, users: int = 6) -> dict[str, 
             )
         except AssertionError as exc:
             broken.append(str(exc))
-    outcome = check_invariants(load, stack.mongo_uri, stack.mail_dir)
+    outcome = check_invariants(
+        load,
+        stack.mongo_uri,
+        stack.mail_dir,
+        service_urls=[stack.service_url(n) for n in stack.services if n != "gateway"],
+        rabbitmq_url=stack.environment("gateway")["RABBITMQ_URL"],
+    )
     if seen and not seen.get("ok", True):
         broken.append(f"while down: {seen['probe']}")
     broken.extend(outcome.broken)
