@@ -1,7 +1,7 @@
 """The fault-injection suite: one fault at a time under a steady load, invariants after each.
 
     python tests/chaos/suite.py            # `make chaos`: every scenario, prints the table
-    python tests/chaos/suite.py --only kill-interviews,restart-mongo
+    python tests/chaos/suite.py --only "ai-runner,poison"   # names containing these
 
 Scenarios that restart RabbitMQ or stop Redis touch servers every stack on the machine
 shares (other people's test runs too): they run only with CHAOS_BROKER=1. The Mongo-wire
@@ -16,6 +16,7 @@ stop the load (each user finishes what it started), then `check_invariants`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -36,7 +37,14 @@ for extra in (REPO / "scripts", REPO / "tests" / "e2e", HERE):
 
 import httpx  # noqa: E402
 from devstack import MONGO, MongoWatch, Stack  # noqa: E402
-from driver import LOAD_ENV, PASSWORD, Load, check_invariants, format_table  # noqa: E402
+from driver import (  # noqa: E402
+    LOAD_ENV,
+    PASSWORD,
+    Load,
+    check_invariants,
+    format_table,
+    queues_of,
+)
 from stackutil import delete_queues_with_prefix  # noqa: E402
 
 # How long a fault lasts: long enough for the load to hit it several times.
@@ -97,6 +105,88 @@ def mongo_hung() -> Scenario:
     return Scenario("mongo hung (SIGSTOP), the watch restarts it", inject)
 
 
+def _amqp(stack: Stack) -> str:
+    return stack.environment("gateway")["RABBITMQ_URL"]
+
+
+def _consumer_urls(stack: Stack) -> list[str]:
+    return [stack.service_url(n) for n in stack.services if n != "gateway"]
+
+
+def poison() -> Scenario:
+    """A message no consumer can read, put straight into each of the stack's work queues: each
+    must be parked once (with its reason) while the load goes on untouched."""
+
+    def inject(stack: Stack, probe: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+        import asyncio
+
+        import aio_pika
+
+        work = sorted(q for q in queues_of(_consumer_urls(stack)) if not q.endswith(".parked"))
+
+        async def publish() -> None:
+            connection = await aio_pika.connect(_amqp(stack), timeout=10)
+            async with connection:
+                channel = await connection.channel(publisher_confirms=True)
+                for name in work:
+                    message = aio_pika.Message(b"\x00 not an event", message_id=uuid.uuid4().hex)
+                    await channel.default_exchange.publish(message, routing_key=name)
+
+        asyncio.run(publish())
+        return {
+            "probe": f"{len(work)} queues poisoned",
+            "expected_parked": {f"{q}.parked": 1 for q in work},
+        }
+
+    return Scenario("a poison message in each consumer's queue", inject)
+
+
+def delivered_twice(seconds: float = 10.0) -> Scenario:
+    """Every event the services have published, published again with the same id (a relay that
+    crashed between publishing and marking sent, a broker redelivery), for `seconds` of load."""
+
+    def inject(stack: Stack, probe: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+        import asyncio
+
+        import aio_pika
+        from pymongo import MongoClient
+
+        exchange_name = stack.environment("gateway")["EVENTS_EXCHANGE"]
+        done: set[str] = set()
+
+        async def again() -> None:
+            connection = await aio_pika.connect(_amqp(stack), timeout=10)
+            async with connection:
+                channel = await connection.channel(publisher_confirms=True)
+                exchange = await channel.get_exchange(exchange_name, ensure=False)
+                with MongoClient(stack.mongo_uri) as client:
+                    until = time.monotonic() + seconds
+                    while time.monotonic() < until:
+                        for db in client.list_database_names():
+                            if not db.startswith("mi_"):
+                                continue
+                            for row in client[db]["outbox"].find({"sent": True}):
+                                if row["_id"] in done:
+                                    continue
+                                done.add(row["_id"])
+                                envelope = row["envelope"]
+                                await exchange.publish(
+                                    aio_pika.Message(
+                                        json.dumps(envelope, separators=(",", ":")).encode(),
+                                        message_id=envelope["event_id"],
+                                        content_type="application/json",
+                                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                                    ),
+                                    routing_key=envelope["event_type"],
+                                )
+                        await asyncio.sleep(0.5)  # the next pass picks up newer events
+
+        asyncio.run(again())
+        return {"probe": f"{len(done)} events published twice"}
+
+    return Scenario("every event delivered twice", inject)
+
+
 def _shell(command: str) -> None:
     subprocess.run(command, shell=True, check=True, timeout=120)
 
@@ -142,6 +232,8 @@ def scenarios() -> list[Scenario]:
         kill_and_restart("ai-runner-2"),
         kill_and_restart(MONGO),
         mongo_hung(),
+        poison(),
+        delivered_twice(),
         broker_restart(),
         redis_stopped(),
     ]
@@ -265,8 +357,9 @@ def run_scenario(stack: Stack, scenario: Scenario, users: int = 6) -> dict[str, 
         load,
         stack.mongo_uri,
         stack.mail_dir,
-        service_urls=[stack.service_url(n) for n in stack.services if n != "gateway"],
-        rabbitmq_url=stack.environment("gateway")["RABBITMQ_URL"],
+        service_urls=_consumer_urls(stack),
+        rabbitmq_url=_amqp(stack),
+        expected_parked=seen.get("expected_parked"),
     )
     if seen and not seen.get("ok", True):
         broken.append(f"while down: {seen['probe']}")
@@ -317,10 +410,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = None
     if args.only:
-        wanted = {
-            f"kill -9 {n}" if not n.startswith(("kill", "R")) else n for n in args.only.split(",")
-        }
-        names = sorted(wanted)
+        # a scenario is chosen when one of the words is in its name ("interviews", "poison")
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
+        names = [sc.name for sc in scenarios() if any(w in sc.name for w in words)]
     rows = run(names, args.users)
     print(format_table(rows))
     return 0 if all(r["held"] for r in rows) else 1
