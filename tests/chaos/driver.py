@@ -248,6 +248,9 @@ class Load:
                     continue
                 return  # this user is done for the week; a newcomer takes the thread
             if started is None:
+                # a user whose start failed (platform mid-fault) tries again after a moment,
+                # not in a tight loop (11,595 refused connections in 3 s of a dead gateway)
+                self._stopping.wait(self.think_seconds)
                 continue
             self._stopping.wait(self.think_seconds)
 
