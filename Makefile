@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV = $(shell scripts/ensure-uv.sh)
 PYTEST_ARGS ?=
 
-.PHONY: mail run test test-fast fuzz lint format contracts bench stack compose-check k8s-check admin web web-types
+.PHONY: chaos mail run test test-fast fuzz lint format contracts bench stack compose-check k8s-check admin web web-types
 
 run:  ## start the whole platform locally and print the gateway URL (the web app at /)
 	scripts/ensure-sandbox.sh && scripts/build-web.sh && $(UV) sync --frozen --quiet && $(UV) run python scripts/devstack.py run
@@ -13,6 +13,9 @@ test:  ## web units, then unit + integration + e2e (browser journeys too) on rea
 
 test-fast:  ## everything but the e2e tests
 	$(UV) sync --frozen --quiet && $(UV) run pytest -m "not e2e" $(PYTEST_ARGS)
+
+chaos:  ## every fault-injection scenario under load, with the invariants table (CHAOS_BROKER=1 adds RabbitMQ/Redis restarts: they are shared)
+	$(UV) sync --frozen --quiet && $(UV) run python tests/chaos/suite.py $(CHAOS_ARGS)
 
 fuzz:  ## schemathesis against the live gateway's OpenAPI, many more cases per operation
 	$(UV) sync --frozen --quiet && FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} $(UV) run pytest tests/e2e/test_fuzz_contract.py -s $(PYTEST_ARGS)

@@ -27,6 +27,7 @@ import atexit
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, Literal, Self, TextIO
+from typing import IO, Any, Literal, Self, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -349,6 +350,7 @@ class Stack:
         log_sink: LogSink | None = None,
         *,
         services: Iterable[str] | None = None,
+        replicas: Mapping[str, int] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.logs_dir = self.data_dir / "logs"
@@ -357,6 +359,16 @@ class Stack:
         self._log_sink = log_sink
         names = SERVICE_NAMES if services is None else tuple(_canonical(n) for n in services)
         self._specs = [spec for spec in SERVICES if spec.name in names]
+        # Extra copies of a service ("interviews-2", ...): same environment and database, a
+        # port of their own, not behind the gateway. They compete for the same queues and the
+        # outbox lease, which is what a second pod does (the chaos tests kill the first).
+        self._replica_of: dict[str, str] = {}
+        for service, count in (replicas or {}).items():
+            base = _canonical(service)
+            if base not in names:
+                raise ValueError(f"replicas of {service!r}, which this stack does not run")
+            for n in range(2, int(count) + 1):
+                self._replica_of[f"{base}-{n}"] = base
 
         given_uri = mongo_uri or self._env.get("MONGO_URI") or None
         self._owns_mongo = given_uri is None
@@ -430,8 +442,12 @@ class Stack:
 
     @property
     def services(self) -> tuple[str, ...]:
-        """Names of the services this stack runs, gateway first."""
-        return tuple(spec.name for spec in self._specs)
+        """Names of the services this stack runs, gateway first, replicas last."""
+        return tuple(spec.name for spec in self._specs) + tuple(self._replica_of)
+
+    def replica_of(self, name: str) -> str:
+        """The service a process runs ("interviews" for "interviews-2" and "interviews")."""
+        return self._replica_of.get(_canonical(name), _canonical(name))
 
     @property
     def ports(self) -> dict[str, int]:
@@ -484,8 +500,8 @@ class Stack:
             if self._owns_mongo:
                 self._spawn(MONGO)
                 self._wait_mongo(deadline, timeout)
-            for spec in self._specs:
-                self._spawn(spec.name)
+            for name in self.services:
+                self._spawn(name)
             if self._owns_mail:
                 self._wait_mail(deadline, timeout)
             self._wait_ready(self.services, deadline, timeout)
@@ -549,6 +565,53 @@ class Stack:
         else:
             self._wait_ready([p.name], deadline, timeout)
 
+    def save_stacks(self, name: str) -> Path:
+        """Write where a (hung) process and its threads wait to `<logs>/<name>-stacks-<time>.txt`.
+
+        Python stacks: `kill -USR1` (servicekit.devmongo registers faulthandler for it; they
+        land in the process's log and are copied here), `py-spy dump --native` when py-spy is on
+        PATH, and each thread's kernel state and wait channel from /proc."""
+        p = self._process(name)
+        if p.popen is None:
+            raise StackError(f"{name} was never started")
+        pid = p.popen.pid
+        out = self.logs_dir / f"{name}-stacks-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        parts = [f"{name} pid {pid}, {time.strftime('%Y-%m-%d %H:%M:%S')}"]
+        offset = _size(p.log_path)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 3
+        while _size(p.log_path) == offset and time.monotonic() < deadline:
+            time.sleep(0.1)  # the dump is written by the process itself, when it runs at all
+        with p.log_path.open("rb") as log:
+            log.seek(offset)
+            dumped = log.read().decode("utf-8", "replace")
+        parts.append("--- Python stacks (faulthandler, SIGUSR1) ---\n" + (dumped or "(none)"))
+        spy = shutil.which("py-spy")
+        if spy:
+            try:
+                done = subprocess.run(
+                    [spy, "dump", "--native", "--pid", str(pid)],
+                    capture_output=True,
+                    text=True,
+                    timeout=20,
+                )
+                parts.append("--- py-spy dump --native ---\n" + done.stdout + done.stderr)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                parts.append(f"--- py-spy dump failed: {exc!r} ---")
+        else:
+            parts.append("--- py-spy not on PATH (`uv pip install py-spy` for native frames) ---")
+        parts.append("--- threads (/proc: state, wait channel) ---")
+        for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+            with contextlib.suppress(OSError, IndexError):
+                state = (task / "stat").read_text().split(") ", 1)[1].split()[0]
+                wchan = (task / "wchan").read_text().strip() or "-"
+                comm = (task / "comm").read_text().strip()
+                parts.append(f"{task.name} {comm}: state {state}, wchan {wchan}")
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(parts) + "\n")
+        return out
+
     def __enter__(self) -> Self:
         if not self._started:
             self.start()
@@ -577,6 +640,7 @@ class Stack:
 
     def _resolve_ports(self, ports: Ports) -> dict[str, int]:
         wanted: dict[str, int] = {spec.name: spec.default_port for spec in self._specs}
+        wanted.update(dict.fromkeys(self._replica_of, 0))  # replicas: always a free port
         if self._owns_mongo:
             wanted[MONGO] = DEFAULT_MONGO_PORT
         if self._owns_mail:
@@ -616,7 +680,8 @@ class Stack:
                 sys.executable, "-m", "notifications.catcher",
                 "--host", "127.0.0.1", "--port", str(p.port), "--dir", str(self.mail_dir),
             ]  # fmt: skip
-        module = next(spec.module for spec in SERVICES if spec.name == name)
+        service = self.replica_of(name)
+        module = next(spec.module for spec in SERVICES if spec.name == service)
         return [
             sys.executable, "-m", "uvicorn", "--factory", f"{module}.main:create_app",
             "--host", "127.0.0.1", "--port", str(p.port),
@@ -634,8 +699,10 @@ class Stack:
         env["PYTHONUNBUFFERED"] = "1"  # lines reach the log as they are written
         if name in (MONGO, MAIL):
             return env
+        port = self._processes[name].port
+        name = self.replica_of(name)  # a replica runs exactly as its service does
         env.update(
-            PORT=str(self._processes[name].port),
+            PORT=str(port),
             MONGO_URI=self._mongo_uri,
             RABBITMQ_URL=_RABBITMQ.url(self._env),
             REDIS_URL=_REDIS.url(self._env),
@@ -762,6 +829,87 @@ class Stack:
             time.sleep(0.2)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+class MongoWatch:
+    """Pings the stack's own Mongo-wire server; when it has not answered for `hang_seconds`
+    while its process lives, saves its stacks, kills it and starts it again on the same data.
+
+    Why: secantusdb can hang for good (its storage lock held while WiredTiger waits for cache
+    room that never comes; docs/secantusdb-hang.md). Services need not be told: PyMongo
+    reconnects by itself once the server answers again. `check()` is called from the
+    supervisor's loop; `say` gets the loud lines.
+    """
+
+    def __init__(
+        self,
+        stack: Stack,
+        say: Callable[[str], None],
+        hang_seconds: float = 10.0,
+        every_seconds: float = 2.0,
+    ) -> None:
+        from pymongo import MongoClient
+
+        self.stack = stack
+        self.say = say
+        self.hang_seconds = hang_seconds
+        self.every_seconds = every_seconds
+        timeout_ms = int(max(every_seconds, 1.0) * 1000)
+        self._client: Any = MongoClient(
+            stack.mongo_uri,
+            serverSelectionTimeoutMS=timeout_ms,
+            socketTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+        )
+        self.last_answer = time.monotonic()
+        self._next_ping = 0.0
+        self.restarts = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def ping(self) -> bool:
+        from pymongo.errors import PyMongoError
+
+        try:
+            self._client.admin.command("ping")
+        except PyMongoError:
+            return False
+        return True
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now < self._next_ping:
+            return
+        self._next_ping = now + self.every_seconds
+        if not self.stack.is_running(MONGO):
+            self.last_answer = now  # an exit is the supervisor's to report, not a hang
+            return
+        if self.ping():
+            self.last_answer = time.monotonic()
+            return
+        silent = time.monotonic() - self.last_answer
+        if silent < self.hang_seconds:
+            return
+        banner = "!" * 72
+        self.say(banner)
+        self.say(f"MONGO-WIRE SERVER HUNG: secantusdb has not answered a ping for {silent:.0f}s")
+        stacks = self.stack.save_stacks(MONGO)
+        self.say(f"its stacks are saved in {stacks} (please attach them to the upstream report)")
+        self.stack.kill(MONGO, signal.SIGKILL)  # a hung server does not stop on SIGTERM
+        self.stack.restart(MONGO, timeout=60)
+        self.restarts += 1
+        self.last_answer = time.monotonic()
+        self.say(f"secantusdb restarted on the same data ({self.stack.mongo_uri}); services")
+        self.say("reconnect by themselves. Requests in flight during the hang have failed.")
+        self.say(banner)
+
+
 def _canonical(name: str) -> str:
     return name.replace("_", "-")
 
@@ -832,10 +980,18 @@ def _on_shutdown_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def _supervise(stack: Stack, console: Console) -> int:
-    """Report processes that die; keep the others running until a signal arrives."""
+    """Report processes that die; restart a hung Mongo-wire server; keep the others running
+    until a signal arrives."""
     reported: set[str] = set()
     names = [*stack.services, *(n for n in (MONGO, MAIL) if n in stack.ports)]
+    watch = MongoWatch(stack, console.say) if MONGO in stack.ports else None
     while True:
+        if watch is not None:
+            try:
+                watch.check()
+            except StackError as exc:
+                console.say(f"could not restart secantusdb: {exc}")
+                watch = None
         for name in names:
             code = stack.returncode(name)
             if code is None or name in reported:

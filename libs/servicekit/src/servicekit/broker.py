@@ -3,6 +3,8 @@
 Topology (all durable):
 - `mi.events` topic exchange; routing key = event type. Unroutable events go to its
   alternate exchange `mi.unrouted` and wait in the `mi.unrouted` queue instead of vanishing.
+  That queue keeps the newest `UNROUTED_MAX_LENGTH` (drop-head): nobody consumes it, so
+  without a bound an event type nobody subscribes to fills the broker's disk.
 - one quorum queue per (service, event type): `<prefix><service>.<EventType>`, with
   `x-delivery-limit` and dead-lettering (at-least-once) to `mi.dlx`, which routes to the
   queue's parked twin `<queue>.parked`. Retry limits live in the broker, not in loops.
@@ -20,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiormq
+from aio_pika import ExchangeType as AmqpExchangeType
+from aio_pika.abc import AbstractConnection
 from contracts import DomainEvent, EventEnvelope
 from faststream import AckPolicy
 from faststream.rabbit import (
@@ -51,6 +56,14 @@ log = get_logger(__name__)
 
 DLX = "mi.dlx"
 UNROUTED = "mi.unrouted"
+UNROUTED_MAX_LENGTH = 100_000
+"""Unrouted events kept for a person to read (at ~2 KB an event, about 200 MB at most)."""
+UNROUTED_ARGUMENTS: dict[str, Any] = {
+    "x-queue-type": "quorum",
+    "x-max-length": UNROUTED_MAX_LENGTH,
+    # the newest events say most about what is misrouted now; publishers are never refused
+    "x-overflow": "drop-head",
+}
 INBOX = "inbox"
 
 EventHandler = Callable[[DomainEvent, EventEnvelope, AsyncClientSession], Awaitable[None]]
@@ -90,6 +103,48 @@ def make_broker(
         graceful_timeout=10.0,
         log_level=10,  # FastStream's per-message logs are debug noise; ours carry the context
     )
+
+
+async def declare_unrouted_queue(
+    connection: AbstractConnection,
+    name: str = UNROUTED,
+    arguments: dict[str, Any] | None = None,
+) -> bool:
+    """Declare the queue for unroutable events, bound to its fanout exchange, with a bound.
+
+    Queue arguments cannot change once a queue exists: against a broker where it was
+    declared before (without the bound, or with another one) the broker answers
+    PRECONDITION_FAILED and closes the channel. Then the queue is used as it is, and a
+    warning says how to bound it with a policy (which applies to an existing queue).
+    Returns whether the queue has the arguments asked for.
+    """
+    wanted = UNROUTED_ARGUMENTS if arguments is None else arguments
+    channel = await connection.channel()
+    bounded = True
+    try:
+        try:
+            queue = await channel.declare_queue(name, durable=True, arguments=wanted)
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            bounded = False
+            log.warning(
+                "broker.unrouted_queue_unbounded",
+                queue=name,
+                error=str(exc),
+                fix=(
+                    f"rabbitmqctl set_policy --apply-to queues mi-unrouted-bound "
+                    f"'^{name}$' '{{\"max-length\":{wanted.get('x-max-length', 0)},"
+                    f'"overflow":"drop-head"}}\''
+                ),
+            )
+            await channel.close()
+            channel = await connection.channel()  # the refused declare closed the other
+            queue = await channel.declare_queue(name, passive=True)
+        exchange = await channel.declare_exchange(name, type=AmqpExchangeType.FANOUT, durable=True)
+        await queue.bind(exchange)
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+    return bounded
 
 
 class UnreadableEvent(Exception):
@@ -227,12 +282,10 @@ class ConsumerHost:
 
     async def declare_topology(self) -> None:
         """Exchanges and parked queues (FastStream declares and binds the work queues)."""
+        connection = getattr(self.broker, "_connection", None)
+        assert connection is not None, "declare_topology after broker.connect()"
+        await declare_unrouted_queue(connection)
         await self.broker.declare_exchange(UNROUTED_EXCHANGE)
-        unrouted = await self.broker.declare_queue(
-            RabbitQueue(UNROUTED, queue_type=QueueType.QUORUM, durable=True)
-        )
-        unrouted_x = await self.broker.declare_exchange(UNROUTED_EXCHANGE)
-        await unrouted.bind(unrouted_x)
         await self.broker.declare_exchange(self.exchange)
         dlx = await self.broker.declare_exchange(DLX_EXCHANGE)
         for consumer in self.consumers:
@@ -366,6 +419,11 @@ class ConsumerHost:
                     count = queue.declaration_result.message_count or 0
                     depths[name] = count
                     QUEUE_DEPTH.labels(service, name).set(count)
+            # nobody consumes mi.unrouted, so every service reports it (the UnroutedEvents
+            # alert takes the max over them): events published that no queue is bound for
+            queue = await channel.declare_queue(UNROUTED, passive=True)
+            depths[UNROUTED] = queue.declaration_result.message_count or 0
+            QUEUE_DEPTH.labels(service, UNROUTED).set(depths[UNROUTED])
         finally:
             await channel.close()
         return depths

@@ -14,6 +14,8 @@ does not have this failure mode.
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import sys
 from typing import Any
 
@@ -24,6 +26,11 @@ CACHE_SIZE = "2G"  # WiredTiger cache: room for what the test suite writes meanw
 def run(argv: list[str] | None = None) -> int:
     from secantus import server
     from secantus.cli import main
+
+    # `kill -USR1 <pid>` writes every thread's Python stack to the server's output (its log):
+    # what the devstack watcher saves when the server stops answering. It works while those
+    # threads are blocked on a lock, since faulthandler writes from the signal handler.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     original = server.SecantusDBServer.__init__
 

@@ -9,6 +9,7 @@ from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.logs import get_logger
@@ -134,6 +135,21 @@ def install_problem_handlers(app: FastAPI) -> None:
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)[:1000],
             instance=request.url.path,
             errors=errors,
+        )
+
+    @app.exception_handler(ConnectionFailure)
+    async def _database_unavailable(request: Request, exc: ConnectionFailure) -> JSONResponse:
+        # Mongo down, restarting or hung (server selection timed out, connection reset): the
+        # caller should retry shortly, and an operator's alert should not read "bug". Found by
+        # the chaos suite, where a killed Mongo-wire server made every route answer 500.
+        log.warning("http.database_unavailable", path=request.url.path, error=repr(exc)[:300])
+        return problem_response(
+            503,
+            "database_unavailable",
+            "Service temporarily unavailable",
+            "Our database cannot be reached right now; please try again in a few seconds.",
+            {"Retry-After": "5"},
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)
