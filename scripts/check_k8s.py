@@ -36,7 +36,9 @@ KUBERNETES_VERSION = os.environ.get("K8S_VERSION", "1.32.0")
 # The only Secrets manifests may reference: created out of band (deploy/k8s/README.md).
 EXTERNAL_SECRETS = {"mock-interview-secrets", "gateway-tls"}
 # Services that must scale on CPU with an HPA.
-CPU_SCALED = {"gateway", "auth", "interviews", "billing", "web"}
+CPU_SCALED = {"gateway", "auth", "interviews", "billing", "web", "notifications"}
+# Workloads nobody calls over HTTP: no Service (Prometheus and the kubelet reach the pods).
+NO_SERVICE = {"notifications"}
 # Services that must scale on a backlog gauge in Prometheus, and on CPU: a KEDA `prometheus`
 # trigger whose query reads the gauge, or an HPA External metric of that name. The AI runner's
 # RabbitMQ queues are no signal: its consumers only record a job in Mongo and ack, so the
@@ -47,6 +49,17 @@ BACKLOG_SCALED = {"ai-runner": "ai_jobs_pending"}
 SANDBOXED = {"ai-runner"}
 # What the Ingress may route to: the API and the web app's static files, on one host.
 PUBLIC = {"gateway", "web"}
+# Whom each workload may reach inside the cluster (by app.kubernetes.io/name), and on which
+# ports it may reach public (ipBlock) addresses: a NetworkPolicy that opens more fails.
+EGRESS: dict[str, tuple[set[str], set[int]]] = {
+    "gateway": ({"auth", "interviews", "billing", "ai-runner", "rabbitmq", "redis"}, set()),
+    "auth": ({"auth", "rabbitmq", "mongodb"}, set()),
+    "interviews": ({"auth", "rabbitmq", "mongodb"}, set()),
+    "billing": ({"auth", "rabbitmq", "mongodb"}, {443}),  # Stripe
+    "ai-runner": ({"auth", "rabbitmq", "mongodb", "minio"}, {443}),  # the model provider
+    "notifications": ({"rabbitmq", "mongodb"}, {465, 587}),  # SMTP submission
+    "web": (set(), set()),
+}
 # Namespaces that may reach a pod of ours from outside the namespace, and what they may reach.
 OUTSIDE_PEERS = {
     "ingress-nginx": PUBLIC,
@@ -279,7 +292,7 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
             report.add(dep, "sets spec.replicas although an autoscaler owns the count")
         if not selects(spec.get("selector"), labels):
             report.add(dep, "selector does not match the pod template's labels")
-        if not any(
+        if name not in NO_SERVICE and not any(
             selects({"matchLabels": s["spec"].get("selector") or {}}, labels)
             and s["spec"].get("selector")
             for s in by_kind.get("Service", [])
@@ -474,6 +487,7 @@ def check_network(objs: list[dict[str, Any]], report: Report) -> None:
                 }
                 if allowed is not None and targets - allowed:
                     report.add(p, f"namespace {ns_name} may not reach {sorted(targets - allowed)}")
+    check_egress(policies, app_pods, report)
     for ing in (o for o in objs if o.get("kind") == "Ingress"):
         tls = ing["spec"].get("tls") or []
         if not tls or not all(t.get("secretName") and t.get("hosts") for t in tls):
@@ -487,6 +501,53 @@ def check_network(objs: list[dict[str, Any]], report: Report) -> None:
                 if backend not in PUBLIC:
                     public = " and ".join(sorted(PUBLIC))
                     report.add(ing, f"routes to {backend!r}: only {public} are public")
+
+
+def check_egress(
+    policies: list[dict[str, Any]], app_pods: dict[str, dict[str, str]], report: Report
+) -> None:
+    """Each egress rule opens, for the workloads its policy selects, only the peers in EGRESS:
+    pods of the allowed names, public addresses on the allowed ports, DNS in kube-system."""
+    for p in policies:
+        sources = [n for n, labels in app_pods.items() if selects(p["spec"]["podSelector"], labels)]
+        for rule in p["spec"].get("egress") or []:
+            ports = {port.get("port") for port in rule.get("ports") or []}
+            for peer in rule.get("to") or [{}]:
+                pods = peer.get("podSelector")
+                ns = peer.get("namespaceSelector")
+                for source in sources:
+                    if source not in EGRESS:
+                        report.add(p, f"{source} has no egress allowance in check_k8s.EGRESS")
+                        continue
+                    names, public_ports = EGRESS[source]
+                    if ns is not None:
+                        ns_name = (ns.get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+                        if ns_name != "kube-system" or not ports or ports - {53}:
+                            report.add(p, f"{source} may reach namespace {ns_name!r} beyond DNS")
+                    elif "ipBlock" in peer:
+                        if not ports or ports - public_ports:
+                            report.add(
+                                p,
+                                f"{source} may reach public addresses on "
+                                f"{sorted(ports - public_ports, key=str) or 'every port'}"
+                                f" (allowed: {sorted(public_ports) or 'none'})",
+                            )
+                    elif pods is not None:
+                        reached = {
+                            n
+                            for n, labels in _store_labels(app_pods).items()
+                            if selects(pods, labels)
+                        }
+                        if reached - names:
+                            report.add(p, f"{source} may reach {sorted(reached - names)}")
+                    else:
+                        report.add(p, f"an egress rule of {source} reaches every peer")
+
+
+def _store_labels(app_pods: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Our workloads and the data stores the policies name (they run outside this stream)."""
+    stores = {n: {"app.kubernetes.io/name": n} for n in ("mongodb", "rabbitmq", "redis", "minio")}
+    return {**stores, **app_pods}
 
 
 def check_namespaces(objs: list[dict[str, Any]], report: Report) -> None:

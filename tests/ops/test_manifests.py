@@ -320,7 +320,7 @@ def test_k8s_check_exits_non_zero_on_a_broken_overlay(tmp_path: Path) -> None:
 def test_k8s_check_exits_non_zero_when_kustomize_cannot_build(tmp_path: Path) -> None:
     shutil.copytree(K8S, tmp_path / "k8s")
     kustomization = tmp_path / "k8s" / "base" / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text() + "  - notifications\n")
+    kustomization.write_text(kustomization.read_text() + "  - mailer\n")  # no such folder
     done = run(REPO / "scripts" / "k8s-check.sh", tmp_path / "k8s" / "overlays" / "dev")
     assert done.returncode == 1
     assert "kustomize build failed" in done.stderr
@@ -564,6 +564,42 @@ BREAKAGES: list[Any] = [
         lambda o: o.remove(find(o, "PodDisruptionBudget", "interviews")),
         "Deployment/interviews: no PodDisruptionBudget covers its pods",
         id="no-pdb",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "PodDisruptionBudget", "notifications")),
+        "Deployment/notifications: no PodDisruptionBudget covers its pods",
+        id="notifications-without-pdb",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "HorizontalPodAutoscaler", "notifications")),
+        "Deployment/notifications: needs a CPU HorizontalPodAutoscaler",
+        id="notifications-not-autoscaled",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"].append(
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "auth"}}}]}
+        ),
+        "NetworkPolicy/notifications-egress: notifications may reach ['auth']",
+        id="notifications-reaches-auth",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"][2][
+            "ports"
+        ].append({"protocol": "TCP", "port": 80}),
+        "notifications may reach public addresses on [80] (allowed: [465, 587])",
+        id="notifications-to-the-web",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"].append({}),
+        "an egress rule of notifications reaches every peer",
+        id="notifications-egress-anywhere",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "gateway-egress")["spec"]["egress"].append(
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "mongodb"}}}]}
+        ),
+        "NetworkPolicy/gateway-egress: gateway may reach ['mongodb']",
+        id="gateway-reaches-mongodb",
     ),
 ]
 

@@ -136,6 +136,9 @@ def test_every_metric_on_the_dashboard_is_exported_by_the_code() -> None:
         "ai_cost_usd_total",
         "ai_calls_total",
         "judge_verdicts_total",
+        "notifications_mail_sent_total",
+        "notifications_mail_failed_total",
+        "notifications_mail_parked_total",
     ):
         assert wanted in used, f"the dashboard does not show {wanted}"
     missing = {

@@ -8,7 +8,7 @@ from servicekit.runtime import ServiceRuntime
 
 from notifications.adapters.mailer import MailComposer, SmtpMailer
 from notifications.adapters.store import Deliveries, Recipients
-from notifications.app.notifications import MailSender, Notifications
+from notifications.app.notifications import MailSender, Notifications, prime_mail_metrics
 from notifications.entrypoints.consumers import register_consumers
 from notifications.settings import Settings
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     notifications = Notifications(settings)
     sender = MailSender(composer, mailer, settings)
     register_consumers(rt, notifications, sender)
+    prime_mail_metrics(composer.kinds())
 
     @rt.on_startup
     async def _prepare(runtime: ServiceRuntime) -> None:

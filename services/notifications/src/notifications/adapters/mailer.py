@@ -88,6 +88,12 @@ class MailComposer:
         _, address = parseaddr(settings.smtp_from)
         self.domain = address.rpartition("@")[2] or "localhost"
 
+    def kinds(self) -> list[str]:
+        """Every kind of mail there is a subject template for."""
+        suffix = ".subject.txt"
+        names = self.templates.list_templates(filter_func=lambda name: name.endswith(suffix))
+        return sorted(name.removesuffix(suffix) for name in names)
+
     def unsubscribe_url(self, user_id: str, kind: str) -> str:
         token = unsubscribe_token(
             self.settings.unsubscribe_secret.get_secret_value(), user_id, kind
