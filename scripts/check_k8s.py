@@ -66,6 +66,10 @@ OUTSIDE_PEERS = {
     "monitoring": None,  # None: any pod (metrics scraping)
 }
 USER_ID = 10001
+# The ConfigMap every Python service reads; its OPS_PORT is where /healthz, /readyz and
+# /metrics are served (servicekit), the only port the probes and Prometheus use.
+CONFIG = "mock-interview-config"
+OPS_PORT_NAME = "ops"
 
 
 # ------------------------------------------------------------------------ building
@@ -397,6 +401,85 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
                     report.add(dep, f"{where}{key} has a literal value; take it from the Secret")
 
 
+def check_ops_port(objs: list[dict[str, Any]], report: Report) -> None:
+    """/healthz, /readyz and /metrics only on the ops port, and the ops port reachable only
+    by the kubelet (not governed by policies) and the monitoring namespace: no Service
+    exposes it (so no Ingress can route to it), no NetworkPolicy opens it to anyone else,
+    the probes use it, and /docs stays off (API_DOCS)."""
+    config = next(
+        (o for o in objs if o.get("kind") == "ConfigMap" and o["metadata"]["name"] == CONFIG),
+        None,
+    )
+    data = (config or {}).get("data") or {}
+    if config is None or not str(data.get("OPS_PORT", "")).isdigit():
+        report.add(config, f"ConfigMap {CONFIG} must set OPS_PORT (probes and metrics port)")
+        return
+    ops = int(data["OPS_PORT"])
+    if ops == int(data.get("PORT", 8000)):
+        report.add(
+            config, "OPS_PORT must differ from PORT: the API port is what the Ingress reaches"
+        )
+    if str(data.get("API_DOCS", "false")).lower() in ("true", "1", "yes", "on"):
+        report.add(config, "API_DOCS is on: /docs and /openapi.json would be public")
+    if data.get("ENVIRONMENT") != "production" and "API_DOCS" not in data:
+        report.add(config, "API_DOCS must be set false outside ENVIRONMENT=production")
+    ops_ports = {ops, OPS_PORT_NAME}
+
+    workloads: dict[str, dict[str, str]] = {}
+    for dep in (o for o in objs if o.get("kind") == "Deployment"):
+        template = dep["spec"]["template"]
+        for c in containers(template.get("spec") or {}):
+            reads_config = any(
+                (src.get("configMapRef") or {}).get("name") == CONFIG
+                for src in c.get("envFrom") or []
+            )
+            if not reads_config:
+                continue
+            workloads[dep["metadata"]["name"]] = template["metadata"].get("labels") or {}
+            where = f"container {c.get('name')}: "
+            declared = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
+            if declared.get(OPS_PORT_NAME) != ops:
+                report.add(dep, f"{where}needs a port named {OPS_PORT_NAME} on {ops} (OPS_PORT)")
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                port = ((c.get(probe) or {}).get("httpGet") or {}).get("port")
+                if probe in c and port not in ops_ports:
+                    report.add(dep, f"{where}{probe} must use the ops port (has {port!r})")
+            annotated = (template["metadata"].get("annotations") or {}).get("prometheus.io/port")
+            if annotated is not None and annotated != str(ops):
+                report.add(dep, f"prometheus.io/port {annotated} is not the ops port {ops}")
+
+    for svc in (o for o in objs if o.get("kind") == "Service"):
+        selector = svc["spec"].get("selector") or {}
+        if not any(selects({"matchLabels": selector}, labels) for labels in workloads.values()):
+            continue
+        for port in svc["spec"].get("ports") or []:
+            if port.get("targetPort", port.get("port")) in ops_ports or port.get("port") == ops:
+                report.add(svc, "exposes the ops port: /metrics and /readyz would be routable")
+
+    for policy in (o for o in objs if o.get("kind") == "NetworkPolicy"):
+        targets = [
+            n for n, labels in workloads.items() if selects(policy["spec"]["podSelector"], labels)
+        ]
+        if not targets:
+            continue
+        for rule in policy["spec"].get("ingress") or []:
+            ports = {p.get("port") for p in rule.get("ports") or []}
+            for peer in rule.get("from") or []:
+                ns = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}).get(
+                    "kubernetes.io/metadata.name"
+                )
+                if ns == "monitoring":
+                    if not ports or ports - ops_ports:
+                        report.add(
+                            policy,
+                            f"the monitoring namespace may reach {sorted(targets)} on "
+                            f"{sorted(ports, key=str) or 'every port'}: only the ops port",
+                        )
+                elif not ports or ports & ops_ports:
+                    who = ns or "pods of this namespace"
+                    report.add(policy, f"{who} may reach the ops port of {sorted(targets)}")
+
+
 def check_backlog_triggers(
     so: dict[str, Any], triggers: list[dict[str, Any]], gauge: str, report: Report
 ) -> None:
@@ -576,6 +659,7 @@ def check_stream(text: str, where: str) -> list[str]:
         return report.problems
     check_secrets(objs, report)
     check_workloads(objs, report)
+    check_ops_port(objs, report)
     check_network(objs, report)
     check_namespaces(objs, report)
     return report.problems

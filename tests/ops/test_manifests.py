@@ -566,6 +566,54 @@ BREAKAGES: list[Any] = [
         id="no-pdb",
     ),
     pytest.param(
+        lambda o: find(o, "Service", "gateway")["spec"]["ports"].append(
+            {"name": "ops", "port": 9090, "targetPort": "ops", "protocol": "TCP"}
+        ),
+        "Service/gateway: exposes the ops port",
+        id="ops-port-in-a-service",
+    ),
+    pytest.param(
+        lambda o: container(o, "billing")["readinessProbe"]["httpGet"].update(port="http"),
+        "Deployment/billing: container billing: readinessProbe must use the ops port",
+        id="probe-on-the-api-port",
+    ),
+    pytest.param(
+        lambda o: container(o, "auth")["ports"].pop(),
+        "Deployment/auth: container auth: needs a port named ops on 9090",
+        id="no-ops-port",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "services-from-prometheus")["spec"]["ingress"][0][
+            "ports"
+        ].append({"protocol": "TCP", "port": 8000}),
+        "NetworkPolicy/services-from-prometheus: the monitoring namespace may reach",
+        id="monitoring-reaches-the-api-port",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "gateway-from-ingress")["spec"]["ingress"][0][
+            "ports"
+        ].append({"protocol": "TCP", "port": 9090}),
+        "NetworkPolicy/gateway-from-ingress: ingress-nginx may reach the ops port of ['gateway']",
+        id="ingress-reaches-the-ops-port",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "services-from-gateway")["spec"]["ingress"][0].pop(
+            "ports"
+        ),
+        "pods of this namespace may reach the ops port of ['ai-runner', 'billing', 'interviews']",
+        id="every-port-open-to-the-gateway",
+    ),
+    pytest.param(
+        lambda o: find(o, "ConfigMap", "mock-interview-config")["data"].pop("OPS_PORT"),
+        "ConfigMap mock-interview-config must set OPS_PORT",
+        id="no-ops-port-setting",
+    ),
+    pytest.param(
+        lambda o: find(o, "ConfigMap", "mock-interview-config")["data"].update(API_DOCS="true"),
+        "API_DOCS is on: /docs and /openapi.json would be public",
+        id="api-docs-public",
+    ),
+    pytest.param(
         lambda o: o.remove(find(o, "PodDisruptionBudget", "notifications")),
         "Deployment/notifications: no PodDisruptionBudget covers its pods",
         id="notifications-without-pdb",

@@ -80,3 +80,11 @@ QUEUE_DEPTH = Gauge(
     ["service", "queue"],
     registry=REGISTRY,
 )
+DEPENDENCY_UP = Gauge(
+    "service_dependency_up",
+    "1 when a dependency answered this replica's last check (Mongo, RabbitMQ, consumers, "
+    "Redis, object storage...), else 0. Alerts read it: readiness does not, so a shared "
+    "dependency's outage does not take every replica out of its Service.",
+    ["service", "dependency"],
+    registry=REGISTRY,
+)

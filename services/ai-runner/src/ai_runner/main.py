@@ -105,7 +105,7 @@ def create_app(
         f"coding answers cannot be judged ({judge.sandbox_unavailable_reason or 'no sandbox'}); "
         "install bubblewrap"
     )
-    rt.readiness_checks["transcripts"] = storage_ready
+    rt.dependency_checks["transcripts"] = storage_ready
     app = rt.create_app([router], title="ai-runner")
     app.state.jobs = jobs
     app.state.verifier = auth_verifier(settings)
