@@ -32,6 +32,12 @@ class Settings(ServiceSettings):
     worker_concurrency: int = Field(default=2, ge=1, le=32)
     job_lease_seconds: float = Field(default=60.0, gt=1)
     job_poll_seconds: float = Field(default=0.5, gt=0)
+    job_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="At shutdown, how long running jobs may take to finish before they are "
+        "stopped and their leases handed back (the runtime gives a shutdown hook 10 s).",
+    )
     prepare_deadline_seconds: int = Field(default=120, ge=5)
     scoring_deadline_seconds: int = Field(default=600, ge=5)
     job_max_attempts: int = Field(default=3, ge=1)
