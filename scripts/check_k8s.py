@@ -30,6 +30,10 @@ from secret_patterns import PRIVATE_KEY, SECRET_NAME, SECRET_VALUE, URL_CREDENTI
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OVERLAYS = REPO / "deploy" / "k8s" / "overlays"
+# Namespaces and PriorityClasses: applied once by the cluster's owner, never by an overlay
+CLUSTER = REPO / "deploy" / "k8s" / "cluster"
+# Overlays whose images must be pinned by digest (a tag can be moved to other bytes)
+DIGEST_PINNED = {"prod"}
 SCHEMAS = REPO / "deploy" / "schemas"
 KUBERNETES_VERSION = os.environ.get("K8S_VERSION", "1.32.0")
 
@@ -186,6 +190,23 @@ def check_schema(obj: dict[str, Any], report: Report) -> None:
 # ------------------------------------------------------------------------ policies
 
 
+def cluster_objects(root: Path = CLUSTER) -> list[dict[str, Any]]:
+    """The cluster-scoped objects the overlays rely on (plain files, no kustomize needed)."""
+    objs: list[dict[str, Any]] = []
+    for path in sorted(root.glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            objs += [o for o in yaml.safe_load_all(path.read_text()) if o]
+    return objs
+
+
+def memory_bytes(quantity: str) -> float:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9}
+    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(quantity))
+    if not match or match.group(2) not in {**units, "": 1}:
+        return float("nan")
+    return float(match.group(1)) * units.get(match.group(2), 1)
+
+
 def containers(pod_spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for key in ("initContainers", "containers"):
         yield from pod_spec.get(key) or []
@@ -227,14 +248,30 @@ def check_secrets(objs: list[dict[str, Any]], report: Report) -> None:
             report.add(text_obj, "contains a private key")
 
 
-def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
+def check_workloads(
+    objs: list[dict[str, Any]],
+    report: Report,
+    cluster: list[dict[str, Any]] | None = None,
+    pin_digests: bool = False,
+) -> None:
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for obj in objs:
         by_kind.setdefault(obj.get("kind", ""), []).append(obj)
     names = {kind: {o["metadata"]["name"] for o in items} for kind, items in by_kind.items()}
     configmaps = names.get("ConfigMap", set())
 
+    priority_classes = {
+        o["metadata"]["name"] for o in cluster or [] if o.get("kind") == "PriorityClass"
+    }
     autoscaled: dict[str, list[str]] = {}
+    for scaler in by_kind.get("HorizontalPodAutoscaler", []) + by_kind.get("ScaledObject", []):
+        least = scaler["spec"].get("minReplicas", scaler["spec"].get("minReplicaCount"))
+        if least == 2:
+            report.add(
+                scaler,
+                "at least 2 replicas: a node drain (one pod at a time) leaves a single one; "
+                "use 3 (or 1 where one is enough)",
+            )
     for hpa in by_kind.get("HorizontalPodAutoscaler", []):
         target = hpa["spec"]["scaleTargetRef"]
         autoscaled.setdefault(target.get("name"), []).append("hpa")
@@ -261,6 +298,12 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
         if target not in names.get("Deployment", set()):
             report.add(so, f"scales Deployment/{target}, which is not here")
         triggers = so["spec"].get("triggers", [])
+        if any(t.get("type") == "prometheus" for t in triggers) and not so["spec"].get("fallback"):
+            report.add(
+                so,
+                "a prometheus trigger needs spec.fallback (replicas to hold while Prometheus "
+                "does not answer)",
+            )
         if target in BACKLOG_SCALED:
             check_backlog_triggers(so, triggers, BACKLOG_SCALED[target], report)
         for trigger in triggers:
@@ -308,6 +351,23 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
         ):
             report.add(dep, "no PodDisruptionBudget covers its pods")
 
+        if pod.get("priorityClassName") not in priority_classes:
+            report.add(
+                dep,
+                f"priorityClassName {pod.get('priorityClassName')!r} is not a PriorityClass of "
+                f"deploy/k8s/cluster ({', '.join(sorted(priority_classes)) or 'none'})",
+            )
+        if not any(
+            t.get("topologyKey") == "kubernetes.io/hostname"
+            and t.get("whenUnsatisfiable") == "DoNotSchedule"
+            and selects(t.get("labelSelector"), labels)
+            for t in pod.get("topologySpreadConstraints") or []
+        ):
+            report.add(
+                dep,
+                "needs a hard spread over nodes (topologySpreadConstraints on "
+                "kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule)",
+            )
         if pod.get("automountServiceAccountToken") is not False:
             report.add(dep, "automountServiceAccountToken must be false")
         sa_name = pod.get("serviceAccountName")
@@ -339,6 +399,8 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
             last = image.rsplit("/", 1)[-1]
             if "@sha256:" not in image and (":" not in last or last.endswith(":latest")):
                 report.add(dep, f"{where}image {image!r} is not pinned to a tag or digest")
+            elif pin_digests and "@sha256:" not in image:
+                report.add(dep, f"{where}image {image!r} must be pinned by digest here")
             probes = {"livenessProbe": "/healthz", "readinessProbe": "/readyz"}
             for probe, path in probes.items():
                 got = ((c.get(probe) or {}).get("httpGet") or {}).get("path")
@@ -349,6 +411,14 @@ def check_workloads(objs: list[dict[str, Any]], report: Report) -> None:
                 for res in ("cpu", "memory"):
                     if res not in (resources.get(bound) or {}):
                         report.add(dep, f"{where}resources.{bound}.{res} is missing")
+            asked = (resources.get("requests") or {}).get("memory")
+            allowed = (resources.get("limits") or {}).get("memory")
+            if asked and allowed and memory_bytes(asked) != memory_bytes(allowed):
+                report.add(
+                    dep,
+                    f"{where}memory request {asked} must equal its limit {allowed} (a node "
+                    "must not promise memory it may not have)",
+                )
             sc = c.get("securityContext") or {}
             if sc.get("allowPrivilegeEscalation") is not False:
                 report.add(dep, f"{where}allowPrivilegeEscalation must be false")
@@ -633,17 +703,34 @@ def _store_labels(app_pods: dict[str, dict[str, str]]) -> dict[str, dict[str, st
     return {**stores, **app_pods}
 
 
-def check_namespaces(objs: list[dict[str, Any]], report: Report) -> None:
-    spaces = {o["metadata"].get("namespace") for o in objs if o.get("kind") != "Namespace"}
+def check_namespaces(
+    objs: list[dict[str, Any]], report: Report, cluster: list[dict[str, Any]]
+) -> None:
+    for ns in (o for o in objs if o.get("kind") == "Namespace"):
+        report.add(
+            ns,
+            "a Namespace in the app's kustomization: `kubectl delete -k` would delete it and "
+            "everything in it; it belongs in deploy/k8s/cluster",
+        )
+    spaces = {o["metadata"].get("namespace") for o in objs if _namespaced(o)}
     if None in spaces:
         report.add(None, "an object has no namespace")
-    declared = {o["metadata"]["name"] for o in objs if o.get("kind") == "Namespace"}
+    declared = {o["metadata"]["name"] for o in cluster if o.get("kind") == "Namespace"}
     if spaces - {None} - declared:
-        report.add(None, f"namespaces used but not declared: {sorted(spaces - {None} - declared)}")
+        report.add(
+            None,
+            f"namespaces used but not declared in deploy/k8s/cluster: "
+            f"{sorted(spaces - {None} - declared)}",
+        )
 
 
-def check_stream(text: str, where: str) -> list[str]:
+def _namespaced(obj: dict[str, Any]) -> bool:
+    return obj.get("kind") not in {"Namespace", "PriorityClass", "RuntimeClass", "ClusterRole"}
+
+
+def check_stream(text: str, where: str, cluster: list[dict[str, Any]] | None = None) -> list[str]:
     report = Report(where)
+    cluster = cluster_objects() if cluster is None else cluster
     try:
         objs = [o for o in yaml.safe_load_all(text) if o is not None]
     except yaml.YAMLError as exc:
@@ -658,10 +745,22 @@ def check_stream(text: str, where: str) -> list[str]:
     if report.problems:  # policies assume schema-valid objects
         return report.problems
     check_secrets(objs, report)
-    check_workloads(objs, report)
+    pin = Path(where).name in DIGEST_PINNED
+    check_workloads(objs, report, cluster, pin_digests=pin)
     check_ops_port(objs, report)
     check_network(objs, report)
-    check_namespaces(objs, report)
+    check_namespaces(objs, report, cluster)
+    return report.problems
+
+
+def check_cluster_stream(text: str, where: str) -> list[str]:
+    """deploy/k8s/cluster: schema-valid Namespaces and cluster-scoped objects only."""
+    report = Report(where)
+    objs = [o for o in yaml.safe_load_all(text) if o]
+    for obj in objs:
+        check_schema(obj, report)
+        if _namespaced(obj) and obj.get("kind") != "Namespace":
+            report.add(obj, "only Namespaces and cluster-scoped objects belong in the cluster base")
     return report.problems
 
 
@@ -697,6 +796,16 @@ def main(argv: Iterable[str] | None = None) -> int:
                 streams.append((str(overlay), build(overlay, kustomize)))
             except BuildError as exc:
                 problems.append(f"{overlay}: kustomize build failed: {exc}")
+        try:
+            cluster_problems = check_cluster_stream(build(CLUSTER, kustomize), str(CLUSTER))
+        except BuildError as exc:
+            cluster_problems = [f"{CLUSTER}: kustomize build failed: {exc}"]
+        except SchemaUnavailable as exc:
+            print(f"k8s-check: {exc}", file=sys.stderr)
+            return 2
+        problems += cluster_problems
+        if not cluster_problems:
+            print(f"k8s-check: {CLUSTER}: namespaces and priority classes valid")
         print(f"k8s-check: built {len(overlays)} overlay(s) with `{' '.join(kustomize)}`")
     try:
         for where, text in streams:

@@ -614,6 +614,53 @@ BREAKAGES: list[Any] = [
         id="api-docs-public",
     ),
     pytest.param(
+        lambda o: o.append(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mock-interview"}}
+        ),
+        "Namespace/mock-interview: a Namespace in the app's kustomization",
+        id="namespace-in-the-app",
+    ),
+    pytest.param(
+        lambda o: pod(o, "auth").update(priorityClassName="system-cluster-critical"),
+        "Deployment/auth: priorityClassName 'system-cluster-critical' is not a PriorityClass",
+        id="foreign-priority-class",
+    ),
+    pytest.param(
+        lambda o: pod(o, "interviews").pop("priorityClassName"),
+        "Deployment/interviews: priorityClassName None is not a PriorityClass",
+        id="no-priority-class",
+    ),
+    pytest.param(
+        lambda o: pod(o, "gateway")["topologySpreadConstraints"][0].update(
+            whenUnsatisfiable="ScheduleAnyway"
+        ),
+        "Deployment/gateway: needs a hard spread over nodes",
+        id="soft-node-spread",
+    ),
+    pytest.param(
+        lambda o: container(o, "billing")["resources"]["requests"].update(memory="128Mi"),
+        "Deployment/billing: container billing: memory request 128Mi must equal its limit",
+        id="memory-overcommitted",
+    ),
+    pytest.param(
+        lambda o: find(o, "HorizontalPodAutoscaler", "auth")["spec"].update(minReplicas=2),
+        "HorizontalPodAutoscaler/auth: at least 2 replicas: a node drain",
+        id="two-replicas",
+    ),
+    pytest.param(
+        lambda o: find(o, "ScaledObject", "ai-runner")["spec"].pop("fallback"),
+        "ScaledObject/ai-runner: a prometheus trigger needs spec.fallback",
+        id="keda-without-fallback",
+    ),
+    pytest.param(
+        lambda o: container(o, "auth").update(
+            image="registry.example.com/mock-interview/auth:0.1.0"
+        ),
+        "Deployment/auth: container auth: image 'registry.example.com/mock-interview/auth:0.1.0' "
+        "must be pinned by digest here",
+        id="prod-image-by-tag",
+    ),
+    pytest.param(
         lambda o: o.remove(find(o, "PodDisruptionBudget", "notifications")),
         "Deployment/notifications: no PodDisruptionBudget covers its pods",
         id="notifications-without-pdb",
@@ -711,6 +758,32 @@ def test_k8s_check_rejects_in_dev(
 
 def test_the_committed_prod_overlay_is_clean_in_process(prod_objects: list[dict[str, Any]]) -> None:
     assert check_k8s.check_stream(yaml.safe_dump_all(prod_objects), "prod") == []
+
+
+def test_the_cluster_base_holds_the_namespaces_and_nothing_namespaced() -> None:
+    kustomize = check_k8s.find_kustomize()
+    assert kustomize
+    text = check_k8s.build(K8S / "cluster", kustomize)
+    assert check_k8s.check_cluster_stream(text, "cluster") == []
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all(text) if o}
+    assert {("Namespace", "mock-interview"), ("Namespace", "mock-interview-dev")} <= kinds
+    broken = (
+        text
+        + "---\n"
+        + yaml.safe_dump(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "y"}}
+        )
+    )
+    assert any(
+        "only Namespaces and cluster-scoped" in p
+        for p in check_k8s.check_cluster_stream(broken, "cluster")
+    )
+
+
+def test_a_dev_overlay_may_use_tags(dev_objects: list[dict[str, Any]]) -> None:
+    """Digests are required where the overlay is named prod (DIGEST_PINNED), not in dev."""
+    assert all(":dev" in container(dev_objects, n)["image"] for n in ("auth", "gateway"))
+    assert check_k8s.check_stream(yaml.safe_dump_all(dev_objects), "dev") == []
 
 
 def test_the_committed_dev_overlay_is_clean_in_process(dev_objects: list[dict[str, Any]]) -> None:
