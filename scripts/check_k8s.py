@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OVERLAYS = REPO / "deploy" / "k8s" / "overlays"
 # Namespaces and PriorityClasses: applied once by the cluster's owner, never by an overlay
 CLUSTER = REPO / "deploy" / "k8s" / "cluster"
+# The alert rules, promtool-tested; the PrometheusRule must carry exactly these
+ALERTS = REPO / "deploy" / "observability" / "alerts.yml"
 # Overlays whose images must be pinned by digest (a tag can be moved to other bytes)
 DIGEST_PINNED = {"prod"}
 SCHEMAS = REPO / "deploy" / "schemas"
@@ -514,10 +516,15 @@ def check_ops_port(objs: list[dict[str, Any]], report: Report) -> None:
                 port = ((c.get(probe) or {}).get("httpGet") or {}).get("port")
                 if probe in c and port not in ops_ports:
                     report.add(dep, f"{where}{probe} must use the ops port (has {port!r})")
-            annotated = (template["metadata"].get("annotations") or {}).get("prometheus.io/port")
-            if annotated is not None and annotated != str(ops):
-                report.add(dep, f"prometheus.io/port {annotated} is not the ops port {ops}")
+            annotations = template["metadata"].get("annotations") or {}
+            if any(key.startswith("prometheus.io/") for key in annotations):
+                report.add(
+                    dep,
+                    "prometheus.io/* scrape annotations: the PodMonitor scrapes it (both "
+                    "would scrape it twice and double every rate)",
+                )
 
+    check_monitoring(objs, workloads, report)
     for svc in (o for o in objs if o.get("kind") == "Service"):
         selector = svc["spec"].get("selector") or {}
         if not any(selects({"matchLabels": selector}, labels) for labels in workloads.values()):
@@ -548,6 +555,36 @@ def check_ops_port(objs: list[dict[str, Any]], report: Report) -> None:
                 elif not ports or ports & ops_ports:
                     who = ns or "pods of this namespace"
                     report.add(policy, f"{who} may reach the ops port of {sorted(targets)}")
+
+
+def check_monitoring(
+    objs: list[dict[str, Any]], workloads: dict[str, dict[str, str]], report: Report
+) -> None:
+    """Every service is scraped by a PodMonitor on the ops port, and the alert rules ship as
+    the PrometheusRule rendered from deploy/observability/alerts.yml (promtool-tested)."""
+    monitors = [o for o in objs if o.get("kind") == "PodMonitor"]
+    for monitor in monitors:
+        if (monitor["spec"].get("namespaceSelector") or {}).get("any"):
+            report.add(monitor, "namespaceSelector any: would scrape other tenants' pods")
+    for name, labels in workloads.items():
+        scraped = any(
+            selects(m["spec"].get("selector"), labels)
+            and any(
+                e.get("port") == OPS_PORT_NAME and e.get("path", "/metrics") == "/metrics"
+                for e in m["spec"].get("podMetricsEndpoints") or []
+            )
+            for m in monitors
+        )
+        if not scraped:
+            report.add(None, f"no PodMonitor scrapes {name} on its {OPS_PORT_NAME} port (/metrics)")
+    rules = [o for o in objs if o.get("kind") == "PrometheusRule"]
+    expected = yaml.safe_load(ALERTS.read_text())["groups"]
+    if not any(r["spec"].get("groups") == expected for r in rules):
+        report.add(
+            None,
+            "no PrometheusRule holds deploy/observability/alerts.yml as it is "
+            "(python scripts/render_prometheusrule.py)",
+        )
 
 
 def check_backlog_triggers(

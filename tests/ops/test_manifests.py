@@ -614,6 +614,37 @@ BREAKAGES: list[Any] = [
         id="api-docs-public",
     ),
     pytest.param(
+        lambda o: o.remove(find(o, "PodMonitor", "mock-interview-services")),
+        "no PodMonitor scrapes ai-runner on its ops port",
+        id="not-scraped",
+    ),
+    pytest.param(
+        lambda o: find(o, "PodMonitor", "mock-interview-services")["spec"]["podMetricsEndpoints"][
+            0
+        ].update(port="http"),
+        "no PodMonitor scrapes gateway on its ops port",
+        id="scraped-on-the-api-port",
+    ),
+    pytest.param(
+        lambda o: find(o, "Deployment", "auth")["spec"]["template"]["metadata"].update(
+            annotations={"prometheus.io/scrape": "true", "prometheus.io/port": "9090"}
+        ),
+        "Deployment/auth: prometheus.io/* scrape annotations",
+        id="scraped-twice",
+    ),
+    pytest.param(
+        lambda o: find(o, "PrometheusRule", "mock-interview-alerts")["spec"]["groups"][0][
+            "rules"
+        ].pop(),
+        "no PrometheusRule holds deploy/observability/alerts.yml as it is",
+        id="rules-out-of-date",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "PrometheusRule", "mock-interview-alerts")),
+        "no PrometheusRule holds deploy/observability/alerts.yml as it is",
+        id="no-rules",
+    ),
+    pytest.param(
         lambda o: o.append(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mock-interview"}}
         ),

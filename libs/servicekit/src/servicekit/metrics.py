@@ -74,9 +74,11 @@ CONSUMER_LAG = Histogram(
     registry=REGISTRY,
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+# Not `rabbitmq_queue_messages_ready`: that is RabbitMQ's own metric (rabbitmq_prometheus),
+# scraped beside ours; one name with two meanings and label sets mixes both in every query.
 QUEUE_DEPTH = Gauge(
-    "rabbitmq_queue_messages_ready",
-    "Messages ready in a queue this service consumes.",
+    "consumer_queue_messages_ready",
+    "Messages ready in a queue this service consumes, as its consumer sees it.",
     ["service", "queue"],
     registry=REGISTRY,
 )
