@@ -65,7 +65,16 @@ EGRESS: dict[str, tuple[set[str], set[int]]] = {
     "ai-runner": ({"auth", "rabbitmq", "mongodb", "minio"}, {443}),  # the model provider
     "notifications": ({"rabbitmq", "mongodb"}, {465, 587}),  # SMTP submission
     "web": (set(), set()),
+    "mongo-backup": ({"mongodb", "minio"}, {443}),  # the dump, and S3 off the cluster
 }
+# One-off Jobs the runbook creates with envsubst (restore, rebuilds): checked as if created
+MAINTENANCE = REPO / "deploy" / "k8s" / "maintenance"
+MAINTENANCE_SAMPLE = {
+    "ARCHIVE": "mongo/2025/01/01/mi-20250101T020000Z.archive.gz",
+    "INTERVIEWS_IMAGE": "registry.example.com/mock-interview/interviews@sha256:" + "0" * 64,
+}
+# The CronJob the BackupMissing alert watches (deploy/observability/alerts.yml)
+BACKUP_CRONJOB = "mongo-backup"
 # Namespaces that may reach a pod of ours from outside the namespace, and what they may reach.
 OUTSIDE_PEERS = {
     "ingress-nginx": PUBLIC,
@@ -370,107 +379,184 @@ def check_workloads(
                 "needs a hard spread over nodes (topologySpreadConstraints on "
                 "kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule)",
             )
-        if pod.get("automountServiceAccountToken") is not False:
-            report.add(dep, "automountServiceAccountToken must be false")
-        sa_name = pod.get("serviceAccountName")
-        if not sa_name or sa_name not in service_accounts:
-            report.add(dep, f"serviceAccountName {sa_name!r} has no ServiceAccount here")
-        for host in ("hostNetwork", "hostPID", "hostIPC"):
-            if pod.get(host):
-                report.add(dep, f"{host} is not allowed")
-        volumes = {v.get("name"): v for v in pod.get("volumes") or []}
-        for volume in volumes.values():
-            if "hostPath" in volume:
-                report.add(dep, f"hostPath volume {volume.get('name')} is not allowed")
-        psc = pod.get("securityContext") or {}
-        if psc.get("runAsNonRoot") is not True:
-            report.add(dep, "pod securityContext.runAsNonRoot must be true")
-        if psc.get("runAsUser") != USER_ID:
-            report.add(dep, f"pod securityContext.runAsUser must be {USER_ID}")
-        if (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
-            report.add(dep, "pod securityContext.seccompProfile.type must be RuntimeDefault")
-        if sandboxed and pod.get("hostUsers") is not False:
-            report.add(
-                dep, "the sandboxed workload must run in its own user namespace (hostUsers: false)"
-            )
+        check_pod(
+            dep,
+            pod,
+            report,
+            sandboxed=sandboxed,
+            service_accounts=service_accounts,
+            configmaps=configmaps,
+            pin_digests=pin_digests,
+            probes=True,
+        )
 
-        for c in containers(pod):
-            cname = c.get("name", "?")
-            where = f"container {cname}: "
-            image = c.get("image", "")
-            last = image.rsplit("/", 1)[-1]
-            if "@sha256:" not in image and (":" not in last or last.endswith(":latest")):
-                report.add(dep, f"{where}image {image!r} is not pinned to a tag or digest")
-            elif pin_digests and "@sha256:" not in image:
-                report.add(dep, f"{where}image {image!r} must be pinned by digest here")
-            probes = {"livenessProbe": "/healthz", "readinessProbe": "/readyz"}
-            for probe, path in probes.items():
-                got = ((c.get(probe) or {}).get("httpGet") or {}).get("path")
-                if got != path:
-                    report.add(dep, f"{where}{probe} must GET {path} (has {got!r})")
-            resources = c.get("resources") or {}
-            for bound in ("requests", "limits"):
-                for res in ("cpu", "memory"):
-                    if res not in (resources.get(bound) or {}):
-                        report.add(dep, f"{where}resources.{bound}.{res} is missing")
-            asked = (resources.get("requests") or {}).get("memory")
-            allowed = (resources.get("limits") or {}).get("memory")
-            if asked and allowed and memory_bytes(asked) != memory_bytes(allowed):
-                report.add(
-                    dep,
-                    f"{where}memory request {asked} must equal its limit {allowed} (a node "
-                    "must not promise memory it may not have)",
-                )
-            sc = c.get("securityContext") or {}
-            if sc.get("allowPrivilegeEscalation") is not False:
-                report.add(dep, f"{where}allowPrivilegeEscalation must be false")
-            if sc.get("readOnlyRootFilesystem") is not True:
-                report.add(dep, f"{where}readOnlyRootFilesystem must be true")
-            if sc.get("privileged"):
-                report.add(dep, f"{where}privileged is not allowed")
-            if sc.get("runAsNonRoot") is False or sc.get("runAsUser") not in (None, USER_ID):
-                report.add(dep, f"{where}must run as user {USER_ID}, non-root")
-            caps = sc.get("capabilities") or {}
-            if "ALL" not in (caps.get("drop") or []):
-                report.add(dep, f"{where}capabilities.drop must contain ALL")
-            if caps.get("add"):
-                report.add(dep, f"{where}capabilities.add is not allowed ({caps['add']})")
-            seccomp = (sc.get("seccompProfile") or {}).get("type", "RuntimeDefault")
-            if seccomp != "RuntimeDefault" and not (
-                sandboxed and seccomp in ("Unconfined", "Localhost")
+    check_cronjobs(by_kind, report, service_accounts, configmaps, priority_classes)
+
+
+def check_cronjobs(
+    by_kind: dict[str, list[dict[str, Any]]],
+    report: Report,
+    service_accounts: dict[str, Any],
+    configmaps: set[str],
+    priority_classes: set[str],
+) -> None:
+    """The backup exists, runs daily and never twice at once, its pods reach MongoDB, and
+    they are as locked down as the services' (third-party images: tags, not our digests)."""
+    cronjobs = {o["metadata"]["name"]: o for o in by_kind.get("CronJob", [])}
+    if BACKUP_CRONJOB not in cronjobs:
+        report.add(
+            None,
+            f"no CronJob {BACKUP_CRONJOB}: nothing backs MongoDB up (BackupMissing watches it)",
+        )
+    for name, cj in cronjobs.items():
+        template = cj["spec"]["jobTemplate"]["spec"]["template"]
+        pod = template.get("spec") or {}
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        check_pod(
+            cj,
+            pod,
+            report,
+            sandboxed=False,
+            service_accounts=service_accounts,
+            configmaps=configmaps,
+            pin_digests=False,
+            probes=False,
+        )
+        if pod.get("priorityClassName") not in priority_classes:
+            report.add(cj, f"priorityClassName {pod.get('priorityClassName')!r} is not ours")
+        if cj["spec"].get("concurrencyPolicy") != "Forbid":
+            report.add(cj, "concurrencyPolicy must be Forbid (two runs would overlap)")
+        if name != BACKUP_CRONJOB:
+            continue
+        fields = str(cj["spec"].get("schedule", "")).split()
+        if len(fields) != 5 or fields[2:] != ["*", "*", "*"]:
+            report.add(cj, f"schedule {cj['spec'].get('schedule')!r} must run at least daily")
+        reaches_mongo = any(
+            selects(p["spec"]["podSelector"], {"app.kubernetes.io/name": "mongodb"})
+            and any(
+                selects(peer.get("podSelector"), labels) and "namespaceSelector" not in peer
+                for rule in p["spec"].get("ingress") or []
+                for peer in rule.get("from") or []
+            )
+            for p in by_kind.get("NetworkPolicy", [])
+        )
+        if not reaches_mongo:
+            report.add(cj, "no NetworkPolicy lets its pods into MongoDB (mongodb-access)")
+
+
+def check_pod(
+    dep: dict[str, Any],
+    pod: dict[str, Any],
+    report: Report,
+    *,
+    sandboxed: bool,
+    service_accounts: dict[str, Any],
+    configmaps: set[str],
+    pin_digests: bool,
+    probes: bool,
+) -> None:
+    """What every pod of ours must be, whatever runs it (Deployment, CronJob): no token, its
+    own ServiceAccount, nothing of the host, non-root uid 10001, seccomp, and per container
+    no privilege, read-only root, requests = limits for memory, secrets only by reference."""
+    if pod.get("automountServiceAccountToken") is not False:
+        report.add(dep, "automountServiceAccountToken must be false")
+    sa_name = pod.get("serviceAccountName")
+    if not sa_name or sa_name not in service_accounts:
+        report.add(dep, f"serviceAccountName {sa_name!r} has no ServiceAccount here")
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(host):
+            report.add(dep, f"{host} is not allowed")
+    volumes = {v.get("name"): v for v in pod.get("volumes") or []}
+    for volume in volumes.values():
+        if "hostPath" in volume:
+            report.add(dep, f"hostPath volume {volume.get('name')} is not allowed")
+    psc = pod.get("securityContext") or {}
+    if psc.get("runAsNonRoot") is not True:
+        report.add(dep, "pod securityContext.runAsNonRoot must be true")
+    if psc.get("runAsUser") != USER_ID:
+        report.add(dep, f"pod securityContext.runAsUser must be {USER_ID}")
+    if (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        report.add(dep, "pod securityContext.seccompProfile.type must be RuntimeDefault")
+    if sandboxed and pod.get("hostUsers") is not False:
+        report.add(
+            dep, "the sandboxed workload must run in its own user namespace (hostUsers: false)"
+        )
+
+    for c in containers(pod):
+        cname = c.get("name", "?")
+        where = f"container {cname}: "
+        image = c.get("image", "")
+        last = image.rsplit("/", 1)[-1]
+        if "@sha256:" not in image and (":" not in last or last.endswith(":latest")):
+            report.add(dep, f"{where}image {image!r} is not pinned to a tag or digest")
+        elif pin_digests and "@sha256:" not in image:
+            report.add(dep, f"{where}image {image!r} must be pinned by digest here")
+        wanted = {"livenessProbe": "/healthz", "readinessProbe": "/readyz"} if probes else {}
+        for probe, path in wanted.items():
+            got = ((c.get(probe) or {}).get("httpGet") or {}).get("path")
+            if got != path:
+                report.add(dep, f"{where}{probe} must GET {path} (has {got!r})")
+        resources = c.get("resources") or {}
+        for bound in ("requests", "limits"):
+            for res in ("cpu", "memory"):
+                if res not in (resources.get(bound) or {}):
+                    report.add(dep, f"{where}resources.{bound}.{res} is missing")
+        asked = (resources.get("requests") or {}).get("memory")
+        allowed = (resources.get("limits") or {}).get("memory")
+        if asked and allowed and memory_bytes(asked) != memory_bytes(allowed):
+            report.add(
+                dep,
+                f"{where}memory request {asked} must equal its limit {allowed} (a node "
+                "must not promise memory it may not have)",
+            )
+        sc = c.get("securityContext") or {}
+        if sc.get("allowPrivilegeEscalation") is not False:
+            report.add(dep, f"{where}allowPrivilegeEscalation must be false")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            report.add(dep, f"{where}readOnlyRootFilesystem must be true")
+        if sc.get("privileged"):
+            report.add(dep, f"{where}privileged is not allowed")
+        if sc.get("runAsNonRoot") is False or sc.get("runAsUser") not in (None, USER_ID):
+            report.add(dep, f"{where}must run as user {USER_ID}, non-root")
+        caps = sc.get("capabilities") or {}
+        if "ALL" not in (caps.get("drop") or []):
+            report.add(dep, f"{where}capabilities.drop must contain ALL")
+        if caps.get("add"):
+            report.add(dep, f"{where}capabilities.add is not allowed ({caps['add']})")
+        seccomp = (sc.get("seccompProfile") or {}).get("type", "RuntimeDefault")
+        if seccomp != "RuntimeDefault" and not (
+            sandboxed and seccomp in ("Unconfined", "Localhost")
+        ):
+            report.add(dep, f"{where}seccompProfile {seccomp} is not allowed")
+        if sc.get("procMount", "Default") != "Default" and not sandboxed:
+            report.add(dep, f"{where}procMount {sc.get('procMount')} is not allowed")
+        apparmor = (sc.get("appArmorProfile") or {}).get("type", "RuntimeDefault")
+        if apparmor == "Unconfined" and not sandboxed:
+            report.add(dep, f"{where}appArmorProfile Unconfined is not allowed")
+        mounts = {m.get("mountPath"): m.get("name") for m in c.get("volumeMounts") or []}
+        tmp = volumes.get(mounts.get("/tmp", ""), {})
+        if "emptyDir" not in tmp:
+            report.add(dep, f"{where}needs an emptyDir on /tmp (read-only root filesystem)")
+        for source in c.get("envFrom") or []:
+            ref = source.get("configMapRef") or {}
+            if ref and ref.get("name") not in configmaps:
+                report.add(dep, f"{where}envFrom ConfigMap {ref.get('name')} is not here")
+            if source.get("secretRef"):
+                ref = source["secretRef"]
+                if ref.get("name") not in EXTERNAL_SECRETS:
+                    report.add(dep, f"{where}envFrom unknown Secret {ref.get('name')}")
+        for env in c.get("env") or []:
+            key = env.get("name", "")
+            secret_ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+            if secret_ref and secret_ref.get("name") not in EXTERNAL_SECRETS:
+                report.add(dep, f"{where}{key} refers to unknown Secret {secret_ref.get('name')}")
+            literal = str(env.get("value", ""))
+            if "value" in env and (
+                SECRET_NAME.search(key)
+                or SECRET_VALUE.search(literal)
+                or URL_CREDENTIALS.search(literal)
             ):
-                report.add(dep, f"{where}seccompProfile {seccomp} is not allowed")
-            if sc.get("procMount", "Default") != "Default" and not sandboxed:
-                report.add(dep, f"{where}procMount {sc.get('procMount')} is not allowed")
-            apparmor = (sc.get("appArmorProfile") or {}).get("type", "RuntimeDefault")
-            if apparmor == "Unconfined" and not sandboxed:
-                report.add(dep, f"{where}appArmorProfile Unconfined is not allowed")
-            mounts = {m.get("mountPath"): m.get("name") for m in c.get("volumeMounts") or []}
-            tmp = volumes.get(mounts.get("/tmp", ""), {})
-            if "emptyDir" not in tmp:
-                report.add(dep, f"{where}needs an emptyDir on /tmp (read-only root filesystem)")
-            for source in c.get("envFrom") or []:
-                ref = source.get("configMapRef") or {}
-                if ref and ref.get("name") not in configmaps:
-                    report.add(dep, f"{where}envFrom ConfigMap {ref.get('name')} is not here")
-                if source.get("secretRef"):
-                    ref = source["secretRef"]
-                    if ref.get("name") not in EXTERNAL_SECRETS:
-                        report.add(dep, f"{where}envFrom unknown Secret {ref.get('name')}")
-            for env in c.get("env") or []:
-                key = env.get("name", "")
-                secret_ref = (env.get("valueFrom") or {}).get("secretKeyRef")
-                if secret_ref and secret_ref.get("name") not in EXTERNAL_SECRETS:
-                    report.add(
-                        dep, f"{where}{key} refers to unknown Secret {secret_ref.get('name')}"
-                    )
-                literal = str(env.get("value", ""))
-                if "value" in env and (
-                    SECRET_NAME.search(key)
-                    or SECRET_VALUE.search(literal)
-                    or URL_CREDENTIALS.search(literal)
-                ):
-                    report.add(dep, f"{where}{key} has a literal value; take it from the Secret")
+                report.add(dep, f"{where}{key} has a literal value; take it from the Secret")
 
 
 def check_ops_port(objs: list[dict[str, Any]], report: Report) -> None:
@@ -651,6 +737,15 @@ def check_network(objs: list[dict[str, Any]], report: Report) -> None:
         for d in objs
         if d.get("kind") == "Deployment"
     }
+    app_pods.update(
+        {
+            c["metadata"]["name"]: (
+                c["spec"]["jobTemplate"]["spec"]["template"]["metadata"].get("labels") or {}
+            )
+            for c in objs
+            if c.get("kind") == "CronJob"
+        }
+    )
     for p in policies:
         for rule in p["spec"].get("ingress") or []:
             peers = rule.get("from")
@@ -765,6 +860,65 @@ def _namespaced(obj: dict[str, Any]) -> bool:
     return obj.get("kind") not in {"Namespace", "PriorityClass", "RuntimeClass", "ClusterRole"}
 
 
+def check_maintenance(objs: list[dict[str, Any]], report: Report, root: Path = MAINTENANCE) -> None:
+    """The runbook's one-off Jobs, as `envsubst | kubectl create` would make them in this
+    namespace: schema-valid, locked down like every pod, and labelled so that the policies
+    of this stream let them reach MongoDB (a bare `kubectl run` pod is denied everything)."""
+    service_accounts = {o["metadata"]["name"]: o for o in objs if o.get("kind") == "ServiceAccount"}
+    configmaps = {o["metadata"]["name"] for o in objs if o.get("kind") == "ConfigMap"}
+    policies = [o for o in objs if o.get("kind") == "NetworkPolicy"]
+    for path in sorted(root.glob("*.yaml")):
+        text = re.sub(
+            r"\$\{(\w+)\}",
+            lambda m: MAINTENANCE_SAMPLE.get(m.group(1), m.group(0)),
+            path.read_text(),
+        )
+        for job in (o for o in yaml.safe_load_all(text) if o):
+            job.setdefault("metadata", {}).setdefault("name", path.stem)
+            before = len(report.problems)
+            check_schema(job, report)
+            if job.get("kind") != "Job":
+                report.add(job, f"{path.name}: only Jobs belong in deploy/k8s/maintenance")
+            if len(report.problems) > before:
+                continue
+            template = job["spec"]["template"]
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            check_pod(
+                job,
+                template["spec"],
+                report,
+                sandboxed=False,
+                service_accounts=service_accounts,
+                configmaps=configmaps,
+                pin_digests=False,
+                probes=False,
+            )
+            admitted = any(
+                selects(p["spec"]["podSelector"], {"app.kubernetes.io/name": "mongodb"})
+                and any(
+                    selects(peer.get("podSelector"), labels) and "namespaceSelector" not in peer
+                    for rule in p["spec"].get("ingress") or []
+                    for peer in rule.get("from") or []
+                )
+                for p in policies
+            )
+            egress = any(
+                selects(p["spec"]["podSelector"], labels)
+                and any(
+                    selects(peer.get("podSelector"), {"app.kubernetes.io/name": "mongodb"})
+                    for rule in p["spec"].get("egress") or []
+                    for peer in rule.get("to") or []
+                )
+                for p in policies
+            )
+            if not (admitted and egress):
+                report.add(
+                    job,
+                    f"{path.name}: its pod labels {labels} do not get it into MongoDB "
+                    "through the NetworkPolicies (use app.kubernetes.io/name: mongo-maintenance)",
+                )
+
+
 def check_stream(text: str, where: str, cluster: list[dict[str, Any]] | None = None) -> list[str]:
     report = Report(where)
     cluster = cluster_objects() if cluster is None else cluster
@@ -787,6 +941,7 @@ def check_stream(text: str, where: str, cluster: list[dict[str, Any]] | None = N
     check_ops_port(objs, report)
     check_network(objs, report)
     check_namespaces(objs, report, cluster)
+    check_maintenance(objs, report)
     return report.problems
 
 

@@ -614,6 +614,42 @@ BREAKAGES: list[Any] = [
         id="api-docs-public",
     ),
     pytest.param(
+        lambda o: o.remove(find(o, "CronJob", "mongo-backup")),
+        "no CronJob mongo-backup: nothing backs MongoDB up",
+        id="no-backup",
+    ),
+    pytest.param(
+        lambda o: find(o, "CronJob", "mongo-backup")["spec"].update(schedule="0 2 * * 0"),
+        "CronJob/mongo-backup: schedule '0 2 * * 0' must run at least daily",
+        id="weekly-backup",
+    ),
+    pytest.param(
+        lambda o: find(o, "CronJob", "mongo-backup")["spec"].update(concurrencyPolicy="Allow"),
+        "CronJob/mongo-backup: concurrencyPolicy must be Forbid",
+        id="overlapping-backups",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "mongodb-access")["spec"]["ingress"][0]["from"][0][
+            "podSelector"
+        ]["matchExpressions"][0]["values"].remove("mongo-maintenance"),
+        "CronJob/mongo-backup: no NetworkPolicy lets its pods into MongoDB",
+        id="backup-cannot-reach-mongo",
+    ),
+    pytest.param(
+        lambda o: find(o, "CronJob", "mongo-backup")["spec"]["jobTemplate"]["spec"]["template"][
+            "spec"
+        ]["containers"][0]["securityContext"].update(readOnlyRootFilesystem=False),
+        "CronJob/mongo-backup: container upload: readOnlyRootFilesystem must be true",
+        id="backup-writable-root",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "mongo-maintenance-egress")["spec"]["egress"].append(
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "redis"}}}]}
+        ),
+        "NetworkPolicy/mongo-maintenance-egress: mongo-backup may reach ['redis']",
+        id="backup-reaches-redis",
+    ),
+    pytest.param(
         lambda o: o.remove(find(o, "PodMonitor", "mock-interview-services")),
         "no PodMonitor scrapes ai-runner on its ops port",
         id="not-scraped",
@@ -819,3 +855,65 @@ def test_a_dev_overlay_may_use_tags(dev_objects: list[dict[str, Any]]) -> None:
 
 def test_the_committed_dev_overlay_is_clean_in_process(dev_objects: list[dict[str, Any]]) -> None:
     assert check_k8s.check_stream(yaml.safe_dump_all(dev_objects), "dev") == []
+
+
+# ---------------------------------------------------------------------- the runbook
+
+RUNBOOK = REPO / "docs" / "runbook.md"
+
+
+def test_the_runbooks_kubectl_commands_name_objects_the_prod_overlay_defines(
+    prod_objects: list[dict[str, Any]],
+) -> None:
+    """A restore that stops writers by name must name every writer: a service added later
+    and missing here would keep writing into the database being restored."""
+    text = RUNBOOK.read_text()
+    names = {(o["kind"], o["metadata"]["name"]) for o in prod_objects}
+    deployments = {n for k, n in names if k == "Deployment"}
+    keda = {n for k, n in names if k == "ScaledObject"}
+    for ref in re.findall(r"scaledobject ([a-z][\w-]*)", text):
+        assert ref in keda, ref
+    for ref in re.findall(r"cronjob[/ ]([a-z][\w-]*)", text):
+        assert ("CronJob", ref) in names, ref
+    for path in re.findall(r"deploy/k8s/maintenance/[\w.-]+\.yaml", text):
+        assert (REPO / path).is_file(), path
+    stops = re.findall(r"scale deploy ([a-z][a-z -]*?) --replicas=0", text)
+    for group in stops:
+        assert set(group.split()) <= deployments, group
+    restore = text[text.index("## Restore") : text.index("## Republishing")]
+    stopped = set(
+        re.search(r"scale deploy ([a-z][a-z -]*?) --replicas=0", restore).group(1).split()
+    )
+    paused = set(
+        re.findall(r"annotate scaledobject ([\w-]+) autoscaling.keda.sh/paused-replicas=0", restore)
+    )
+    writers = deployments - {"web"}  # web serves static files only
+    assert writers <= stopped | paused, writers - stopped - paused
+    # and every one of them is started again
+    restarted = set(
+        re.search(r"scale deploy ([a-z][a-z -]*?) --replicas=3", restore).group(1).split()
+    )
+    assert stopped <= restarted
+    assert all(
+        f"annotate scaledobject {n} autoscaling.keda.sh/paused-replicas-" in restore for n in paused
+    )
+
+
+def test_a_maintenance_job_without_the_maintenance_label_is_refused(
+    tmp_path: Path, prod_objects: list[dict[str, Any]]
+) -> None:
+    """The bare `kubectl run` of the old runbook: default-deny-all kept it out of MongoDB."""
+    for source in (K8S / "maintenance").glob("*.yaml"):
+        text = source.read_text().replace(
+            "app.kubernetes.io/name: mongo-maintenance", "run: restore"
+        )
+        (tmp_path / source.name).write_text(text)
+    report = check_k8s.Report("prod")
+    check_k8s.check_maintenance(prod_objects, report, root=tmp_path)
+    assert any(
+        "do not get it into MongoDB" in p and "mongo-restore.yaml" in p for p in report.problems
+    )
+    assert any("rebuild-sessions.yaml" in p for p in report.problems)
+    clean = check_k8s.Report("prod")
+    check_k8s.check_maintenance(prod_objects, clean)
+    assert clean.problems == []
