@@ -40,7 +40,9 @@ SCHEMAS = REPO / "deploy" / "schemas"
 KUBERNETES_VERSION = os.environ.get("K8S_VERSION", "1.32.0")
 
 # The only Secrets manifests may reference: created out of band (deploy/k8s/README.md).
-EXTERNAL_SECRETS = {"mock-interview-secrets", "gateway-tls"}
+EXTERNAL_SECRETS = {"mock-interview-secrets", "gateway-tls", "ai-runner-secrets"}
+# The sandbox's own Secret (only its keys) and the one Secret it may read
+SANDBOX_SECRET = "ai-runner-secrets"
 # Services that must scale on CPU with an HPA.
 CPU_SCALED = {"gateway", "auth", "interviews", "billing", "web", "notifications"}
 # Workloads nobody calls over HTTP: no Service (Prometheus and the kubelet reach the pods).
@@ -53,6 +55,9 @@ BACKLOG_SCALED = {"ai-runner": "ai_jobs_pending"}
 # The one workload allowed to relax seccomp/procMount/AppArmor: its bubblewrap sandbox
 # needs user namespaces and a fresh /proc (see base/ai-runner/deployment.yaml).
 SANDBOXED = {"ai-runner"}
+# ...on nodes of its own: this label, and a taint only its pods tolerate
+SANDBOX_POOL = ("mock-interview/pool", "sandbox")
+SANDBOX_TAINT = "mock-interview/sandbox"
 # What the Ingress may route to: the API and the web app's static files, on one host.
 PUBLIC = {"gateway", "web"}
 # Whom each workload may reach inside the cluster (by app.kubernetes.io/name), and on which
@@ -84,6 +89,8 @@ USER_ID = 10001
 # The ConfigMap every Python service reads; its OPS_PORT is where /healthz, /readyz and
 # /metrics are served (servicekit), the only port the probes and Prometheus use.
 CONFIG = "mock-interview-config"
+# The AI runner's copy in its own namespace: the same OPS_PORT
+SANDBOX_CONFIG = "ai-runner-config"
 OPS_PORT_NAME = "ops"
 
 
@@ -582,18 +589,26 @@ def check_ops_port(objs: list[dict[str, Any]], report: Report) -> None:
     if data.get("ENVIRONMENT") != "production" and "API_DOCS" not in data:
         report.add(config, "API_DOCS must be set false outside ENVIRONMENT=production")
     ops_ports = {ops, OPS_PORT_NAME}
+    for other in objs:
+        if other.get("kind") == "ConfigMap" and other["metadata"]["name"] == SANDBOX_CONFIG:
+            if (other.get("data") or {}).get("OPS_PORT") != data["OPS_PORT"]:
+                report.add(other, f"OPS_PORT must be {ops}, as in {CONFIG}")
 
-    workloads: dict[str, dict[str, str]] = {}
+    # name -> (namespace, pod labels) of every Python service (it reads one of the configs)
+    workloads: dict[str, tuple[str, dict[str, str]]] = {}
     for dep in (o for o in objs if o.get("kind") == "Deployment"):
         template = dep["spec"]["template"]
         for c in containers(template.get("spec") or {}):
             reads_config = any(
-                (src.get("configMapRef") or {}).get("name") == CONFIG
+                (src.get("configMapRef") or {}).get("name") in (CONFIG, SANDBOX_CONFIG)
                 for src in c.get("envFrom") or []
             )
             if not reads_config:
                 continue
-            workloads[dep["metadata"]["name"]] = template["metadata"].get("labels") or {}
+            workloads[dep["metadata"]["name"]] = (
+                dep["metadata"].get("namespace", ""),
+                template["metadata"].get("labels") or {},
+            )
             where = f"container {c.get('name')}: "
             declared = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
             if declared.get(OPS_PORT_NAME) != ops:
@@ -613,15 +628,22 @@ def check_ops_port(objs: list[dict[str, Any]], report: Report) -> None:
     check_monitoring(objs, workloads, report)
     for svc in (o for o in objs if o.get("kind") == "Service"):
         selector = svc["spec"].get("selector") or {}
-        if not any(selects({"matchLabels": selector}, labels) for labels in workloads.values()):
+        here = svc["metadata"].get("namespace", "")
+        if not any(
+            ns == here and selects({"matchLabels": selector}, labels)
+            for ns, labels in workloads.values()
+        ):
             continue
         for port in svc["spec"].get("ports") or []:
             if port.get("targetPort", port.get("port")) in ops_ports or port.get("port") == ops:
                 report.add(svc, "exposes the ops port: /metrics and /readyz would be routable")
 
     for policy in (o for o in objs if o.get("kind") == "NetworkPolicy"):
+        here = policy["metadata"].get("namespace", "")
         targets = [
-            n for n, labels in workloads.items() if selects(policy["spec"]["podSelector"], labels)
+            n
+            for n, (ns, labels) in workloads.items()
+            if ns == here and selects(policy["spec"]["podSelector"], labels)
         ]
         if not targets:
             continue
@@ -644,7 +666,9 @@ def check_ops_port(objs: list[dict[str, Any]], report: Report) -> None:
 
 
 def check_monitoring(
-    objs: list[dict[str, Any]], workloads: dict[str, dict[str, str]], report: Report
+    objs: list[dict[str, Any]],
+    workloads: dict[str, tuple[str, dict[str, str]]],
+    report: Report,
 ) -> None:
     """Every service is scraped by a PodMonitor on the ops port, and the alert rules ship as
     the PrometheusRule rendered from deploy/observability/alerts.yml (promtool-tested)."""
@@ -652,9 +676,10 @@ def check_monitoring(
     for monitor in monitors:
         if (monitor["spec"].get("namespaceSelector") or {}).get("any"):
             report.add(monitor, "namespaceSelector any: would scrape other tenants' pods")
-    for name, labels in workloads.items():
+    for name, (namespace, labels) in workloads.items():
         scraped = any(
-            selects(m["spec"].get("selector"), labels)
+            m["metadata"].get("namespace", "") == namespace
+            and selects(m["spec"].get("selector"), labels)
             and any(
                 e.get("port") == OPS_PORT_NAME and e.get("path", "/metrics") == "/metrics"
                 for e in m["spec"].get("podMetricsEndpoints") or []
@@ -709,44 +734,155 @@ def check_backlog_triggers(
         report.add(so, "must also scale on CPU (a cpu trigger)")
 
 
+STORES = ("mongodb", "rabbitmq", "redis", "minio")
+
+
+def workload_pods(objs: list[dict[str, Any]]) -> dict[str, tuple[str, dict[str, str]]]:
+    """Every workload of ours (Deployments, CronJobs): name -> (namespace, pod labels)."""
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    for o in objs:
+        if o.get("kind") == "Deployment":
+            template = o["spec"]["template"]
+        elif o.get("kind") == "CronJob":
+            template = o["spec"]["jobTemplate"]["spec"]["template"]
+        else:
+            continue
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        found[o["metadata"]["name"]] = (o["metadata"].get("namespace", ""), labels)
+    return found
+
+
+def app_namespace(objs: list[dict[str, Any]]) -> str | None:
+    """The namespace of mock-interview-config: where the data stores are reached."""
+    for o in objs:
+        if o.get("kind") == "ConfigMap" and o["metadata"]["name"] == CONFIG:
+            return str(o["metadata"].get("namespace", ""))
+    return None
+
+
+def pods_in(
+    pods: dict[str, tuple[str, dict[str, str]]], namespace: str, app_ns: str | None
+) -> dict[str, dict[str, str]]:
+    """The pods a policy of `namespace` can select: our workloads there, and the data stores
+    (run outside this stream, labelled app.kubernetes.io/name) in the app namespace."""
+    found = {name: labels for name, (ns, labels) in pods.items() if ns == namespace}
+    if namespace == app_ns:
+        found = {**{n: {"app.kubernetes.io/name": n} for n in STORES}, **found}
+    return found
+
+
+def _peer_namespace(peer: dict[str, Any]) -> str | None:
+    selector = peer.get("namespaceSelector")
+    if selector is None:
+        return None
+    return str((selector.get("matchLabels") or {}).get("kubernetes.io/metadata.name") or selector)
+
+
+def check_sandbox(
+    objs: list[dict[str, Any]], report: Report, cluster: list[dict[str, Any]]
+) -> None:
+    """The code sandbox is contained: alone in its namespace (the only one not enforcing
+    Pod Security `restricted`), on its own tainted nodes that nothing else tolerates, with a
+    Secret of its own that nobody else reads and that holds none of theirs."""
+    pods = workload_pods(objs)
+    by_name = {o["metadata"]["name"]: o for o in objs if o.get("kind") in ("Deployment", "CronJob")}
+    enforce = {
+        o["metadata"]["name"]: (o["metadata"].get("labels") or {}).get(
+            "pod-security.kubernetes.io/enforce"
+        )
+        for o in cluster
+        if o.get("kind") == "Namespace"
+    }
+    runtime_classes = {o["metadata"]["name"] for o in cluster if o.get("kind") == "RuntimeClass"}
+    sandbox_namespaces = {ns for name, (ns, _) in pods.items() if name in SANDBOXED}
+    for name, (ns, _) in pods.items():
+        obj = by_name[name]
+        template = (
+            obj["spec"]["template"]
+            if obj["kind"] == "Deployment"
+            else obj["spec"]["jobTemplate"]["spec"]["template"]
+        )
+        pod = template.get("spec") or {}
+        tolerated = [
+            t
+            for t in pod.get("tolerations") or []
+            if t.get("key") == SANDBOX_TAINT or (t.get("operator") == "Exists" and not t.get("key"))
+        ]
+        referenced = {
+            (env.get("valueFrom") or {}).get("secretKeyRef", {}).get("name")
+            for c in containers(pod)
+            for env in c.get("env") or []
+        } | {
+            (src.get("secretRef") or {}).get("name")
+            for c in containers(pod)
+            for src in c.get("envFrom") or []
+        }
+        referenced.discard(None)
+        runtime_class = pod.get("runtimeClassName")
+        if runtime_class is not None and runtime_class not in runtime_classes:
+            report.add(obj, f"runtimeClassName {runtime_class!r} is not in deploy/k8s/cluster")
+        if name in SANDBOXED:
+            if (pod.get("nodeSelector") or {}).get(SANDBOX_POOL[0]) != SANDBOX_POOL[1]:
+                report.add(
+                    obj,
+                    f"the sandbox must run on its own nodes (nodeSelector "
+                    f"{SANDBOX_POOL[0]}: {SANDBOX_POOL[1]})",
+                )
+            if not tolerated:
+                report.add(obj, f"the sandbox must tolerate the {SANDBOX_TAINT} taint")
+            if referenced - {SANDBOX_SECRET}:
+                report.add(
+                    obj,
+                    f"the sandbox reads Secrets {sorted(referenced - {SANDBOX_SECRET})}: only "
+                    f"{SANDBOX_SECRET} (its own keys)",
+                )
+            continue
+        if tolerated:
+            report.add(obj, f"tolerates the {SANDBOX_TAINT} taint: only the sandbox runs there")
+        if SANDBOX_SECRET in referenced:
+            report.add(obj, f"reads {SANDBOX_SECRET}, the sandbox's Secret")
+        if ns in sandbox_namespaces:
+            report.add(obj, f"runs in the sandbox's namespace {ns}: the sandbox runs alone there")
+        if enforce.get(ns) != "restricted":
+            report.add(
+                obj,
+                f"its namespace {ns} must enforce Pod Security restricted (deploy/k8s/cluster; "
+                f"has {enforce.get(ns)!r})",
+            )
+
+
 def check_network(objs: list[dict[str, Any]], report: Report) -> None:
     policies = [o for o in objs if o.get("kind") == "NetworkPolicy"]
-    default_deny = [
-        p
-        for p in policies
-        if p["spec"].get("podSelector") in ({}, None)
-        and set(p["spec"].get("policyTypes") or []) == {"Ingress", "Egress"}
-        and not p["spec"].get("ingress")
-        and not p["spec"].get("egress")
-    ]
-    if not default_deny:
-        report.add(
-            None, "no default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules)"
-        )
-    dns = any(
-        any(
-            any(port.get("port") == 53 for port in rule.get("ports") or [])
-            for rule in p["spec"].get("egress") or []
-        )
-        for p in policies
-    )
-    if not dns:
-        report.add(None, "no NetworkPolicy allows DNS (port 53)")
-    app_pods = {
-        d["metadata"]["name"]: (d["spec"]["template"]["metadata"].get("labels") or {})
-        for d in objs
-        if d.get("kind") == "Deployment"
-    }
-    app_pods.update(
-        {
-            c["metadata"]["name"]: (
-                c["spec"]["jobTemplate"]["spec"]["template"]["metadata"].get("labels") or {}
+    pods = workload_pods(objs)
+    app_ns = app_namespace(objs)
+    namespaces = {ns for ns, _ in pods.values()}
+    for namespace in sorted(namespaces):
+        here = [p for p in policies if p["metadata"].get("namespace", "") == namespace]
+        if not any(
+            p["spec"].get("podSelector") in ({}, None)
+            and set(p["spec"].get("policyTypes") or []) == {"Ingress", "Egress"}
+            and not p["spec"].get("ingress")
+            and not p["spec"].get("egress")
+            for p in here
+        ):
+            report.add(
+                None,
+                f"no default-deny NetworkPolicy in {namespace} (podSelector {{}}, Ingress and "
+                "Egress, no rules)",
             )
-            for c in objs
-            if c.get("kind") == "CronJob"
-        }
-    )
+        if not any(
+            any(port.get("port") == 53 for port in rule.get("ports") or [])
+            for p in here
+            for rule in p["spec"].get("egress") or []
+        ):
+            report.add(None, f"no NetworkPolicy allows DNS (port 53) in {namespace}")
     for p in policies:
+        own_ns = p["metadata"].get("namespace", "")
+        targets = {
+            n
+            for n, labels in pods_in(pods, own_ns, app_ns).items()
+            if selects(p["spec"]["podSelector"], labels)
+        }
         for rule in p["spec"].get("ingress") or []:
             peers = rule.get("from")
             if not peers:
@@ -757,22 +893,38 @@ def check_network(objs: list[dict[str, Any]], report: Report) -> None:
                     report.add(
                         p, "ingress from an ipBlock: only the ingress controller may reach us"
                     )
-                ns = peer.get("namespaceSelector")
-                if ns is None:
+                ns_name = _peer_namespace(peer)
+                if ns_name is None or ns_name == own_ns:
                     continue
-                ns_name = (ns.get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+                if ns_name in namespaces:
+                    # our other namespace (the AI runner's, or the app's): the sources'
+                    # egress allowance must cover each target
+                    if "podSelector" not in peer:
+                        report.add(p, f"ingress from every pod of namespace {ns_name}")
+                        continue
+                    sources = [
+                        n
+                        for n, labels in pods_in(pods, ns_name, app_ns).items()
+                        if selects(peer["podSelector"], labels)
+                    ]
+                    for source in sources:
+                        allowed = EGRESS.get(source, (set(), set()))[0]
+                        if targets - allowed:
+                            report.add(
+                                p,
+                                f"{source} (namespace {ns_name}) may not reach "
+                                f"{sorted(targets - allowed)}",
+                            )
+                    continue
                 if ns_name not in OUTSIDE_PEERS:
-                    report.add(
-                        p, f"ingress from namespace {ns_name or ns!r} is not an allowed peer"
-                    )
+                    report.add(p, f"ingress from namespace {ns_name!r} is not an allowed peer")
                     continue
-                allowed = OUTSIDE_PEERS[ns_name]
-                targets = {
-                    n for n, labels in app_pods.items() if selects(p["spec"]["podSelector"], labels)
-                }
-                if allowed is not None and targets - allowed:
-                    report.add(p, f"namespace {ns_name} may not reach {sorted(targets - allowed)}")
-    check_egress(policies, app_pods, report)
+                allowed_targets = OUTSIDE_PEERS[ns_name]
+                if allowed_targets is not None and targets - allowed_targets:
+                    report.add(
+                        p, f"namespace {ns_name} may not reach {sorted(targets - allowed_targets)}"
+                    )
+    check_egress(policies, pods, app_ns, report)
     for ing in (o for o in objs if o.get("kind") == "Ingress"):
         tls = ing["spec"].get("tls") or []
         if not tls or not all(t.get("secretName") and t.get("hosts") for t in tls):
@@ -789,24 +941,33 @@ def check_network(objs: list[dict[str, Any]], report: Report) -> None:
 
 
 def check_egress(
-    policies: list[dict[str, Any]], app_pods: dict[str, dict[str, str]], report: Report
+    policies: list[dict[str, Any]],
+    pods: dict[str, tuple[str, dict[str, str]]],
+    app_ns: str | None,
+    report: Report,
 ) -> None:
     """Each egress rule opens, for the workloads its policy selects, only the peers in EGRESS:
-    pods of the allowed names, public addresses on the allowed ports, DNS in kube-system."""
+    pods of the allowed names (in this namespace or our other one), public addresses on the
+    allowed ports, DNS in kube-system."""
+    namespaces = {ns for ns, _ in pods.values()}
     for p in policies:
-        sources = [n for n, labels in app_pods.items() if selects(p["spec"]["podSelector"], labels)]
+        own_ns = p["metadata"].get("namespace", "")
+        sources = [
+            n
+            for n, (ns, labels) in pods.items()
+            if ns == own_ns and selects(p["spec"]["podSelector"], labels)
+        ]
         for rule in p["spec"].get("egress") or []:
             ports = {port.get("port") for port in rule.get("ports") or []}
             for peer in rule.get("to") or [{}]:
-                pods = peer.get("podSelector")
-                ns = peer.get("namespaceSelector")
+                selector = peer.get("podSelector")
+                ns_name = _peer_namespace(peer)
                 for source in sources:
                     if source not in EGRESS:
                         report.add(p, f"{source} has no egress allowance in check_k8s.EGRESS")
                         continue
                     names, public_ports = EGRESS[source]
-                    if ns is not None:
-                        ns_name = (ns.get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+                    if ns_name is not None and ns_name not in namespaces:
                         if ns_name != "kube-system" or not ports or ports - {53}:
                             report.add(p, f"{source} may reach namespace {ns_name!r} beyond DNS")
                     elif "ipBlock" in peer:
@@ -817,22 +978,15 @@ def check_egress(
                                 f"{sorted(ports - public_ports, key=str) or 'every port'}"
                                 f" (allowed: {sorted(public_ports) or 'none'})",
                             )
-                    elif pods is not None:
+                    elif selector is not None or ns_name is not None:
+                        there = pods_in(pods, ns_name or own_ns, app_ns)
                         reached = {
-                            n
-                            for n, labels in _store_labels(app_pods).items()
-                            if selects(pods, labels)
+                            n for n, labels in there.items() if selects(selector or {}, labels)
                         }
                         if reached - names:
                             report.add(p, f"{source} may reach {sorted(reached - names)}")
                     else:
                         report.add(p, f"an egress rule of {source} reaches every peer")
-
-
-def _store_labels(app_pods: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-    """Our workloads and the data stores the policies name (they run outside this stream)."""
-    stores = {n: {"app.kubernetes.io/name": n} for n in ("mongodb", "rabbitmq", "redis", "minio")}
-    return {**stores, **app_pods}
 
 
 def check_namespaces(
@@ -941,6 +1095,7 @@ def check_stream(text: str, where: str, cluster: list[dict[str, Any]] | None = N
     check_ops_port(objs, report)
     check_network(objs, report)
     check_namespaces(objs, report, cluster)
+    check_sandbox(objs, report, cluster)
     check_maintenance(objs, report)
     return report.problems
 

@@ -600,7 +600,7 @@ BREAKAGES: list[Any] = [
         lambda o: find(o, "NetworkPolicy", "services-from-gateway")["spec"]["ingress"][0].pop(
             "ports"
         ),
-        "pods of this namespace may reach the ops port of ['ai-runner', 'billing', 'interviews']",
+        "pods of this namespace may reach the ops port of ['billing', 'interviews']",
         id="every-port-open-to-the-gateway",
     ),
     pytest.param(
@@ -612,6 +612,62 @@ BREAKAGES: list[Any] = [
         lambda o: find(o, "ConfigMap", "mock-interview-config")["data"].update(API_DOCS="true"),
         "API_DOCS is on: /docs and /openapi.json would be public",
         id="api-docs-public",
+    ),
+    pytest.param(
+        lambda o: pod(o, "ai-runner").pop("nodeSelector"),
+        "Deployment/ai-runner: the sandbox must run on its own nodes",
+        id="sandbox-on-shared-nodes",
+    ),
+    pytest.param(
+        lambda o: pod(o, "gateway").update(
+            tolerations=[{"key": "mock-interview/sandbox", "operator": "Exists"}]
+        ),
+        "Deployment/gateway: tolerates the mock-interview/sandbox taint",
+        id="gateway-on-sandbox-nodes",
+    ),
+    pytest.param(
+        lambda o: find(o, "Deployment", "auth")["metadata"].update(
+            namespace="mock-interview-sandbox"
+        ),
+        "Deployment/auth: runs in the sandbox's namespace mock-interview-sandbox",
+        id="auth-beside-the-sandbox",
+    ),
+    pytest.param(
+        lambda o: container(o, "ai-runner")["env"].append(
+            {
+                "name": "JWT_PRIVATE_KEY",
+                "valueFrom": {
+                    "secretKeyRef": {"name": "mock-interview-secrets", "key": "JWT_PRIVATE_KEY"}
+                },
+            }
+        ),
+        "Deployment/ai-runner: the sandbox reads Secrets ['mock-interview-secrets']",
+        id="sandbox-reads-the-signing-key",
+    ),
+    pytest.param(
+        lambda o: container(o, "billing")["env"].append(
+            {
+                "name": "AI_API_KEY",
+                "valueFrom": {"secretKeyRef": {"name": "ai-runner-secrets", "key": "AI_API_KEY"}},
+            }
+        ),
+        "Deployment/billing: reads ai-runner-secrets",
+        id="billing-reads-the-sandbox-secret",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "ai-runner-egress")["spec"]["egress"][0]["to"][0][
+            "podSelector"
+        ]["matchLabels"].update({"app.kubernetes.io/name": "billing"}),
+        "NetworkPolicy/ai-runner-egress: ai-runner may reach ['billing']",
+        id="sandbox-reaches-billing",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "auth-from-ai-runner")["spec"]["podSelector"][
+            "matchLabels"
+        ].update({"app.kubernetes.io/name": "billing"}),
+        "NetworkPolicy/auth-from-ai-runner: ai-runner (namespace mock-interview-sandbox) may not "
+        "reach ['billing']",
+        id="billing-admits-the-sandbox",
     ),
     pytest.param(
         lambda o: o.remove(find(o, "CronJob", "mongo-backup")),
@@ -650,7 +706,7 @@ BREAKAGES: list[Any] = [
         id="backup-reaches-redis",
     ),
     pytest.param(
-        lambda o: o.remove(find(o, "PodMonitor", "mock-interview-services")),
+        lambda o: o.remove(find(o, "PodMonitor", "ai-runner")),
         "no PodMonitor scrapes ai-runner on its ops port",
         id="not-scraped",
     ),
@@ -917,3 +973,55 @@ def test_a_maintenance_job_without_the_maintenance_label_is_refused(
     clean = check_k8s.Report("prod")
     check_k8s.check_maintenance(prod_objects, clean)
     assert clean.problems == []
+
+
+def test_only_the_sandbox_namespace_may_relax_pod_security(
+    prod_objects: list[dict[str, Any]],
+) -> None:
+    cluster = check_k8s.cluster_objects()
+    enforce = "pod-security.kubernetes.io/enforce"
+    levels = {
+        o["metadata"]["name"]: o["metadata"]["labels"][enforce]
+        for o in cluster
+        if o["kind"] == "Namespace"
+    }
+    assert levels == {
+        "mock-interview": "restricted",
+        "mock-interview-dev": "restricted",
+        "mock-interview-sandbox": "privileged",
+        "mock-interview-dev-sandbox": "privileged",
+    }
+    relaxed = yaml.safe_load(yaml.safe_dump(cluster))
+    for o in relaxed:
+        if o["kind"] == "Namespace" and o["metadata"]["name"] == "mock-interview":
+            o["metadata"]["labels"][enforce] = "privileged"
+    problems = check_k8s.check_stream(yaml.safe_dump_all(prod_objects), "prod", cluster=relaxed)
+    assert any(
+        "Deployment/auth: its namespace mock-interview must enforce Pod Security restricted" in p
+        for p in problems
+    ), problems
+
+
+def test_the_ai_runner_lives_in_its_own_namespace_wired_to_the_app(
+    prod_objects: list[dict[str, Any]], dev_objects: list[dict[str, Any]]
+) -> None:
+    """namespace-wiring fills in each overlay's own namespaces: a policy or URL pointing at
+    another environment's namespace would silently cut (or open) the path."""
+    for objs, app, sandbox in (
+        (prod_objects, "mock-interview", "mock-interview-sandbox"),
+        (dev_objects, "mock-interview-dev", "mock-interview-dev-sandbox"),
+    ):
+        assert find(objs, "Deployment", "ai-runner")["metadata"]["namespace"] == sandbox
+        assert {
+            o["metadata"]["namespace"]
+            for o in objs
+            if o["kind"] == "Deployment" and o["metadata"]["name"] != "ai-runner"
+        } == {app}
+        config = find(objs, "ConfigMap", "mock-interview-config")["data"]
+        assert config["AI_RUNNER_URL"] == f"http://ai-runner.{sandbox}.svc.cluster.local:8000"
+        runner = find(objs, "ConfigMap", "ai-runner-config")["data"]
+        assert runner["AUTH_URL"] == f"http://auth.{app}.svc.cluster.local:8000"
+        text = yaml.safe_dump_all(objs)
+        assert "APP_NAMESPACE" not in text and "SANDBOX_NAMESPACE" not in text
+    query = trigger(prod_objects, "prometheus")["metadata"]["query"]
+    assert 'namespace="mock-interview-sandbox"' in query
