@@ -78,6 +78,9 @@ MAINTENANCE_SAMPLE = {
     "ARCHIVE": "mongo/2025/01/01/mi-20250101T020000Z.archive.gz",
     "INTERVIEWS_IMAGE": "registry.example.com/mock-interview/interviews@sha256:" + "0" * 64,
 }
+# Connection strings that carry a user: each workload its own (its own database / broker
+# permissions), never one shared key
+PER_SERVICE_CREDENTIALS = ("MONGO_URI", "RABBITMQ_URL")
 # The CronJob the BackupMissing alert watches (deploy/observability/alerts.yml)
 BACKUP_CRONJOB = "mongo-backup"
 # Namespaces that may reach a pod of ours from outside the namespace, and what they may reach.
@@ -398,6 +401,36 @@ def check_workloads(
         )
 
     check_cronjobs(by_kind, report, service_accounts, configmaps, priority_classes)
+    check_credentials(by_kind.get("Deployment", []), report)
+
+
+def check_credentials(deployments: list[dict[str, Any]], report: Report) -> None:
+    """One database user and one broker user per service: MONGO_URI / RABBITMQ_URL come from
+    a Secret key of that service alone (MONGO_URI_AUTH, ...), so a leaked or compromised
+    service holds only its own database's and queues' permissions."""
+    owners: dict[tuple[str, str, str], str] = {}
+    for dep in deployments:
+        name = dep["metadata"]["name"]
+        suffix = "_" + name.upper().replace("-", "_")
+        for c in containers(dep["spec"]["template"]["spec"]):
+            for env in c.get("env") or []:
+                if env.get("name") not in PER_SERVICE_CREDENTIALS:
+                    continue
+                ref = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
+                key = (
+                    dep["metadata"].get("namespace", ""),
+                    str(ref.get("name")),
+                    str(ref.get("key")),
+                )
+                if not str(ref.get("key", "")).endswith(suffix):
+                    report.add(
+                        dep,
+                        f"{env['name']} must come from its own Secret key "
+                        f"({env['name']}{suffix}: its own user), not {ref.get('key')!r}",
+                    )
+                if key in owners and owners[key] != name:
+                    report.add(dep, f"{env['name']} shares the key {key[2]} with {owners[key]}")
+                owners[key] = name
 
 
 def check_cronjobs(

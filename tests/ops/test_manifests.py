@@ -614,6 +614,20 @@ BREAKAGES: list[Any] = [
         id="api-docs-public",
     ),
     pytest.param(
+        lambda o: next(e for e in container(o, "billing")["env"] if e["name"] == "MONGO_URI")[
+            "valueFrom"
+        ]["secretKeyRef"].update(key="MONGO_URI"),
+        "Deployment/billing: MONGO_URI must come from its own Secret key (MONGO_URI_BILLING",
+        id="shared-database-user",
+    ),
+    pytest.param(
+        lambda o: next(e for e in container(o, "billing")["env"] if e["name"] == "RABBITMQ_URL")[
+            "valueFrom"
+        ]["secretKeyRef"].update(key="RABBITMQ_URL_AUTH"),
+        "Deployment/billing: RABBITMQ_URL shares the key RABBITMQ_URL_AUTH with auth",
+        id="billing-as-the-auth-broker-user",
+    ),
+    pytest.param(
         lambda o: pod(o, "ai-runner").pop("nodeSelector"),
         "Deployment/ai-runner: the sandbox must run on its own nodes",
         id="sandbox-on-shared-nodes",
