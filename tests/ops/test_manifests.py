@@ -220,6 +220,25 @@ def test_the_real_compose_also_rejects_an_unknown_dependency(compose_project: Pa
             id="unknown-key",
         ),
         pytest.param(
+            lambda d: d["services"]["gateway"].update(env_file=".env"),
+            "gateway: env_file hands it every secret of the file",
+            id="shared-env-file",
+        ),
+        pytest.param(
+            lambda d: d["services"]["ai-runner"]["environment"].update(
+                JWT_PRIVATE_KEY="${JWT_PRIVATE_KEY:?set it}"
+            ),
+            "ai-runner: is handed JWT_PRIVATE_KEY, which only ['auth'] use",
+            id="signing-key-in-the-sandbox",
+        ),
+        pytest.param(
+            lambda d: d["services"]["notifications"]["environment"].update(
+                STRIPE_API_KEY="${STRIPE_API_KEY:-sk_test_fallback}"
+            ),
+            "notifications: STRIPE_API_KEY must come from .env",
+            id="secret-with-a-literal-default",
+        ),
+        pytest.param(
             lambda d: d["services"]["interviews"]["environment"].update(
                 SMTP_PASSWORD="${SMTP_PASSWORD:?set it}"
             ),

@@ -61,6 +61,7 @@ class _OpsServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
+
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 ReadinessCheck = Callable[[], Awaitable[bool]]
 

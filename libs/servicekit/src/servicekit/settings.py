@@ -12,7 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     """Configuration from the environment (SPEC.md section 4 names)."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+    # env_ignore_empty: `STRIPE_API_KEY=` (docker compose passes every optional variable,
+    # empty when unset) means "not set", so the default applies - never an empty key
+    model_config = SettingsConfigDict(
+        extra="ignore", env_nested_delimiter="__", env_ignore_empty=True
+    )
 
     service_name: str = "service"
     environment: Literal["development", "test", "production"] = "development"
