@@ -53,7 +53,7 @@ NO_SERVICE = {"notifications"}
 # queues stay near empty while jobs wait (deploy/k8s/components/ai-runner-keda).
 BACKLOG_SCALED = {"ai-runner": "ai_jobs_pending"}
 # The one workload allowed to relax seccomp/procMount/AppArmor: its bubblewrap sandbox
-# needs user namespaces and a fresh /proc (see base/ai-runner/deployment.yaml).
+# needs user namespaces and a fresh /proc (see sandbox/ai-runner/deployment.yaml).
 SANDBOXED = {"ai-runner"}
 # ...on nodes of its own: this label, and a taint only its pods tolerate
 SANDBOX_POOL = ("mock-interview/pool", "sandbox")
