@@ -78,6 +78,11 @@ MAINTENANCE_SAMPLE = {
     "ARCHIVE": "mongo/2025/01/01/mi-20250101T020000Z.archive.gz",
     "INTERVIEWS_IMAGE": "registry.example.com/mock-interview/interviews@sha256:" + "0" * 64,
 }
+# What a stopping pod needs before SIGKILL: the preStop sleep, uvicorn's graceful period
+# (GRACEFUL_SHUTDOWN_SECONDS, deploy/Dockerfile: open SSE streams are closed after it), then
+# the lifespan's own bounded steps (outbox relay, broker, AI jobs handing back their leases)
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
+SHUTDOWN_STEPS_SECONDS = 10
 # Connection strings that carry a user: each workload its own (its own database / broker
 # permissions), never one shared key
 PER_SERVICE_CREDENTIALS = ("MONGO_URI", "RABBITMQ_URL")
@@ -402,6 +407,35 @@ def check_workloads(
 
     check_cronjobs(by_kind, report, service_accounts, configmaps, priority_classes)
     check_credentials(by_kind.get("Deployment", []), report)
+    check_grace(by_kind.get("Deployment", []), report)
+
+
+def check_grace(deployments: list[dict[str, Any]], report: Report) -> None:
+    """terminationGracePeriodSeconds covers preStop + uvicorn's graceful period + the
+    lifespan's shutdown, so a rollout never SIGKILLs a pod mid-shutdown (AI jobs would keep
+    their leases, outbox rows their claims)."""
+    found = re.search(r"^ENV GRACEFUL_SHUTDOWN_SECONDS=(\d+)", DOCKERFILE.read_text(), re.M)
+    default_graceful = int(found.group(1)) if found else 0
+    for dep in deployments:
+        pod = dep["spec"]["template"]["spec"]
+        for c in pod.get("containers") or []:
+            env = {e.get("name"): e.get("value") for e in c.get("env") or []}
+            reads_config = any(
+                (src.get("configMapRef") or {}).get("name") in (CONFIG, SANDBOX_CONFIG)
+                for src in c.get("envFrom") or []
+            )
+            if not reads_config:
+                continue  # not a Python service (the web app's nginx)
+            graceful = int(env.get("GRACEFUL_SHUTDOWN_SECONDS") or default_graceful)
+            pre_stop = ((c.get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {}
+            needed = int(pre_stop.get("seconds", 0)) + graceful + SHUTDOWN_STEPS_SECONDS
+            grace = int(pod.get("terminationGracePeriodSeconds", 30))
+            if grace < needed:
+                report.add(
+                    dep,
+                    f"terminationGracePeriodSeconds {grace} < preStop + graceful shutdown "
+                    f"({graceful} s) + {SHUTDOWN_STEPS_SECONDS} s of shutdown steps = {needed}",
+                )
 
 
 def check_credentials(deployments: list[dict[str, Any]], report: Report) -> None:

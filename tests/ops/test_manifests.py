@@ -647,6 +647,11 @@ BREAKAGES: list[Any] = [
         id="billing-as-the-auth-broker-user",
     ),
     pytest.param(
+        lambda o: pod(o, "gateway").update(terminationGracePeriodSeconds=10),
+        "Deployment/gateway: terminationGracePeriodSeconds 10 < preStop + graceful shutdown",
+        id="sigkill-mid-shutdown",
+    ),
+    pytest.param(
         lambda o: pod(o, "ai-runner").pop("nodeSelector"),
         "Deployment/ai-runner: the sandbox must run on its own nodes",
         id="sandbox-on-shared-nodes",
