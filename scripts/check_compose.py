@@ -33,6 +33,20 @@ DOCKERFILE = "deploy/Dockerfile"  # the one image recipe; SERVICE picks what it 
 # Images that are not a Python service, each with its own recipe: the web app's static server.
 OTHER_IMAGES = {"web": "deploy/web/Dockerfile"}
 PUBLIC = {"web": 8080}  # the only published service and its container port
+# Who may be handed each secret of .env (interpolated into its definition); anyone else
+# getting it fails the check. RABBITMQ_DEFAULT_PASS is still every service's: one broker
+# account in compose (per-service users exist in Kubernetes only, deploy/k8s/README.md).
+SECRET_USERS = {
+    "JWT_PRIVATE_KEY": {"auth"},
+    "STRIPE_API_KEY": {"billing"},
+    "STRIPE_WEBHOOK_SECRET": {"billing"},
+    "AI_API_KEY": {"ai-runner"},
+    "S3_SECRET": {"ai-runner", "minio-setup"},
+    "SMTP_PASSWORD": {"notifications"},
+    "UNSUBSCRIBE_SECRET": {"notifications"},
+    "REDIS_PASSWORD": {"redis", "gateway"},
+    "MINIO_ROOT_PASSWORD": {"minio", "minio-setup"},
+}
 ROOT_USERS = {"root", "0"}
 # `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
@@ -60,9 +74,12 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 def only_interpolation(value: str) -> bool:
-    """The whole value comes from the environment (`${VAR...}`), nothing literal."""
+    """The whole value comes from the environment (`${VAR...}`), nothing literal: required,
+    or optional with an empty default (`${VAR:-}`: unset, which the services read as unset)."""
     match = INTERPOLATION.fullmatch(value.strip())
-    return match is not None and match.group(2) not in ("-", ":-")
+    if match is None:
+        return False
+    return match.group(2) not in ("-", ":-") or not match.group(3)
 
 
 def parse_env_example(path: Path) -> tuple[dict[str, str], set[str], list[str]]:
@@ -247,11 +264,15 @@ def check(compose_path: Path, env_example: Path) -> list[str]:
             problems.append(f"{name}: publishes ports; only {', '.join(PUBLIC)} may")
         if svc.get("network_mode") == "host" or svc.get("privileged"):
             problems.append(f"{name}: host networking and privileged mode are not allowed")
-        for env_file in (
-            [svc["env_file"]] if isinstance(svc.get("env_file"), str) else svc.get("env_file") or []
-        ):
-            if str(env_file) != ".env":
-                problems.append(f"{name}: env_file must be .env (documented by .env.example)")
+        if svc.get("env_file"):
+            problems.append(
+                f"{name}: env_file hands it every secret of the file; list the variables it "
+                "uses under environment"
+            )
+        used = {var for text in strings(svc) for var, _, _ in INTERPOLATION.findall(text)}
+        for secret, users in SECRET_USERS.items():
+            if secret in used and name not in users:
+                problems.append(f"{name}: is handed {secret}, which only {sorted(users)} use")
 
         # -- secrets never written here
         for key, value in environment(svc).items():

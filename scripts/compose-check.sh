@@ -23,7 +23,7 @@ else
   [ "${REQUIRE_COMPOSE:-0}" = 1 ] && exit 1
   exit 0
 fi
-# `config` needs the env_file to exist and resolves build contexts: give it a scratch
+# `config` interpolates from an .env and resolves build contexts: give it a scratch
 # project directory holding .env.example as its .env, never the real .env.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -189,6 +189,6 @@ def test_one_interview_is_one_trace_and_metrics_show_it(
                 float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.M)
             ]
             assert values and max(values) > 0, f"{service}: {name} missing or zero"
-        for gauge in ("outbox_backlog", "rabbitmq_queue_messages_ready"):
+        for gauge in ("outbox_backlog", "consumer_queue_messages_ready"):
             if service != "gateway":
                 assert re.search(rf"^{gauge}{{", text, re.M), f"{service}: {gauge} missing"

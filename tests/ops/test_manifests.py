@@ -220,6 +220,25 @@ def test_the_real_compose_also_rejects_an_unknown_dependency(compose_project: Pa
             id="unknown-key",
         ),
         pytest.param(
+            lambda d: d["services"]["gateway"].update(env_file=".env"),
+            "gateway: env_file hands it every secret of the file",
+            id="shared-env-file",
+        ),
+        pytest.param(
+            lambda d: d["services"]["ai-runner"]["environment"].update(
+                JWT_PRIVATE_KEY="${JWT_PRIVATE_KEY:?set it}"
+            ),
+            "ai-runner: is handed JWT_PRIVATE_KEY, which only ['auth'] use",
+            id="signing-key-in-the-sandbox",
+        ),
+        pytest.param(
+            lambda d: d["services"]["notifications"]["environment"].update(
+                STRIPE_API_KEY="${STRIPE_API_KEY:-sk_test_fallback}"
+            ),
+            "notifications: STRIPE_API_KEY must come from .env",
+            id="secret-with-a-literal-default",
+        ),
+        pytest.param(
             lambda d: d["services"]["interviews"]["environment"].update(
                 SMTP_PASSWORD="${SMTP_PASSWORD:?set it}"
             ),
@@ -320,7 +339,7 @@ def test_k8s_check_exits_non_zero_on_a_broken_overlay(tmp_path: Path) -> None:
 def test_k8s_check_exits_non_zero_when_kustomize_cannot_build(tmp_path: Path) -> None:
     shutil.copytree(K8S, tmp_path / "k8s")
     kustomization = tmp_path / "k8s" / "base" / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text() + "  - notifications\n")
+    kustomization.write_text(kustomization.read_text() + "  - mailer\n")  # no such folder
     done = run(REPO / "scripts" / "k8s-check.sh", tmp_path / "k8s" / "overlays" / "dev")
     assert done.returncode == 1
     assert "kustomize build failed" in done.stderr
@@ -565,6 +584,279 @@ BREAKAGES: list[Any] = [
         "Deployment/interviews: no PodDisruptionBudget covers its pods",
         id="no-pdb",
     ),
+    pytest.param(
+        lambda o: find(o, "Service", "gateway")["spec"]["ports"].append(
+            {"name": "ops", "port": 9090, "targetPort": "ops", "protocol": "TCP"}
+        ),
+        "Service/gateway: exposes the ops port",
+        id="ops-port-in-a-service",
+    ),
+    pytest.param(
+        lambda o: container(o, "billing")["readinessProbe"]["httpGet"].update(port="http"),
+        "Deployment/billing: container billing: readinessProbe must use the ops port",
+        id="probe-on-the-api-port",
+    ),
+    pytest.param(
+        lambda o: container(o, "auth")["ports"].pop(),
+        "Deployment/auth: container auth: needs a port named ops on 9090",
+        id="no-ops-port",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "services-from-prometheus")["spec"]["ingress"][0][
+            "ports"
+        ].append({"protocol": "TCP", "port": 8000}),
+        "NetworkPolicy/services-from-prometheus: the monitoring namespace may reach",
+        id="monitoring-reaches-the-api-port",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "gateway-from-ingress")["spec"]["ingress"][0][
+            "ports"
+        ].append({"protocol": "TCP", "port": 9090}),
+        "NetworkPolicy/gateway-from-ingress: ingress-nginx may reach the ops port of ['gateway']",
+        id="ingress-reaches-the-ops-port",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "services-from-gateway")["spec"]["ingress"][0].pop(
+            "ports"
+        ),
+        "pods of this namespace may reach the ops port of ['billing', 'interviews']",
+        id="every-port-open-to-the-gateway",
+    ),
+    pytest.param(
+        lambda o: find(o, "ConfigMap", "mock-interview-config")["data"].pop("OPS_PORT"),
+        "ConfigMap mock-interview-config must set OPS_PORT",
+        id="no-ops-port-setting",
+    ),
+    pytest.param(
+        lambda o: find(o, "ConfigMap", "mock-interview-config")["data"].update(API_DOCS="true"),
+        "API_DOCS is on: /docs and /openapi.json would be public",
+        id="api-docs-public",
+    ),
+    pytest.param(
+        lambda o: next(e for e in container(o, "billing")["env"] if e["name"] == "MONGO_URI")[
+            "valueFrom"
+        ]["secretKeyRef"].update(key="MONGO_URI"),
+        "Deployment/billing: MONGO_URI must come from its own Secret key (MONGO_URI_BILLING",
+        id="shared-database-user",
+    ),
+    pytest.param(
+        lambda o: next(e for e in container(o, "billing")["env"] if e["name"] == "RABBITMQ_URL")[
+            "valueFrom"
+        ]["secretKeyRef"].update(key="RABBITMQ_URL_AUTH"),
+        "Deployment/billing: RABBITMQ_URL shares the key RABBITMQ_URL_AUTH with auth",
+        id="billing-as-the-auth-broker-user",
+    ),
+    pytest.param(
+        lambda o: pod(o, "gateway").update(terminationGracePeriodSeconds=10),
+        "Deployment/gateway: terminationGracePeriodSeconds 10 < preStop + graceful shutdown",
+        id="sigkill-mid-shutdown",
+    ),
+    pytest.param(
+        lambda o: pod(o, "ai-runner").pop("nodeSelector"),
+        "Deployment/ai-runner: the sandbox must run on its own nodes",
+        id="sandbox-on-shared-nodes",
+    ),
+    pytest.param(
+        lambda o: pod(o, "gateway").update(
+            tolerations=[{"key": "mock-interview/sandbox", "operator": "Exists"}]
+        ),
+        "Deployment/gateway: tolerates the mock-interview/sandbox taint",
+        id="gateway-on-sandbox-nodes",
+    ),
+    pytest.param(
+        lambda o: find(o, "Deployment", "auth")["metadata"].update(
+            namespace="mock-interview-sandbox"
+        ),
+        "Deployment/auth: runs in the sandbox's namespace mock-interview-sandbox",
+        id="auth-beside-the-sandbox",
+    ),
+    pytest.param(
+        lambda o: container(o, "ai-runner")["env"].append(
+            {
+                "name": "JWT_PRIVATE_KEY",
+                "valueFrom": {
+                    "secretKeyRef": {"name": "mock-interview-secrets", "key": "JWT_PRIVATE_KEY"}
+                },
+            }
+        ),
+        "Deployment/ai-runner: the sandbox reads Secrets ['mock-interview-secrets']",
+        id="sandbox-reads-the-signing-key",
+    ),
+    pytest.param(
+        lambda o: container(o, "billing")["env"].append(
+            {
+                "name": "AI_API_KEY",
+                "valueFrom": {"secretKeyRef": {"name": "ai-runner-secrets", "key": "AI_API_KEY"}},
+            }
+        ),
+        "Deployment/billing: reads ai-runner-secrets",
+        id="billing-reads-the-sandbox-secret",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "ai-runner-egress")["spec"]["egress"][0]["to"][0][
+            "podSelector"
+        ]["matchLabels"].update({"app.kubernetes.io/name": "billing"}),
+        "NetworkPolicy/ai-runner-egress: ai-runner may reach ['billing']",
+        id="sandbox-reaches-billing",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "auth-from-ai-runner")["spec"]["podSelector"][
+            "matchLabels"
+        ].update({"app.kubernetes.io/name": "billing"}),
+        "NetworkPolicy/auth-from-ai-runner: ai-runner (namespace mock-interview-sandbox) may not "
+        "reach ['billing']",
+        id="billing-admits-the-sandbox",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "CronJob", "mongo-backup")),
+        "no CronJob mongo-backup: nothing backs MongoDB up",
+        id="no-backup",
+    ),
+    pytest.param(
+        lambda o: find(o, "CronJob", "mongo-backup")["spec"].update(schedule="0 2 * * 0"),
+        "CronJob/mongo-backup: schedule '0 2 * * 0' must run at least daily",
+        id="weekly-backup",
+    ),
+    pytest.param(
+        lambda o: find(o, "CronJob", "mongo-backup")["spec"].update(concurrencyPolicy="Allow"),
+        "CronJob/mongo-backup: concurrencyPolicy must be Forbid",
+        id="overlapping-backups",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "mongodb-access")["spec"]["ingress"][0]["from"][0][
+            "podSelector"
+        ]["matchExpressions"][0]["values"].remove("mongo-maintenance"),
+        "CronJob/mongo-backup: no NetworkPolicy lets its pods into MongoDB",
+        id="backup-cannot-reach-mongo",
+    ),
+    pytest.param(
+        lambda o: find(o, "CronJob", "mongo-backup")["spec"]["jobTemplate"]["spec"]["template"][
+            "spec"
+        ]["containers"][0]["securityContext"].update(readOnlyRootFilesystem=False),
+        "CronJob/mongo-backup: container upload: readOnlyRootFilesystem must be true",
+        id="backup-writable-root",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "mongo-maintenance-egress")["spec"]["egress"].append(
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "redis"}}}]}
+        ),
+        "NetworkPolicy/mongo-maintenance-egress: mongo-backup may reach ['redis']",
+        id="backup-reaches-redis",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "PodMonitor", "ai-runner")),
+        "no PodMonitor scrapes ai-runner on its ops port",
+        id="not-scraped",
+    ),
+    pytest.param(
+        lambda o: find(o, "PodMonitor", "mock-interview-services")["spec"]["podMetricsEndpoints"][
+            0
+        ].update(port="http"),
+        "no PodMonitor scrapes gateway on its ops port",
+        id="scraped-on-the-api-port",
+    ),
+    pytest.param(
+        lambda o: find(o, "Deployment", "auth")["spec"]["template"]["metadata"].update(
+            annotations={"prometheus.io/scrape": "true", "prometheus.io/port": "9090"}
+        ),
+        "Deployment/auth: prometheus.io/* scrape annotations",
+        id="scraped-twice",
+    ),
+    pytest.param(
+        lambda o: find(o, "PrometheusRule", "mock-interview-alerts")["spec"]["groups"][0][
+            "rules"
+        ].pop(),
+        "no PrometheusRule holds deploy/observability/alerts.yml as it is",
+        id="rules-out-of-date",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "PrometheusRule", "mock-interview-alerts")),
+        "no PrometheusRule holds deploy/observability/alerts.yml as it is",
+        id="no-rules",
+    ),
+    pytest.param(
+        lambda o: o.append(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mock-interview"}}
+        ),
+        "Namespace/mock-interview: a Namespace in the app's kustomization",
+        id="namespace-in-the-app",
+    ),
+    pytest.param(
+        lambda o: pod(o, "auth").update(priorityClassName="system-cluster-critical"),
+        "Deployment/auth: priorityClassName 'system-cluster-critical' is not a PriorityClass",
+        id="foreign-priority-class",
+    ),
+    pytest.param(
+        lambda o: pod(o, "interviews").pop("priorityClassName"),
+        "Deployment/interviews: priorityClassName None is not a PriorityClass",
+        id="no-priority-class",
+    ),
+    pytest.param(
+        lambda o: pod(o, "gateway")["topologySpreadConstraints"][0].update(
+            whenUnsatisfiable="ScheduleAnyway"
+        ),
+        "Deployment/gateway: needs a hard spread over nodes",
+        id="soft-node-spread",
+    ),
+    pytest.param(
+        lambda o: container(o, "billing")["resources"]["requests"].update(memory="128Mi"),
+        "Deployment/billing: container billing: memory request 128Mi must equal its limit",
+        id="memory-overcommitted",
+    ),
+    pytest.param(
+        lambda o: find(o, "HorizontalPodAutoscaler", "auth")["spec"].update(minReplicas=2),
+        "HorizontalPodAutoscaler/auth: at least 2 replicas: a node drain",
+        id="two-replicas",
+    ),
+    pytest.param(
+        lambda o: find(o, "ScaledObject", "ai-runner")["spec"].pop("fallback"),
+        "ScaledObject/ai-runner: a prometheus trigger needs spec.fallback",
+        id="keda-without-fallback",
+    ),
+    pytest.param(
+        lambda o: container(o, "auth").update(
+            image="registry.example.com/mock-interview/auth:0.1.0"
+        ),
+        "Deployment/auth: container auth: image 'registry.example.com/mock-interview/auth:0.1.0' "
+        "must be pinned by digest here",
+        id="prod-image-by-tag",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "PodDisruptionBudget", "notifications")),
+        "Deployment/notifications: no PodDisruptionBudget covers its pods",
+        id="notifications-without-pdb",
+    ),
+    pytest.param(
+        lambda o: o.remove(find(o, "HorizontalPodAutoscaler", "notifications")),
+        "Deployment/notifications: needs a CPU HorizontalPodAutoscaler",
+        id="notifications-not-autoscaled",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"].append(
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "auth"}}}]}
+        ),
+        "NetworkPolicy/notifications-egress: notifications may reach ['auth']",
+        id="notifications-reaches-auth",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"][2][
+            "ports"
+        ].append({"protocol": "TCP", "port": 80}),
+        "notifications may reach public addresses on [80] (allowed: [465, 587])",
+        id="notifications-to-the-web",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"].append({}),
+        "an egress rule of notifications reaches every peer",
+        id="notifications-egress-anywhere",
+    ),
+    pytest.param(
+        lambda o: find(o, "NetworkPolicy", "gateway-egress")["spec"]["egress"].append(
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "mongodb"}}}]}
+        ),
+        "NetworkPolicy/gateway-egress: gateway may reach ['mongodb']",
+        id="gateway-reaches-mongodb",
+    ),
 ]
 
 
@@ -629,5 +921,145 @@ def test_the_committed_prod_overlay_is_clean_in_process(prod_objects: list[dict[
     assert check_k8s.check_stream(yaml.safe_dump_all(prod_objects), "prod") == []
 
 
+def test_the_cluster_base_holds_the_namespaces_and_nothing_namespaced() -> None:
+    kustomize = check_k8s.find_kustomize()
+    assert kustomize
+    text = check_k8s.build(K8S / "cluster", kustomize)
+    assert check_k8s.check_cluster_stream(text, "cluster") == []
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all(text) if o}
+    assert {("Namespace", "mock-interview"), ("Namespace", "mock-interview-dev")} <= kinds
+    broken = (
+        text
+        + "---\n"
+        + yaml.safe_dump(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "y"}}
+        )
+    )
+    assert any(
+        "only Namespaces and cluster-scoped" in p
+        for p in check_k8s.check_cluster_stream(broken, "cluster")
+    )
+
+
+def test_a_dev_overlay_may_use_tags(dev_objects: list[dict[str, Any]]) -> None:
+    """Digests are required where the overlay is named prod (DIGEST_PINNED), not in dev."""
+    assert all(":dev" in container(dev_objects, n)["image"] for n in ("auth", "gateway"))
+    assert check_k8s.check_stream(yaml.safe_dump_all(dev_objects), "dev") == []
+
+
 def test_the_committed_dev_overlay_is_clean_in_process(dev_objects: list[dict[str, Any]]) -> None:
     assert check_k8s.check_stream(yaml.safe_dump_all(dev_objects), "dev") == []
+
+
+# ---------------------------------------------------------------------- the runbook
+
+RUNBOOK = REPO / "docs" / "runbook.md"
+
+
+def test_the_runbooks_kubectl_commands_name_objects_the_prod_overlay_defines(
+    prod_objects: list[dict[str, Any]],
+) -> None:
+    """A restore that stops writers by name must name every writer: a service added later
+    and missing here would keep writing into the database being restored."""
+    text = RUNBOOK.read_text()
+    names = {(o["kind"], o["metadata"]["name"]) for o in prod_objects}
+    deployments = {n for k, n in names if k == "Deployment"}
+    keda = {n for k, n in names if k == "ScaledObject"}
+    for ref in re.findall(r"scaledobject ([a-z][\w-]*)", text):
+        assert ref in keda, ref
+    for ref in re.findall(r"cronjob[/ ]([a-z][\w-]*)", text):
+        assert ("CronJob", ref) in names, ref
+    for path in re.findall(r"deploy/k8s/maintenance/[\w.-]+\.yaml", text):
+        assert (REPO / path).is_file(), path
+    stops = re.findall(r"scale deploy ([a-z][a-z -]*?) --replicas=0", text)
+    for group in stops:
+        assert set(group.split()) <= deployments, group
+    restore = text[text.index("## Restore") : text.index("## Republishing")]
+    stopped = set(
+        re.search(r"scale deploy ([a-z][a-z -]*?) --replicas=0", restore).group(1).split()
+    )
+    paused = set(
+        re.findall(r"annotate scaledobject ([\w-]+) autoscaling.keda.sh/paused-replicas=0", restore)
+    )
+    writers = deployments - {"web"}  # web serves static files only
+    assert writers <= stopped | paused, writers - stopped - paused
+    # and every one of them is started again
+    restarted = set(
+        re.search(r"scale deploy ([a-z][a-z -]*?) --replicas=3", restore).group(1).split()
+    )
+    assert stopped <= restarted
+    assert all(
+        f"annotate scaledobject {n} autoscaling.keda.sh/paused-replicas-" in restore for n in paused
+    )
+
+
+def test_a_maintenance_job_without_the_maintenance_label_is_refused(
+    tmp_path: Path, prod_objects: list[dict[str, Any]]
+) -> None:
+    """The bare `kubectl run` of the old runbook: default-deny-all kept it out of MongoDB."""
+    for source in (K8S / "maintenance").glob("*.yaml"):
+        text = source.read_text().replace(
+            "app.kubernetes.io/name: mongo-maintenance", "run: restore"
+        )
+        (tmp_path / source.name).write_text(text)
+    report = check_k8s.Report("prod")
+    check_k8s.check_maintenance(prod_objects, report, root=tmp_path)
+    assert any(
+        "do not get it into MongoDB" in p and "mongo-restore.yaml" in p for p in report.problems
+    )
+    assert any("rebuild-sessions.yaml" in p for p in report.problems)
+    clean = check_k8s.Report("prod")
+    check_k8s.check_maintenance(prod_objects, clean)
+    assert clean.problems == []
+
+
+def test_only_the_sandbox_namespace_may_relax_pod_security(
+    prod_objects: list[dict[str, Any]],
+) -> None:
+    cluster = check_k8s.cluster_objects()
+    enforce = "pod-security.kubernetes.io/enforce"
+    levels = {
+        o["metadata"]["name"]: o["metadata"]["labels"][enforce]
+        for o in cluster
+        if o["kind"] == "Namespace"
+    }
+    assert levels == {
+        "mock-interview": "restricted",
+        "mock-interview-dev": "restricted",
+        "mock-interview-sandbox": "privileged",
+        "mock-interview-dev-sandbox": "privileged",
+    }
+    relaxed = yaml.safe_load(yaml.safe_dump(cluster))
+    for o in relaxed:
+        if o["kind"] == "Namespace" and o["metadata"]["name"] == "mock-interview":
+            o["metadata"]["labels"][enforce] = "privileged"
+    problems = check_k8s.check_stream(yaml.safe_dump_all(prod_objects), "prod", cluster=relaxed)
+    assert any(
+        "Deployment/auth: its namespace mock-interview must enforce Pod Security restricted" in p
+        for p in problems
+    ), problems
+
+
+def test_the_ai_runner_lives_in_its_own_namespace_wired_to_the_app(
+    prod_objects: list[dict[str, Any]], dev_objects: list[dict[str, Any]]
+) -> None:
+    """namespace-wiring fills in each overlay's own namespaces: a policy or URL pointing at
+    another environment's namespace would silently cut (or open) the path."""
+    for objs, app, sandbox in (
+        (prod_objects, "mock-interview", "mock-interview-sandbox"),
+        (dev_objects, "mock-interview-dev", "mock-interview-dev-sandbox"),
+    ):
+        assert find(objs, "Deployment", "ai-runner")["metadata"]["namespace"] == sandbox
+        assert {
+            o["metadata"]["namespace"]
+            for o in objs
+            if o["kind"] == "Deployment" and o["metadata"]["name"] != "ai-runner"
+        } == {app}
+        config = find(objs, "ConfigMap", "mock-interview-config")["data"]
+        assert config["AI_RUNNER_URL"] == f"http://ai-runner.{sandbox}.svc.cluster.local:8000"
+        runner = find(objs, "ConfigMap", "ai-runner-config")["data"]
+        assert runner["AUTH_URL"] == f"http://auth.{app}.svc.cluster.local:8000"
+        text = yaml.safe_dump_all(objs)
+        assert "APP_NAMESPACE" not in text and "SANDBOX_NAMESPACE" not in text
+    query = trigger(prod_objects, "prometheus")["metadata"]["query"]
+    assert 'namespace="mock-interview-sandbox"' in query

@@ -88,3 +88,39 @@ def test_judges_under_uvloop_the_loop_uvicorn_runs_services_on() -> None:
         return report.passed, report.total, report.sandboxed
 
     assert uvloop.run(judge_once()) == (1, 1, True)
+
+
+# -- what the start-up probe checks -------------------------------------------------------------
+
+
+def _report(namespaces: dict[str, str], seccomp: str = "2") -> str:
+    lines = [f"ns {name} {link}" for name, link in namespaces.items()]
+    return "\n".join([*lines, f"Seccomp:\t{seccomp}"])
+
+
+def test_the_probe_refuses_a_sandbox_that_shares_a_namespace_with_the_service() -> None:
+    from codejudge.sandbox import NAMESPACES, isolation_problem
+
+    host = {name: f"{name}:[4026531{i}]" for i, name in enumerate(NAMESPACES)}
+    own = {name: f"{name}:[4026532{i}]" for i, name in enumerate(NAMESPACES)}
+    assert isolation_problem(_report(own), host, seccomp=True) is None
+    shared_net = {**own, "net": host["net"]}
+    assert "shares the service's net namespace" in (
+        isolation_problem(_report(shared_net), host, seccomp=True) or ""
+    )
+    missing = {k: v for k, v in own.items() if k != "pid"}
+    assert "did not report its pid namespace" in (
+        isolation_problem(_report(missing), host, seccomp=True) or ""
+    )
+    assert "without its seccomp filter" in (
+        isolation_problem(_report(own, seccomp="0"), host, seccomp=True) or ""
+    )
+    assert isolation_problem(_report(own, seccomp="0"), host, seccomp=False) is None
+
+
+def test_the_real_sandbox_reports_its_own_namespaces_and_the_filter(judge: Judge) -> None:
+    """The probe behind sandbox_available() ran the checks above on a real bubblewrap."""
+    from codejudge.sandbox import host_namespaces
+
+    assert judge.sandbox_available(), judge.sandbox_unavailable_reason
+    assert set(host_namespaces()) >= {"user", "pid", "net"}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import resource
 import time
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from codejudge import Judge, JudgeReport
+from codejudge import Judge, JudgeReport, JudgeSettings
+from codejudge.seccomp import DENIED, machine
 from contracts.events import HiddenTest
 
 
@@ -345,3 +347,51 @@ async def test_printing_megabytes_is_output_limit_exceeded_without_bloating_the_
     assert verdicts(report) == ["output_limit_exceeded"] * 2
     grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown_kb < 20_000  # the judge kept counting, not buffering
+
+
+# -- the seccomp filter ----------------------------------------------------------------------
+
+# PTRACE_TRACEME: harmless, allowed to any process without the filter, so the control below
+# shows it is the filter (not missing capabilities or namespaces) that refuses it
+PTRACE_SELF = (
+    "import ctypes\n"
+    "def f():\n"
+    "    libc = ctypes.CDLL(None, use_errno=True)\n"
+    "    result = libc.ptrace(0, 0, None, None)\n"
+    "    return [result, ctypes.get_errno()]\n"
+)
+# keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0): the kernel keyring
+KEYCTL = DENIED["keyctl"][0 if machine() == "x86_64" else 1]
+KEYRING = (
+    "import ctypes\n"
+    "def f():\n"
+    "    libc = ctypes.CDLL(None, use_errno=True)\n"
+    f"    result = libc.syscall({KEYCTL}, 0, -3, 0)\n"
+    "    return [result, ctypes.get_errno()]\n"
+)
+EPERM = 1
+
+
+async def test_a_blocked_syscall_fails_with_eperm_inside_the_sandbox(judge: Judge) -> None:
+    for source in (PTRACE_SELF, KEYRING):
+        report = await judge.run(
+            language="python",
+            source=source,
+            function_name="f",
+            tests=[case("blocked", [], [-1, EPERM])],
+        )
+        assert verdicts(report) == ["accepted"], report.results[0].detail
+
+
+async def test_without_the_filter_the_same_ptrace_call_succeeds(
+    judge_settings: JudgeSettings,
+) -> None:
+    unfiltered = Judge(dataclasses.replace(judge_settings, seccomp_filter=False))
+    assert unfiltered.sandbox_available(), unfiltered.sandbox_unavailable_reason
+    report = await unfiltered.run(
+        language="python",
+        source=PTRACE_SELF,
+        function_name="f",
+        tests=[case("allowed", [], [0, 0])],
+    )
+    assert verdicts(report) == ["accepted"], report.results[0].detail

@@ -477,6 +477,42 @@ async def test_the_backlog_gauge_is_counted_while_every_worker_is_busy(runner: A
         STUCK.release.set()
 
 
+HELD = StuckProvider()
+
+
+@pytest.mark.parametrize("runner", [HELD], indirect=True)
+async def test_a_stopping_runner_hands_its_running_jobs_back_at_once(runner: Any) -> None:
+    """A rollout or a node drain stops a replica mid-job: its lease is handed back (and the
+    attempt it was charged), so a worker takes the job now, not when the lease runs out."""
+    jobs = runner.state.jobs
+    jobs.settings.job_drain_seconds = 0.2  # the job cannot finish: HELD never answers
+    session_id = str(uuid.uuid4())
+    try:
+        await publish(runner, requested(session_id, str(uuid.uuid4())))
+
+        async def taken() -> bool:
+            return HELD.calls == 1
+
+        await eventually(taken, message="a worker is on the job")
+        leased = await jobs.jobs.find_one({"_id": session_id})
+        assert leased["claimed_by"] == jobs.worker_id and leased["attempts"] == 1
+
+        await jobs.stop()
+        released = await jobs.jobs.find_one({"_id": session_id})
+        assert released["status"] == "preparing"
+        assert released["lease_until"] is None and released["claimed_by"] is None
+        assert released["attempts"] == 0
+
+        jobs.start()  # another worker (here: this one again) claims it without waiting
+
+        async def taken_again() -> bool:
+            return HELD.calls == 2
+
+        await eventually(taken_again, timeout=10, message="the job is claimed again at once")
+    finally:
+        HELD.release.set()
+
+
 async def test_readyz_says_sandbox_false_and_the_runner_stays_in_service(
     isolation: dict[str, Any], mint: TokenMint
 ) -> None:

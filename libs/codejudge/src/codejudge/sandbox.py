@@ -20,7 +20,15 @@ The bubblewrap sandbox:
   host needs to be readable by the sandbox user;
 - a private 1 MB tmpfs on /tmp; /, /dev and /judge read-only (the /dev tmpfs would otherwise
   be an unbounded place to store data in the host's memory);
-- an environment with PATH, LANG, HOME and the interpreter's own variables only.
+- an environment with PATH, LANG, HOME and the interpreter's own variables only;
+- a seccomp filter (codejudge.seccomp, bubblewrap's --seccomp) on the interpreter and all it
+  starts: ptrace, mount and namespace calls, keyrings, eBPF, perf, userfaultfd, io_uring,
+  modules and the like fail with EPERM.
+
+The availability probe starts a real sandbox and checks what it got, not only that it
+started: its user, pid, network, IPC, UTS and mount namespaces differ from the service's,
+and the seccomp filter is on. A bubblewrap that silently shares one of them (an old or
+patched build, a wrapper script) makes the sandbox unavailable instead of trusted.
 
 When the service runs as root, bubblewrap itself is started as an unprivileged user
 (`sandbox_uid`, 65534 by default): as root, bwrap would map the sandbox user to host root, and
@@ -44,12 +52,49 @@ from pathlib import Path
 from typing import Any
 
 from codejudge.runtimes import Runtime
+from codejudge.seccomp import SeccompUnsupported, build_filter
 from codejudge.settings import JudgeSettings
 
 SANDBOX_DIR = "/judge"
 SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's private tmpfs, not the host's # nosec B108
 _ROOT_ENTRIES = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _PROBE_TIMEOUT_S = 15.0
+# namespaces the sandbox must not share with the service
+NAMESPACES = ("user", "pid", "net", "ipc", "uts", "mnt")
+_PROBE_SCRIPT = (
+    "for ns in " + " ".join(NAMESPACES) + "; do echo ns $ns $(readlink /proc/self/ns/$ns); done; "
+    "grep '^Seccomp:' /proc/self/status"
+)
+
+
+def isolation_problem(report: str, host: Mapping[str, str], seccomp: bool) -> str | None:
+    """What the probe's report (inside the sandbox) says is not isolated, or None."""
+    seen: dict[str, str] = {}
+    seccomp_mode = None
+    for line in report.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "ns":
+            seen[parts[1]] = parts[2]
+        elif parts[:1] == ["Seccomp:"] and len(parts) == 2:
+            seccomp_mode = parts[1]
+    for name in NAMESPACES:
+        if name not in seen:
+            return f"the sandbox did not report its {name} namespace"
+        if host.get(name) and seen[name] == host[name]:
+            return f"the sandbox shares the service's {name} namespace ({seen[name]})"
+    if seccomp and seccomp_mode != "2":
+        return f"the sandbox runs without its seccomp filter (Seccomp: {seccomp_mode})"
+    return None
+
+
+def host_namespaces() -> dict[str, str]:
+    found = {}
+    for name in NAMESPACES:
+        try:
+            found[name] = os.readlink(f"/proc/self/ns/{name}")
+        except OSError:
+            continue
+    return found
 
 
 class SandboxUnavailable(RuntimeError):
@@ -139,7 +184,14 @@ class Sandbox:
     def status(self) -> SandboxStatus:
         """Probe once (blocking, ~20 ms): start a real sandbox and run `true` in it."""
         s = self._settings
-        key = (s.bwrap_path, s.prlimit_path, s.sandbox_uid, s.sandbox_gid, s.tmp_size_bytes)
+        key = (
+            s.bwrap_path,
+            s.prlimit_path,
+            s.sandbox_uid,
+            s.sandbox_gid,
+            s.tmp_size_bytes,
+            s.seccomp_filter,
+        )
         with _probe_lock:
             if key not in _probes:
                 _probes[key] = self._probe()
@@ -152,8 +204,14 @@ class Sandbox:
         prlimit = self.prlimit()
         if prlimit is None:
             return SandboxStatus(False, f"prlimit not found ({self._settings.prlimit_path!r})")
-        argv = [bwrap, *self._bwrap_options(env={"PATH": "/usr/bin:/bin"}, binds=(), data={})]
-        argv += [prlimit, "--nofile=16", "--", "true"]
+        try:
+            seccomp_fd = self.seccomp_fd()
+        except SeccompUnsupported as exc:
+            return SandboxStatus(False, str(exc))
+        options = self._bwrap_options(
+            env={"PATH": "/usr/bin:/bin"}, binds=(), data={}, seccomp_fd=seccomp_fd
+        )
+        argv = [bwrap, *options, prlimit, "--nofile=16", "--", "sh", "-c", _PROBE_SCRIPT]
         try:
             done = subprocess.run(
                 argv,
@@ -161,16 +219,40 @@ class Sandbox:
                 capture_output=True,
                 timeout=_PROBE_TIMEOUT_S,
                 check=False,
+                pass_fds=() if seccomp_fd is None else (seccomp_fd,),
                 **self.user_kwargs(),
             )
         except (OSError, subprocess.SubprocessError) as exc:
             return SandboxStatus(False, f"bubblewrap could not start: {exc}")
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
         if done.returncode != 0:
             message = done.stderr.decode("utf-8", "replace").strip()[-500:]
             return SandboxStatus(
                 False, f"bubblewrap failed (exit {done.returncode}): {message or 'no message'}"
             )
+        problem = isolation_problem(
+            done.stdout.decode("utf-8", "replace"), host_namespaces(), self._settings.seccomp_filter
+        )
+        if problem is not None:
+            return SandboxStatus(False, problem)
         return SandboxStatus(True)
+
+    def seccomp_fd(self) -> int | None:
+        """A memfd holding the compiled filter, positioned at its start (bubblewrap reads
+        it to the end), or None when the settings turn the filter off."""
+        if not self._settings.seccomp_filter:
+            return None
+        program = build_filter()
+        fd = os.memfd_create("codejudge-seccomp")
+        try:
+            os.write(fd, program)
+            os.lseek(fd, 0, os.SEEK_SET)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def prlimit(self) -> str | None:
         found = shutil.which(self._settings.prlimit_path)
@@ -210,6 +292,7 @@ class Sandbox:
         binds: tuple[str, ...],
         data: Mapping[str, int],
         info_fd: int | None = None,
+        seccomp_fd: int | None = None,
     ) -> list[str]:
         s = self._settings
         options = [
@@ -252,6 +335,8 @@ class Sandbox:
         options += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SANDBOX_TMP]
         if info_fd is not None:
             options += ["--info-fd", str(info_fd)]
+        if seccomp_fd is not None:
+            options += ["--seccomp", str(seccomp_fd)]
         options.append("--")
         return options
 
@@ -301,6 +386,13 @@ class Sandbox:
             for fd in fds.values():
                 os.close(fd)
             raise
+        try:
+            seccomp_fd = self.seccomp_fd()
+        except BaseException:
+            for fd in fds.values():
+                os.close(fd)
+            raise
+        extra_fds = [] if seccomp_fd is None else [seccomp_fd]
         env = _base_env(runtime)
         command = runtime.argv(
             harness=f"{SANDBOX_DIR}/{runtime.harness_name}",
@@ -312,18 +404,29 @@ class Sandbox:
         argv = [
             *self.drop_privileges_argv(),
             bwrap,
-            *self._bwrap_options(env=env, binds=runtime.extra_binds, data=fds, info_fd=info_fd),
+            *self._bwrap_options(
+                env=env,
+                binds=runtime.extra_binds,
+                data=fds,
+                info_fd=info_fd,
+                seccomp_fd=seccomp_fd,
+            ),
             *limits.prlimit_argv(prlimit),
             *command,
         ]
         return Launch(
             argv=argv,
             env={"PATH": "/usr/bin:/bin"},
-            pass_fds=(results_fd, *fds.values(), *([] if info_fd is None else [info_fd])),
+            pass_fds=(
+                results_fd,
+                *fds.values(),
+                *extra_fds,
+                *([] if info_fd is None else [info_fd]),
+            ),
             cwd="/",
             user_kwargs={},
             sandboxed=True,
-            parent_fds=list(fds.values()),
+            parent_fds=[*fds.values(), *extra_fds],
         )
 
     def _launch_plain(

@@ -67,6 +67,10 @@ class JudgeSettings:
     """When the service runs as root, bubblewrap itself is started as this user, so the
     sandbox's processes belong to it on the host (RLIMIT_NPROC applies; root ignores it)."""
 
+    seccomp_filter: bool = True
+    """Install codejudge.seccomp's filter in the sandbox (bubblewrap --seccomp): ptrace,
+    mounts, namespaces, keyrings, eBPF, io_uring... fail with EPERM. Off only to compare."""
+
     bwrap_path: str = "bwrap"
     prlimit_path: str = "prlimit"
     python_executable: str | None = None

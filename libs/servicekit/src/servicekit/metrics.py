@@ -74,9 +74,11 @@ CONSUMER_LAG = Histogram(
     registry=REGISTRY,
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+# Not `rabbitmq_queue_messages_ready`: that is RabbitMQ's own metric (rabbitmq_prometheus),
+# scraped beside ours; one name with two meanings and label sets mixes both in every query.
 QUEUE_DEPTH = Gauge(
-    "rabbitmq_queue_messages_ready",
-    "Messages ready in a queue this service consumes.",
+    "consumer_queue_messages_ready",
+    "Messages ready in a queue this service consumes, as its consumer sees it.",
     ["service", "queue"],
     registry=REGISTRY,
 )
@@ -85,5 +87,13 @@ MONGO_COMMANDS = Counter(
     "Mongo commands sent, by command, collection, origin (work, or the background loop that "
     "sent it) and result (ok, empty: a read that found nothing, error).",
     ["service", "command", "collection", "origin", "result"],
+    registry=REGISTRY,
+)
+DEPENDENCY_UP = Gauge(
+    "service_dependency_up",
+    "1 when a dependency answered this replica's last check (Mongo, RabbitMQ, consumers, "
+    "Redis, object storage...), else 0. Alerts read it: readiness does not, so a shared "
+    "dependency's outage does not take every replica out of its Service.",
+    ["service", "dependency"],
     registry=REGISTRY,
 )

@@ -3,19 +3,31 @@ FastAPI app with health, readiness, metrics and problem+json.
 
 Start-up never blocks on a dependency: a background bootstrap retries until Mongo and
 RabbitMQ answer, while `/healthz` is up and `/readyz` says what is missing.
+
+Readiness is "this replica can serve": its start-up finished once and its own parts run
+(`readiness_checks`). Shared dependencies (Mongo, RabbitMQ, Redis, object storage) are
+checked and reported in `/readyz` and as `service_dependency_up`, but do not gate it: when
+one is down it is down for every replica, and taking them all out of their Service would
+turn a partial outage (the Stripe webhook, pages that need no broker) into a total one.
+
+With `OPS_PORT` set, /healthz, /readyz and /metrics are served on that port only (a second
+listener in the same process), so nothing routed to PORT - the Ingress, other services -
+can reach them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -31,7 +43,7 @@ from servicekit.broker import (
 from servicekit.eventstore import EventStore, transactional_command
 from servicekit.http import RequestContextMiddleware
 from servicekit.logs import configure_logging, get_logger
-from servicekit.metrics import REGISTRY
+from servicekit.metrics import DEPENDENCY_UP, REGISTRY
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, AsyncMongoClient, Document, connect
 from servicekit.outbox import OutboxRelay
 from servicekit.problems import install_problem_handlers
@@ -39,6 +51,17 @@ from servicekit.settings import ServiceSettings
 from servicekit.tracing import configure_sentry, configure_tracing
 
 T = TypeVar("T")
+
+
+class _OpsServer(uvicorn.Server):
+    """The ops listener: the process's main server owns the signals (SIGTERM starts its
+    graceful shutdown, whose last step stops this one)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -83,7 +106,11 @@ class ServiceRuntime:
         self.consumers = ConsumerHost(self.broker, self.exchange, settings.delivery_limit)
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
+        # this replica's own parts (a background loop it needs): gate /readyz
         self.readiness_checks: dict[str, ReadinessCheck] = {}
+        # shared dependencies it cannot serve without (Redis, object storage): reported in
+        # /readyz and service_dependency_up, never gating (see the module docstring)
+        self.dependency_checks: dict[str, ReadinessCheck] = {}
         self.informational_checks: dict[str, ReadinessCheck] = {}
         # what a service does without an informational dependency, said in /readyz
         self.degraded_notes: dict[str, Callable[[], str]] = {}
@@ -95,6 +122,9 @@ class ServiceRuntime:
         self._bootstrap_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Future[Any] | None = None
         self._bootstrap_error: str | None = "starting"
+        self._dependency_task: asyncio.Task[None] | None = None
+        self._ops_server: _OpsServer | None = None
+        self._ops_task: asyncio.Task[None] | None = None
         self.relay_enabled = uses_mongo
 
     # -- resources (available once the lifespan has started) ---------------------------
@@ -243,7 +273,12 @@ class ServiceRuntime:
             self._db = self._client[self.settings.database]
             self._store = EventStore(self._db, self.name)
             self.consumers.attach_db(self._client, self._db)
+        if self.settings.ops_port is not None:
+            await self._start_ops_server(app)
         self._bootstrap_task = asyncio.create_task(self._bootstrap(), name="bootstrap")
+        self._dependency_task = asyncio.create_task(
+            self._watch_dependencies(), name="dependency-checks"
+        )
         # Everything loaded so far (frameworks, clients, settings) lives as long as the
         # process: out of the collector's sight, a full collection no longer walks it, which
         # removed tens of milliseconds from the gateway's p99 under load
@@ -261,8 +296,11 @@ class ServiceRuntime:
         keep the process from exiting (Kubernetes would SIGKILL it mid-way instead)."""
         assert self._bootstrap_task is not None
         self._bootstrap_task.cancel()
+        if self._dependency_task is not None:
+            self._dependency_task.cancel()
         steps: list[tuple[str, Callable[[], Awaitable[Any]], float]] = [
             ("bootstrap", lambda: _quietly(self._bootstrap_task), 10),
+            ("dependency-checks", lambda: _quietly(self._dependency_task), 5),
         ]
         if self._connecting is not None and not self._connecting.done():
             connecting = self._connecting
@@ -274,6 +312,9 @@ class ServiceRuntime:
             steps.append((f"hook-{n}", functools.partial(hook, self), 10))
         if self._client is not None:
             steps.append(("mongo", self._client.close, 10))
+        # last: the kubelet keeps probing while the rest stops
+        if self._ops_server is not None:
+            steps.append(("ops-server", self._stop_ops_server, 5))
         for name, step, seconds in steps:
             try:
                 await asyncio.wait_for(step(), timeout=seconds)
@@ -282,37 +323,74 @@ class ServiceRuntime:
             except (asyncio.CancelledError, Exception) as exc:  # noqa: BLE001 - keep stopping
                 log.debug("service.shutdown_step_failed", step=name, error=repr(exc))
 
-    async def readiness(self) -> dict[str, Any]:
-        checks: dict[str, Any] = {}
-        checks["started"] = self._bootstrap_error is None
-        if self.uses_mongo:
-            try:
-                await asyncio.wait_for(self.client.admin.command("ping"), timeout=2.0)
-                checks["mongo"] = True
-            except Exception:  # noqa: BLE001
-                checks["mongo"] = False
+    async def _check(self, check: ReadinessCheck) -> bool:
+        try:
+            return bool(
+                await asyncio.wait_for(check(), timeout=self.settings.readiness_check_seconds)
+            )
+        except Exception:  # noqa: BLE001 - a failing or slow check is a "no"
+            return False
+
+    async def _mongo_ping(self) -> bool:
+        await self.client.admin.command("ping")
+        return True
+
+    async def _broker_connected(self) -> bool:
         connection = getattr(self.broker, "_connection", None)
-        checks["rabbitmq"] = bool(
+        return bool(
             connection is not None and not connection.is_closed and connection.connected.is_set()
         )
+
+    async def dependencies(self) -> dict[str, bool]:
+        """Every shared dependency, checked concurrently (each bounded by
+        READINESS_CHECK_SECONDS), and exported as service_dependency_up."""
+        checks: dict[str, ReadinessCheck] = {}
+        if self.uses_mongo:
+            checks["mongo"] = self._mongo_ping
+        checks["rabbitmq"] = self._broker_connected
+        checks.update(self.dependency_checks)
+        results = await asyncio.gather(*(self._check(c) for c in checks.values()))
+        found = dict(zip(checks, results, strict=True))
         attached = self.consumers.attached()
-        checks["consumers"] = all(attached.values()) if self._bootstrap_error is None else False
+        found["consumers"] = all(attached.values()) if self._bootstrap_error is None else False
         if self.relay_enabled:
-            checks["outbox_relay"] = bool(self.relay and self.relay.running)
-        for name, check in self.readiness_checks.items():
+            found["outbox_relay"] = bool(self.relay and self.relay.running)
+        for name, up in found.items():
+            DEPENDENCY_UP.labels(self.name, name).set(1 if up else 0)
+        return found
+
+    async def _watch_dependencies(self) -> None:
+        """Keep service_dependency_up fresh whether or not anything calls /readyz."""
+        while True:
             try:
-                checks[name] = bool(await asyncio.wait_for(check(), timeout=2.0))
-            except Exception:  # noqa: BLE001
-                checks[name] = False
-        ready = all(v for v in checks.values())
-        detail: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": checks}
-        if self.informational_checks:
-            degraded: dict[str, bool] = {}
-            for name, check in self.informational_checks.items():
-                try:
-                    degraded[name] = bool(await asyncio.wait_for(check(), timeout=2.0))
-                except Exception:  # noqa: BLE001
-                    degraded[name] = False
+                await self.dependencies()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a metric must never take a service down
+                log.debug("dependencies.check_failed", error=repr(exc))
+            await asyncio.sleep(self.settings.dependency_check_interval_seconds)
+
+    async def readiness(self) -> dict[str, Any]:
+        """Ready = started once and this replica's own parts run; `checks` also says which
+        shared dependency answers (not gating). Every check runs concurrently, each bounded,
+        so the answer comes well inside the probe's timeout however many checks hang."""
+        own = dict(self.readiness_checks)
+        informational = dict(self.informational_checks)
+        deps, own_results, info_results = await asyncio.gather(
+            self.dependencies(),
+            asyncio.gather(*(self._check(c) for c in own.values())),
+            asyncio.gather(*(self._check(c) for c in informational.values())),
+        )
+        gating: dict[str, bool] = {"started": self._bootstrap_error is None}
+        gating.update(zip(own, own_results, strict=True))
+        ready = all(gating.values())
+        detail: dict[str, Any] = {
+            "status": "ready" if ready else "not_ready",
+            "checks": {**gating, **deps},
+            "gating": sorted(gating),
+        }
+        if informational:
+            degraded = dict(zip(informational, info_results, strict=True))
             detail["degraded_without"] = degraded
             skipped = {
                 name: note()
@@ -321,11 +399,51 @@ class ServiceRuntime:
             }
             if skipped:
                 detail["skipped"] = skipped
+        attached = self.consumers.attached()
         if attached:
             detail["queues"] = attached
         if self._bootstrap_error:
             detail["starting"] = self._bootstrap_error
         return detail
+
+    def _add_ops_routes(self, app: FastAPI) -> None:
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.name}
+
+        @app.get("/readyz", include_in_schema=False)
+        async def readyz() -> JSONResponse:
+            detail = await self.readiness()
+            return JSONResponse(detail, status_code=200 if detail["status"] == "ready" else 503)
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    async def _start_ops_server(self, app: FastAPI) -> None:
+        """Listen on OPS_PORT before the API serves: bound here, a taken port fails the
+        start-up loudly instead of leaving a pod whose probes can never answer."""
+        ops = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+        install_problem_handlers(ops)
+        self._add_ops_routes(ops)
+        assert self.settings.ops_port is not None
+        sock = socket.socket(socket.AF_INET6 if ":" in self.settings.ops_host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.ops_host, self.settings.ops_port))
+        sock.set_inheritable(True)
+        config = uvicorn.Config(
+            ops, lifespan="off", log_level="warning", access_log=False, server_header=False
+        )
+        self._ops_server = _OpsServer(config)
+        self._ops_task = asyncio.create_task(
+            self._ops_server.serve(sockets=[sock]), name="ops-server"
+        )
+        app.state.ops_port = sock.getsockname()[1]
+
+    async def _stop_ops_server(self) -> None:
+        if self._ops_server is not None:
+            self._ops_server.should_exit = True
+        await _quietly(self._ops_task)
 
     def create_app(
         self,
@@ -339,11 +457,14 @@ class ServiceRuntime:
         whatever it answers still carries request ids, logs and metrics; `outer_middleware`
         wraps it (for headers every answer needs, the request context's own 413 included).
         `refusal_gate` is asked before the request context answers 413 itself."""
+        docs = self.settings.api_docs_enabled
         app = FastAPI(
             title=title or f"{self.name} service",
             lifespan=self.lifespan,
-            docs_url="/docs",
-            openapi_url="/openapi.json",
+            # the API's own description is for its developers, not the internet (API_DOCS)
+            docs_url="/docs" if docs else None,
+            redoc_url="/redoc" if docs else None,
+            openapi_url="/openapi.json" if docs else None,
             # FastAPI's native OpenTelemetry hook would look up the global providers on every
             # request; tracing is the OpenTelemetry FastAPI instrumentation, installed below
             # when an exporter is configured
@@ -362,18 +483,8 @@ class ServiceRuntime:
         for cls, options in outer_middleware:
             app.add_middleware(cls, **options)
 
-        @app.get("/healthz", include_in_schema=False)
-        async def healthz() -> dict[str, str]:
-            return {"status": "ok", "service": self.name}
-
-        @app.get("/readyz", include_in_schema=False)
-        async def readyz() -> JSONResponse:
-            detail = await self.readiness()
-            return JSONResponse(detail, status_code=200 if detail["status"] == "ready" else 503)
-
-        @app.get("/metrics", include_in_schema=False)
-        async def metrics() -> Response:
-            return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        if self.settings.ops_port is None:
+            self._add_ops_routes(app)
 
         for router in routers:
             app.include_router(router)

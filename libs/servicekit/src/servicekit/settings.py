@@ -12,11 +12,35 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     """Configuration from the environment (SPEC.md section 4 names)."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+    # env_ignore_empty: `STRIPE_API_KEY=` (docker compose passes every optional variable,
+    # empty when unset) means "not set", so the default applies - never an empty key
+    model_config = SettingsConfigDict(
+        extra="ignore", env_nested_delimiter="__", env_ignore_empty=True
+    )
 
     service_name: str = "service"
     environment: Literal["development", "test", "production"] = "development"
     port: int = 8000
+    ops_port: int | None = Field(
+        default=None,
+        description="Serve /healthz, /readyz and /metrics on this port only, never on PORT "
+        "(Kubernetes: the Ingress and the Services reach PORT, only the kubelet and the "
+        "monitoring namespace reach this one). Unset: on PORT beside the API (make run, tests).",
+    )
+    ops_host: str = Field(default="0.0.0.0", description="Where the ops port listens.")
+    api_docs: bool | None = Field(
+        default=None,
+        description="Serve /docs and /openapi.json; default: everywhere but production.",
+    )
+    readiness_check_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Bound on each dependency check of /readyz; the checks run concurrently, "
+        "so /readyz answers within about this long (the probes' timeout is 3 s).",
+    )
+    dependency_check_interval_seconds: float = Field(
+        default=15.0, gt=0, description="How often service_dependency_up is refreshed."
+    )
     data_dir: Path = Path(".data")
 
     mongo_uri: str = "mongodb://127.0.0.1:27018/?directConnection=true"
@@ -81,6 +105,10 @@ class ServiceSettings(BaseSettings):
     @property
     def database(self) -> str:
         return self.mongo_db or f"{self.mongo_db_prefix}mi_{self.service_name.replace('-', '_')}"
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
     @property
     def is_production(self) -> bool:

@@ -1,5 +1,7 @@
-"""The broker connection dropping under a running service: readiness tells the truth while
-it is gone, and the consumers come back by themselves."""
+"""The broker connection dropping under a running service: /readyz and
+service_dependency_up tell the truth while it is gone, the replica stays ready (the broker is
+shared: taking every replica out of its Service would not bring it back), and the consumers
+come back by themselves."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servicekit.metrics import REGISTRY
 from servicekit.testing import eventually, running
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,31 +64,42 @@ async def test_consumers_reattach_after_the_broker_drops_the_connection(
         async def watch_readiness() -> None:
             while not stop.is_set():
                 response = await client.get("/readyz")
-                states.append({**response.json(), "http": response.status_code})
+                gauges = {
+                    dep: REGISTRY.get_sample_value(
+                        "service_dependency_up", {"service": "kit", "dependency": dep}
+                    )
+                    for dep in ("rabbitmq", "consumers")
+                }
+                states.append({**response.json(), "http": response.status_code, "up": gauges})
                 await asyncio.sleep(0.02)
 
         watcher = asyncio.create_task(watch_readiness())
         closed = await asyncio.to_thread(close_connections_named, rt.settings.queue_prefix + "kit@")
         assert closed == 1
 
-        async def not_ready_seen() -> bool:
-            return any(s["http"] == 503 for s in states)
+        def lost(state: dict[str, Any]) -> bool:
+            return state["checks"]["rabbitmq"] is False or state["checks"]["consumers"] is False
+
+        async def loss_seen() -> bool:
+            return any(lost(s) for s in states)
 
         await eventually(
-            not_ready_seen,
-            timeout=10,
-            interval=0.02,
-            message="/readyz reported the lost connection",
+            loss_seen, timeout=10, interval=0.02, message="/readyz reported the lost connection"
+        )
+        # the gauges the DependencyDown alert reads went to 0 with it (set by the same check)
+        assert any(
+            s["up"][dep] == 0 for s in states if lost(s) for dep in ("rabbitmq", "consumers")
         )
 
-        async def ready_again() -> bool:
-            return bool(states) and states[-1]["http"] == 200
+        async def attached_again() -> bool:
+            return bool(states) and not lost(states[-1])
 
-        await eventually(ready_again, timeout=30, message="consumers reattached")
+        await eventually(attached_again, timeout=30, message="consumers reattached")
         stop.set()
         await watcher
-        down = next(s for s in states if s["http"] == 503)
-        assert down["checks"]["rabbitmq"] is False or down["checks"]["consumers"] is False
+        # ready all along: readiness is this replica's own state, the broker is shared
+        assert {s["http"] for s in states} == {200}, [s for s in states if s["http"] != 200][:1]
+        assert states[-1]["up"] == {"rabbitmq": 1, "consumers": 1}
 
         # events appended after the reconnect are published and consumed again
         await increment(rt, "after", 1)

@@ -558,5 +558,5 @@ async def test_queue_depth_gauges_read_the_broker(isolation: dict[str, Any]) -> 
         assert unrouted >= 0
         assert depths == {consumer.queue_name: 0, consumer.parked_queue_name: 0}
         metrics = (await client.get("/metrics")).text
-        series = f'rabbitmq_queue_messages_ready{{queue="{consumer.queue_name}",service="kit"}}'
+        series = f'consumer_queue_messages_ready{{queue="{consumer.queue_name}",service="kit"}}'
         assert series in metrics

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import FastAPI
 from servicekit.identity import auth_verifier
+from servicekit.logs import get_logger
 from servicekit.runtime import ServiceRuntime
 
 from ai_runner.adapters.offline_grader import OfflineGrader
@@ -57,6 +59,9 @@ def make_transcripts(settings: Settings) -> TranscriptStore:
     return LocalTranscripts(settings.data_dir / "transcripts")
 
 
+log = get_logger(__name__)
+
+
 def create_app(
     settings: Settings | None = None,
     grader: Grader | None = None,
@@ -82,6 +87,13 @@ def create_app(
 
     @rt.on_startup
     async def _start(_: ServiceRuntime) -> None:
+        # the start-up check of the sandbox: a real bubblewrap run that must come back with
+        # its own user/pid/net/ipc/uts/mount namespaces and the seccomp filter on
+        # (codejudge.sandbox); without it coding answers are refused, never run unconfined
+        if await asyncio.to_thread(judge.sandbox_available):
+            log.info("sandbox.isolated", seccomp=judge.settings.seccomp_filter)
+        else:
+            log.error("sandbox.unavailable", reason=judge.sandbox_unavailable_reason)
         await offline.warm_up()  # the embedding model, loaded in a thread before any job
         await jobs.ensure_indexes()
         jobs.start()
@@ -105,7 +117,7 @@ def create_app(
         f"coding answers cannot be judged ({judge.sandbox_unavailable_reason or 'no sandbox'}); "
         "install bubblewrap"
     )
-    rt.readiness_checks["transcripts"] = storage_ready
+    rt.dependency_checks["transcripts"] = storage_ready
     app = rt.create_app([router], title="ai-runner")
     app.state.jobs = jobs
     app.state.verifier = auth_verifier(settings)

@@ -38,6 +38,12 @@ class Settings(ServiceSettings):
         "handed to the workers when it is recorded; the scan finds what no hand-off "
         "announced (jobs left by a restart, an expired lease, a busy replica's backlog).",
     )
+    job_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="At shutdown, how long running jobs may take to finish before they are "
+        "stopped and their leases handed back (the runtime gives a shutdown hook 10 s).",
+    )
     prepare_deadline_seconds: int = Field(default=120, ge=5)
     scoring_deadline_seconds: int = Field(default=600, ge=5)
     job_max_attempts: int = Field(default=3, ge=1)

@@ -170,7 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return bool(await redis_client.ping())
 
     if not settings.rate_limit_fail_open:
-        rt.readiness_checks["redis"] = redis_ok
+        rt.dependency_checks["redis"] = redis_ok
     else:
         rt.informational_checks["redis"] = redis_ok
         rt.degraded_notes["redis"] = lambda: (

@@ -10,7 +10,7 @@ from servicekit.runtime import ServiceRuntime
 
 from notifications.adapters.mailer import MailComposer, SmtpMailer
 from notifications.adapters.store import Deliveries, Recipients
-from notifications.app.notifications import MailSender, Notifications
+from notifications.app.notifications import MailSender, Notifications, prime_mail_metrics
 from notifications.app.preferences import MailPreferences
 from notifications.entrypoints.consumers import register_consumers
 from notifications.entrypoints.http import router
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sender = MailSender(composer, mailer, settings)
     preferences = MailPreferences(settings)
     register_consumers(rt, notifications, sender)
+    prime_mail_metrics(composer.kinds())
 
     @rt.on_startup
     async def _prepare(runtime: ServiceRuntime) -> None:

@@ -128,6 +128,8 @@ class Jobs:
         self._hints: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._next_scan = 0.0  # monotonic time of the next scan; 0: at once
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._running: set[str] = set()  # ids of the jobs this process's workers are on
 
     def hint(self, job_id: str, status: str) -> None:
         """A job was recorded (committed) with status `status` and no lease: claim it now."""
@@ -209,6 +211,7 @@ class Jobs:
 
     # -- workers: do the work -------------------------------------------------------------
     def start(self) -> None:
+        self._stopping = False
         for n in range(self.settings.worker_concurrency):
             self._tasks.append(asyncio.create_task(self._work_forever(), name=f"ai-worker-{n}"))
         self._tasks.append(asyncio.create_task(self._count_forever(), name="ai-jobs-pending"))
@@ -227,6 +230,16 @@ class Jobs:
             await asyncio.sleep(PENDING_REFRESH_SECONDS)
 
     async def stop(self) -> None:
+        """Shutdown (a rollout, a drain, a scale-down): claim nothing more, give the running
+        jobs JOB_DRAIN_SECONDS to finish, then stop them and hand their leases back, so
+        another replica takes them at once instead of after the lease (up to a minute of
+        the session's deadline). The attempt a stopped job was charged is given back."""
+        self._stopping = True
+        self._wake.set()
+        workers = [t for t in self._tasks if t.get_name().startswith("ai-worker-")]
+        if workers and self.settings.job_drain_seconds > 0:
+            await asyncio.wait(workers, timeout=self.settings.job_drain_seconds)
+        unfinished = sorted(self._running)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -235,10 +248,26 @@ class Jobs:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
         self._tasks.clear()
+        if not unfinished:
+            return
+        try:
+            released = await self.jobs.update_many(
+                {
+                    "_id": {"$in": unfinished},
+                    "claimed_by": self.worker_id,
+                    "status": {"$in": ACTIVE},
+                },
+                {"$set": {"lease_until": None, "claimed_by": None}, "$inc": {"attempts": -1}},
+            )
+        except Exception as exc:  # noqa: BLE001 - Mongo gone: the leases run out instead
+            log.warning("jobs.lease_release_failed", error=repr(exc))
+            return
+        if released.modified_count:
+            log.info("jobs.leases_released", jobs=released.modified_count)
 
     async def _work_forever(self) -> None:
         set_origin("jobs")
-        while True:
+        while not self._stopping:
             try:
                 worked = await self.work_once()
             except asyncio.CancelledError:
@@ -344,6 +373,7 @@ class Jobs:
         stage = job["status"]
         started = time.perf_counter()
         outcome = "ok"
+        self._running.add(job["_id"])
         try:
             if job["attempts"] > self.settings.job_max_attempts:
                 outcome = "failed"
@@ -377,6 +407,7 @@ class Jobs:
             )
             raise
         finally:
+            self._running.discard(job["_id"])
             JOB_DURATION.labels(stage, outcome).observe(time.perf_counter() - started)
         return True
 

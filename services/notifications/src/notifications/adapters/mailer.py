@@ -86,6 +86,12 @@ class MailComposer:
         _, address = parseaddr(settings.smtp_from)
         self.domain = address.rpartition("@")[2] or "localhost"
 
+    def kinds(self) -> list[str]:
+        """Every kind of mail there is a subject template for."""
+        suffix = ".subject.txt"
+        names = self.templates.list_templates(filter_func=lambda name: name.endswith(suffix))
+        return sorted(name.removesuffix(suffix) for name in names)
+
     def unsubscribe_links(self, user_id: str, kind: str) -> tuple[str, str] | None:
         """For the preference this kind answers to (None for account security mail): the
         one-click URL a mail client POSTs to (List-Unsubscribe, RFC 8058: the API), and the

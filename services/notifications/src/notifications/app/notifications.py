@@ -76,6 +76,14 @@ MAIL_SUPPRESSED = Counter(
     registry=REGISTRY,
 )
 
+def prime_mail_metrics(kinds: list[str]) -> None:
+    """Export every kind's counters at 0 from the start: the MailParked alert takes
+    increase(), which cannot see the first increment of a series that starts at 1."""
+    for kind in kinds:
+        for counter in (MAIL_SENT, MAIL_FAILED, MAIL_PARKED):
+            counter.labels(kind)
+
+
 STAGE_WORDS = {"preparing": "prepared", "scoring": "scored", "deadline": "finished"}
 DOWNGRADE_WORDS = {
     "canceled": "your subscription has ended",
