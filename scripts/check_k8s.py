@@ -46,7 +46,7 @@ SANDBOX_SECRET = "ai-runner-secrets"
 # Services that must scale on CPU with an HPA.
 CPU_SCALED = {"gateway", "auth", "interviews", "billing", "web", "notifications"}
 # Workloads nobody calls over HTTP: no Service (Prometheus and the kubelet reach the pods).
-NO_SERVICE = {"notifications"}
+NO_SERVICE: set[str] = set()
 # Services that must scale on a backlog gauge in Prometheus, and on CPU: a KEDA `prometheus`
 # trigger whose query reads the gauge, or an HPA External metric of that name. The AI runner's
 # RabbitMQ queues are no signal: its consumers only record a job in Mongo and ack, so the
@@ -63,12 +63,15 @@ PUBLIC = {"gateway", "web"}
 # Whom each workload may reach inside the cluster (by app.kubernetes.io/name), and on which
 # ports it may reach public (ipBlock) addresses: a NetworkPolicy that opens more fails.
 EGRESS: dict[str, tuple[set[str], set[int]]] = {
-    "gateway": ({"auth", "interviews", "billing", "ai-runner", "rabbitmq", "redis"}, set()),
+    "gateway": (
+        {"auth", "interviews", "billing", "notifications", "ai-runner", "rabbitmq", "redis"},
+        set(),
+    ),
     "auth": ({"auth", "rabbitmq", "mongodb"}, set()),
     "interviews": ({"auth", "rabbitmq", "mongodb"}, set()),
     "billing": ({"auth", "rabbitmq", "mongodb"}, {443}),  # Stripe
     "ai-runner": ({"auth", "rabbitmq", "mongodb", "minio"}, {443}),  # the model provider
-    "notifications": ({"rabbitmq", "mongodb"}, {465, 587}),  # SMTP submission
+    "notifications": ({"auth", "rabbitmq", "mongodb"}, {465, 587}),  # JWKS; SMTP submission
     "web": (set(), set()),
     "mongo-backup": ({"mongodb", "minio"}, {443}),  # the dump, and S3 off the cluster
 }

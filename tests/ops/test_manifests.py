@@ -619,7 +619,7 @@ BREAKAGES: list[Any] = [
         lambda o: find(o, "NetworkPolicy", "services-from-gateway")["spec"]["ingress"][0].pop(
             "ports"
         ),
-        "pods of this namespace may reach the ops port of ['billing', 'interviews']",
+        "pods of this namespace may reach the ops port of ['billing', 'interviews', 'notifications']",
         id="every-port-open-to-the-gateway",
     ),
     pytest.param(
@@ -833,13 +833,13 @@ BREAKAGES: list[Any] = [
     ),
     pytest.param(
         lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"].append(
-            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "auth"}}}]}
+            {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "interviews"}}}]}
         ),
-        "NetworkPolicy/notifications-egress: notifications may reach ['auth']",
-        id="notifications-reaches-auth",
+        "NetworkPolicy/notifications-egress: notifications may reach ['interviews']",
+        id="notifications-reaches-interviews",
     ),
     pytest.param(
-        lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"][2][
+        lambda o: find(o, "NetworkPolicy", "notifications-egress")["spec"]["egress"][3][
             "ports"
         ].append({"protocol": "TCP", "port": 80}),
         "notifications may reach public addresses on [80] (allowed: [465, 587])",

@@ -90,13 +90,17 @@ class CommandCounter(monitoring.CommandListener):
         MONGO_COMMANDS.labels(self.service, name, collection, source, "error").inc()
 
 
-def connect(uri: str, app_name: str) -> AsyncMongoClient[Document]:
+def connect(uri: str, app_name: str, socket_timeout_ms: int = 8000) -> AsyncMongoClient[Document]:
     return AsyncMongoClient(
         uri,
         appname=app_name,
         tz_aware=True,
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=5000,
+        # a server that takes connections and never answers (hung, SIGSTOPped) raises a
+        # NetworkTimeout after this, which routes answer as 503 database_unavailable, before
+        # the gateway's own 15 s timeout turns it into a slow 504 (found by the chaos suite)
+        socketTimeoutMS=socket_timeout_ms,
         uuidRepresentation="standard",
         event_listeners=[CommandCounter(app_name)],
     )

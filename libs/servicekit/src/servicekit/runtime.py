@@ -269,7 +269,9 @@ class ServiceRuntime:
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         if self.uses_mongo:
-            self._client = connect(self.settings.mongo_uri, self.name)
+            self._client = connect(
+                self.settings.mongo_uri, self.name, self.settings.mongo_socket_timeout_ms
+            )
             self._db = self._client[self.settings.database]
             self._store = EventStore(self._db, self.name)
             self.consumers.attach_db(self._client, self._db)

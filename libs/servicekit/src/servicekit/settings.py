@@ -48,6 +48,13 @@ class ServiceSettings(BaseSettings):
         default=None, description="Database name; defaults to <MONGO_DB_PREFIX>mi_<service_name>."
     )
     mongo_db_prefix: str = Field(default="", description="Prefix for every service's database.")
+    mongo_socket_timeout_ms: int = Field(
+        default=8000,
+        ge=500,
+        description="Longest wait for the store's answer to one command: a hung server then "
+        "costs a 503 database_unavailable rather than a request held past the gateway's "
+        "timeout.",
+    )
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"
 

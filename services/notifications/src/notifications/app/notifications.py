@@ -76,6 +76,7 @@ MAIL_SUPPRESSED = Counter(
     registry=REGISTRY,
 )
 
+
 def prime_mail_metrics(kinds: list[str]) -> None:
     """Export every kind's counters at 0 from the start: the MailParked alert takes
     increase(), which cannot see the first increment of a series that starts at 1."""
