@@ -103,6 +103,7 @@ from pathlib import Path
 from types import FrameType, SimpleNamespace
 from typing import Any
 
+from _stack import LIST_QUEUES, clean_broker_and_redis
 from _stats import BenchFailure, Dist, percentile
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -118,9 +119,6 @@ EXIT_FAILURE = 1
 EXIT_TIMEOUT = 2
 PASSWORD = "Quota-Lantern-2024"  # auth refuses a password that contains the name
 UNLIMITED = "1000000/60"
-RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-LIST_QUEUES = ("rabbitmqctl", "list_queues", "-q", "--no-table-headers")
 LONG_WAIT_S = 3600
 CLEANUP_S = 60.0
 CLIENT_TIMEOUT_S = 300.0  # a request is measured to its end unless it takes this long
@@ -1118,39 +1116,6 @@ def _pid(stack: Any, name: str) -> int:
     if popen is None:
         raise BenchFailure(f"{name} is not running")
     return int(popen.pid)
-
-
-def clean_broker_and_redis(env: Mapping[str, str]) -> None:
-    """Delete our queues and exchange (names listed by rabbitmqctl, deleted over AMQP) and
-    our Redis keys."""
-    queues: list[str] = []
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        listing = subprocess.run(
-            [*LIST_QUEUES, "name"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout
-        queues = [q for q in listing.split() if q.startswith(env["QUEUE_PREFIX"])]
-    with contextlib.suppress(Exception):
-        from servicekit.testing import delete_test_topology
-
-        asyncio.run(
-            asyncio.wait_for(
-                delete_test_topology(
-                    RABBITMQ_URL, env["QUEUE_PREFIX"], queues, env["EVENTS_EXCHANGE"]
-                ),
-                timeout=20,
-            )
-        )
-    with contextlib.suppress(Exception):
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-        keys = list(client.scan_iter(match=env["REDIS_KEY_PREFIX"] + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 # ---------------------------------------------------------------------------------------

@@ -46,11 +46,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +57,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from _stack import clean_broker_and_redis
 from _stats import BenchFailure, Dist
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -68,9 +66,6 @@ REPO = BENCH_DIR.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 sys.path.insert(0, str(REPO / "scripts"))
 
-RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-LIST_QUEUES = ("rabbitmqctl", "list_queues", "-q", "--no-table-headers")
 PASSWORD = "Count-Every-Trip-42"
 STORY = (
     "Situation: our release was two weeks late because the payment team and mine disagreed "
@@ -424,36 +419,6 @@ async def measure(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
         / args.idle_seconds,
         "latency_ms": {name: vars(dist) for name, dist in timed.items()},
     }
-
-
-def clean_broker_and_redis(env: Mapping[str, str]) -> None:
-    """Delete our queues (listed by rabbitmqctl, deleted over AMQP), exchange and Redis keys:
-    leftover quorum queues have wedged the shared broker before."""
-    queues: list[str] = []
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        listing = subprocess.run(
-            [*LIST_QUEUES, "name"], capture_output=True, text=True, timeout=30
-        ).stdout
-        queues = [q for q in listing.split() if q.startswith(env["QUEUE_PREFIX"])]
-    with contextlib.suppress(Exception):
-        from servicekit.testing import delete_test_topology
-
-        asyncio.run(
-            asyncio.wait_for(
-                delete_test_topology(
-                    RABBITMQ_URL, env["QUEUE_PREFIX"], queues, env["EVENTS_EXCHANGE"]
-                ),
-                timeout=20,
-            )
-        )
-    with contextlib.suppress(Exception):
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-        keys = list(client.scan_iter(match=env["REDIS_KEY_PREFIX"] + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def main(argv: Iterable[str]) -> int:
