@@ -89,6 +89,7 @@ class Gateway:
     app: Any
     upstream: Upstream
     headers: dict[str, str]
+    mint: TokenMint
 
     async def me(self) -> httpx.Response:
         response = await self.client.get("/user/me", headers=self.headers)
@@ -147,7 +148,7 @@ async def _gateway(
     app.state.edge.verifier = mint.verifier()
     try:
         async with running(app, ready_timeout=60) as client:
-            yield Gateway(client, app, upstream, mint.headers(upstream.user_id))
+            yield Gateway(client, app, upstream, mint.headers(upstream.user_id), mint)
     finally:
         await runner.cleanup()
 
@@ -301,3 +302,17 @@ async def test_with_no_time_to_keep_every_read_asks(
         await gateway.app.state.store.fill_me(gateway.upstream.user_id, 0, b"{}", 60, "free")
         assert "quota" in (await gateway.me()).json()
         assert await gateway.asks_again()
+
+
+async def test_a_token_issued_after_a_role_change_is_not_answered_from_before_it(
+    gateway: Gateway,
+) -> None:
+    """The operator's role change reaches the gateway as an event; a login in between gets
+    a token with the new role at once, and its /user/me must not show the old one."""
+    assert (await gateway.me()).json()["role"] == "user"  # cached now
+    gateway.upstream.role = "admin"  # auth has the change; its event is not here yet
+    admin = gateway.client.get(
+        "/user/me", headers=gateway.mint.headers(gateway.upstream.user_id, role="admin")
+    )
+    assert (await admin).json()["role"] == "admin"
+    assert gateway.upstream.asked["auth"] == 2

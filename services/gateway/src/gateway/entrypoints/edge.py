@@ -338,7 +338,12 @@ class Edge:
                 raise InvalidToken("This account no longer exists.")
             assert check.user is not None
             self._enforce(request, check.user)
-            request.state.me_cached = check.me
+            me = check.me
+            if me is not None and f'"role":"{principal.role}"'.encode() not in me:
+                # the token was issued after a role change the cached answer predates (its
+                # UserRoleChanged not here yet): the fresher token wins, the answer is composed
+                me = None
+            request.state.me_cached = me
             request.state.me_generation = check.generation
         if principal.is_admin:
             await self._check_still_admin(principal, redis_up=check is not None)
