@@ -518,7 +518,7 @@ def queues_of(service_urls: list[str]) -> set[str]:
                 for sample in family.samples:
                     queue = sample.labels.get("queue", "")
                     # mi.unrouted is reported too, and shared with every stack: not ours
-                    if sample.name == "rabbitmq_queue_messages_ready" and queue != "mi.unrouted":
+                    if sample.name == "consumer_queue_messages_ready" and queue != "mi.unrouted":
                         names.add(queue)
     return names
 

@@ -2,6 +2,7 @@ import { Anchor, Badge, Table, Text } from "@mantine/core";
 import { Link } from "react-router";
 import type { Session } from "../api/client";
 import { Empty } from "./QueryState";
+import { ScrollTable } from "./ScrollTable";
 
 export const STATUS_COLOUR: Record<string, string> = {
   queued: "gray",
@@ -18,7 +19,7 @@ export function sessionLink(s: Pick<Session, "id" | "status">): string {
 export function SessionTable({ sessions }: { sessions: Session[] }) {
   if (!sessions.length) return <Empty>No interviews yet. Start one to see it here.</Empty>;
   return (
-    <Table.ScrollContainer minWidth={420}>
+    <ScrollTable label="Your interviews" minWidth={420}>
       <Table striped highlightOnHover>
         <Table.Thead>
           <Table.Tr>
@@ -52,6 +53,6 @@ export function SessionTable({ sessions }: { sessions: Session[] }) {
           ))}
         </Table.Tbody>
       </Table>
-    </Table.ScrollContainer>
+    </ScrollTable>
   );
 }

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { api, must } from "../../api/client";
 import { ApiError, messageOf } from "../../api/problem";
 import { QueryState } from "../../components/QueryState";
+import { ScrollTable } from "../../components/ScrollTable";
 
 const PAGE = 20;
 
@@ -135,7 +136,7 @@ export default function AdminQuestionsPage() {
       <QueryState query={list} label="Loading questions">
         {(data) => (
           <Stack>
-            <Table.ScrollContainer minWidth={480}>
+            <ScrollTable label="Questions" minWidth={480}>
               <Table striped>
                 <Table.Thead>
                   <Table.Tr>
@@ -162,7 +163,7 @@ export default function AdminQuestionsPage() {
                   ))}
                 </Table.Tbody>
               </Table>
-            </Table.ScrollContainer>
+            </ScrollTable>
             {data.total > PAGE && <Pagination
                   getControlProps={(control) => ({ "aria-label": `${control} page` })}
                   getItemProps={(n) => ({ "aria-label": `Page ${n}` })}

@@ -7,6 +7,7 @@ import { EvidenceText } from "../../components/Evidence";
 import { ErrorState, Loading } from "../../components/QueryState";
 import { useLiveStatus, useSessionQuery } from "../../features/live";
 import { FailureNotice, StatusSteps } from "../room/RoomPage";
+import { ScrollTable } from "../../components/ScrollTable";
 
 const VERDICT_COLOUR: Record<string, string> = { accepted: "teal" };
 
@@ -14,11 +15,11 @@ function scoreColour(score: number): string {
   return score >= 75 ? "teal" : score >= 50 ? "yellow" : "red";
 }
 
-function Tests({ tests }: { tests: Schemas["TestResultOut"][] }) {
+function Tests({ tests, title }: { tests: Schemas["TestResultOut"][]; title: string }) {
   const passed = tests.filter((t) => t.verdict === "accepted").length;
   const notes = tests.some((t) => t.detail);
   const table = (
-    <Table.ScrollContainer minWidth={notes ? 360 : 240}>
+    <ScrollTable label={`Test results for ${title}`} minWidth={notes ? 360 : 240}>
       <Table>
         <Table.Thead>
           <Table.Tr>
@@ -43,7 +44,7 @@ function Tests({ tests }: { tests: Schemas["TestResultOut"][] }) {
           ))}
         </Table.Tbody>
       </Table>
-    </Table.ScrollContainer>
+    </ScrollTable>
   );
   const summary = (
     <Text size="sm" fw={600} span>
@@ -107,7 +108,7 @@ function QuestionReport({ session, result, index }: { session: Session; result: 
             ))}
           </Stack>
         )}
-        {result.tests.length > 0 && <Tests tests={result.tests} />}
+        {result.tests.length > 0 && <Tests tests={result.tests} title={question?.title ?? result.question_id} />}
         {answer && (
           <div>
             <Text size="sm" fw={600}>

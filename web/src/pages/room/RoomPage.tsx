@@ -26,6 +26,7 @@ import { useDraft, type SaveState } from "../../features/useDraft";
 import { ErrorState, Loading } from "../../components/QueryState";
 import { Countdown } from "./Countdown";
 import { Markdown } from "../../components/Markdown";
+import { ScrollTable } from "../../components/ScrollTable";
 
 const CodeEditor = lazy(() => import("../../components/CodeEditor"));
 
@@ -156,7 +157,7 @@ function BehavioralAnswer({
   );
 }
 
-function ExampleResults({ result }: { result: Schemas["RunResult"] }) {
+function ExampleResults({ result, title }: { result: Schemas["RunResult"]; title: string }) {
   return (
     <Stack gap="xs" data-testid="run-result">
       <Text size="sm" fw={600}>
@@ -169,7 +170,7 @@ function ExampleResults({ result }: { result: Schemas["RunResult"] }) {
           </Text>
         </Alert>
       )}
-      <Table.ScrollContainer minWidth={600}>
+      <ScrollTable label={`Example results for ${title}`} minWidth={600}>
         <Table>
           <Table.Thead>
             <Table.Tr>
@@ -208,7 +209,7 @@ function ExampleResults({ result }: { result: Schemas["RunResult"] }) {
             ))}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
+      </ScrollTable>
     </Stack>
   );
 }
@@ -293,7 +294,7 @@ function CodingAnswer({
           {messageOf(runError)}
         </Alert>
       )}
-      {result && <ExampleResults result={result} />}
+      {result && <ExampleResults result={result} title={question.title} />}
     </Stack>
   );
 }
