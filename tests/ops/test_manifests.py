@@ -619,7 +619,8 @@ BREAKAGES: list[Any] = [
         lambda o: find(o, "NetworkPolicy", "services-from-gateway")["spec"]["ingress"][0].pop(
             "ports"
         ),
-        "pods of this namespace may reach the ops port of ['billing', 'interviews', 'notifications']",
+        "pods of this namespace may reach the ops port of "
+        "['billing', 'interviews', 'notifications']",
         id="every-port-open-to-the-gateway",
     ),
     pytest.param(

@@ -38,10 +38,14 @@ STORY = (
 )
 
 
+ACCESS_TTL = 30
+
+
 @pytest.fixture(scope="module")
 def isolated_env(isolated_env: dict[str, str]) -> dict[str, str]:
-    # access tokens live 60 s (the shortest allowed), so a journey sees one expire
-    return isolated_env | {"JWT_ACCESS_TTL_SECONDS": "60"}
+    # access tokens live 30 s here, so a journey sees one expire (and every page lives through
+    # refreshes while the journeys click through it)
+    return isolated_env | {"JWT_ACCESS_TTL_SECONDS": str(ACCESS_TTL)}
 
 
 @pytest.fixture(scope="module")
@@ -549,16 +553,16 @@ def test_faults_a_dropped_stream_a_failed_session_and_an_expired_token(
     expect(page.get_by_role("cell", name="failed")).to_be_visible()
     journey.visit("dashboard after a failure")
 
-    # the access token (60 s in this stack) runs out; the next request refreshes it once,
-    # through the httpOnly cookie, and the page loads without asking to sign in again
-    left = 60 + 6 - (time.monotonic() - signed_in_at)
+    # the access token (ACCESS_TTL in this stack) runs out; the next request refreshes it
+    # once, through the httpOnly cookie, and the page loads without asking to sign in again
+    left = ACCESS_TTL + 6 - (time.monotonic() - signed_in_at)
     if left > 0:
         page.wait_for_timeout(left * 1000)
     before = len(refreshes)
     page.get_by_role("link", name="History").first.click()
     expect(page.get_by_role("heading", name="History")).to_be_visible()
     expect(page.get_by_role("cell", name="completed")).to_be_visible()
-    assert len(refreshes) >= before + 1 or any(t > signed_in_at + 60 for t in refreshes)
+    assert len(refreshes) >= before + 1 or any(t > signed_in_at + ACCESS_TTL for t in refreshes)
     assert "/signin" not in page.url
     journey.visit("history after the token expired")
     journey.assert_quiet_console()

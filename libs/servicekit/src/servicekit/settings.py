@@ -78,10 +78,11 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "mock-interview"
     jwt_access_ttl_seconds: int = Field(
         default=900,
-        ge=60,
+        ge=15,
         le=3600,
         description="Access-token lifetime: auth issues tokens for this long, and every "
-        "verifier refuses one whose exp is further than this from its iat.",
+        "verifier refuses one whose exp is further than this from its iat. At least 60 in "
+        "production (shorter only for tests that watch a token expire).",
     )
 
     log_level: str = "INFO"
@@ -125,4 +126,6 @@ class ServiceSettings(BaseSettings):
     def _production_needs_real_endpoints(self) -> ServiceSettings:
         if self.is_production and "guest:guest@" in self.rabbitmq_url:
             raise ValueError("RABBITMQ_URL uses the development guest account in production")
+        if self.is_production and self.jwt_access_ttl_seconds < 60:
+            raise ValueError("JWT_ACCESS_TTL_SECONDS below 60 is for tests, not production")
         return self

@@ -347,6 +347,8 @@ def assert_no_hidden_tests(payload: str | bytes, questions: list[Any], where: st
     import re
 
     def carried(secret: str) -> bool:
+        if secret not in compact and secret not in text:
+            return False  # the plain search first: most secrets are nowhere near
         # as a whole token: 10000 inside a timestamp's "12.100000" is not the hidden value
         token = re.compile(rf"(?<![\w.]){re.escape(secret)}(?![\w.])")
         return bool(token.search(compact) or token.search(text))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,30 +110,6 @@ class QuestionBank:
             await self.changed()
         return result.modified_count == 1
 
-    async def search(
-        self,
-        *,
-        type_: str | None = None,
-        difficulty: str | None = None,
-        tags: list[str] | None = None,
-        tags_mode: str = "any",
-        text: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> tuple[list[Document], int]:
-        query: dict[str, Any] = {"active": True}
-        if type_:
-            query["type"] = type_
-        if difficulty:
-            query["difficulty"] = difficulty
-        if tags:
-            query["tags"] = {"$all" if tags_mode == "all" else "$in": tags}
-        if text:
-            query["search"] = {"$regex": re.escape(text.lower())}
-        total = await self.questions.count_documents(query)
-        cursor = self.questions.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
-        return await cursor.to_list(), total
-
     async def candidates(
         self, type_: str, difficulty: str | None, tags: list[str] | None
     ) -> list[Document]:
@@ -194,6 +169,39 @@ class QuestionCatalog:
             and (not difficulty or d.get("difficulty") == difficulty)
             and (not wanted or wanted & set(d.get("tags") or ()))
         ]
+
+    def search(
+        self,
+        *,
+        type_: str | None = None,
+        difficulty: str | None = None,
+        tags: list[str] | None = None,
+        tags_mode: str = "any",
+        text: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[Document], int]:
+        """`QuestionBank.search` answered from memory (the same filters, id order and
+        paging): the listing every start page asks for costs the version read, not a count
+        and a scan of documents that carry their hidden tests."""
+        wanted = set(tags or ())
+        needle = text.lower() if text else None
+        found = [
+            d
+            for d in self._docs  # `active()` returns them in id order
+            if (not type_ or d.get("type") == type_)
+            and (not difficulty or d.get("difficulty") == difficulty)
+            and (
+                not wanted
+                or (
+                    wanted <= set(d.get("tags") or ())
+                    if tags_mode == "all"
+                    else bool(wanted & set(d.get("tags") or ()))
+                )
+            )
+            and (needle is None or needle in str(d.get("search", "")))
+        ]
+        return found[offset : offset + limit], len(found)
 
     def question(self, question_id: str) -> Any:
         """The parsed question (validated once per catalog load)."""

@@ -216,7 +216,8 @@ async def list_questions(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     tag_list = [t for t in (tags or "").split(",") if t]
-    docs, total = await _interviews(request).bank.search(
+    catalog = await _interviews(request).catalog.fresh()
+    docs, total = catalog.search(
         type_=type,
         difficulty=difficulty,
         tags=tag_list or None,
