@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -519,9 +520,12 @@ def test_faults_a_dropped_stream_a_failed_session_and_an_expired_token(
     expect(page.get_by_label("Your answer")).to_be_visible(timeout=30_000)
     live = page.get_by_test_id("live-state")
     expect(live).to_contain_text("live")
-    stack.restart("gateway")
+    # stopped first, and started only once the page says so: a restart that completes before
+    # the browser notices would leave nothing to see
+    stack.kill("gateway", signal.SIGTERM)
     expect(live).to_contain_text("reconnecting")
     journey.visit("stream dropped", audit=False)
+    stack.restart("gateway")
     expect(live).to_contain_text("live", timeout=30_000)
     page.get_by_label("Your answer").fill(STORY)
     page.get_by_role("button", name="Submit answers").click()
