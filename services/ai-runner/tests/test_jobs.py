@@ -103,7 +103,8 @@ def s3_endpoint() -> Iterator[str]:
 
 class FlakyProvider(OfflineGrader):
     async def grade_behavioral(self, question: Any, answer: str) -> Any:
-        raise ProviderFailed("The AI provider is overloaded (HTTP 429) - tried 4 times.")
+        # as the Gemini adapter words it: no full stop of its own
+        raise ProviderFailed("The AI provider is overloaded (HTTP 429) — tried 4 times")
 
 
 @pytest.fixture
@@ -292,7 +293,7 @@ async def test_provider_failure_ends_the_session_failed_with_a_reason(runner: An
     await eventually(lambda: _has(runner, sid, "SessionFailed"), timeout=60, message="failed")
     failed = (await runner.state.runtime.store.load(sid))[-1].event()
     assert failed.stage == "scoring" and "overloaded" in failed.reason
-    assert "credit has been returned" in failed.reason
+    assert "tried 4 times. Your interview credit has been returned" in failed.reason
 
 
 async def test_a_dead_workers_job_is_finished_by_another(runner: Any) -> None:

@@ -103,6 +103,13 @@ CLAIM_PAGE = 32  # candidates read per claim and kind (unleased, lease run out)
 PENDING_REFRESH_SECONDS = 5.0
 
 
+def _sentence(text: str) -> str:
+    """`text` ended as a sentence: a provider's reason ("... Bad request") is followed by
+    more words in the message a candidate reads."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 class Jobs:
     def __init__(
         self,
@@ -396,7 +403,8 @@ class Jobs:
             await self.fail(
                 job,
                 "scoring" if stage == "scoring" else "preparing",
-                f"{exc.reason} Your interview credit has been returned; please try again later.",
+                f"{_sentence(exc.reason)} Your interview credit has been returned; please try "
+                "again later.",
             )
         except Exception:
             outcome = "error"
