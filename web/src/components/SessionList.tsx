@@ -19,12 +19,14 @@ export function sessionLink(s: Pick<Session, "id" | "status">): string {
 export function SessionTable({ sessions }: { sessions: Session[] }) {
   if (!sessions.length) return <Empty>No interviews yet. Start one to see it here.</Empty>;
   return (
-    <ScrollTable label="Your interviews" minWidth={420}>
-      <Table striped highlightOnHover>
+    // fits a 375 px phone without scrolling: the type gives way there, so the status and
+    // the score stay whole and in view
+    <ScrollTable label="Your interviews" minWidth={300}>
+      <Table striped highlightOnHover horizontalSpacing="xs">
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Started</Table.Th>
-            <Table.Th>Type</Table.Th>
+            <Table.Th visibleFrom="sm">Type</Table.Th>
             <Table.Th>Status</Table.Th>
             <Table.Th>Score</Table.Th>
           </Table.Tr>
@@ -37,12 +39,14 @@ export function SessionTable({ sessions }: { sessions: Session[] }) {
                   {s.created_at ? new Date(s.created_at).toLocaleString() : s.id}
                 </Anchor>
               </Table.Td>
-              <Table.Td>
+              <Table.Td visibleFrom="sm">
                 {s.type}
                 {s.difficulty ? ` · ${s.difficulty}` : ""}
               </Table.Td>
               <Table.Td>
-                <Badge color={STATUS_COLOUR[s.status]}>
+                {/* a badge may shrink to its ellipsis where a column is squeezed: this one keeps
+                    its word, and the date column wraps instead */}
+                <Badge size="sm" color={STATUS_COLOUR[s.status]} style={{ minWidth: "max-content" }}>
                   {s.status}
                 </Badge>
               </Table.Td>
