@@ -253,20 +253,36 @@ class Accounts:
             )
         password_hash = await hash_password(new_password)
 
+        await self._store_password(user_id, doc["email"], password_hash, correlation_id, None)
+        await self.refresh_tokens.revoke_others(user_id, current_session, "password changed")
+
+    async def _store_password(
+        self,
+        user_id: str,
+        email: str,
+        password_hash: str,
+        correlation_id: str | None,
+        deleted: DomainError | None,
+    ) -> None:
+        """Record PasswordChanged and the new hash in one transaction (a password change or
+        a reset). `deleted`: what a deleted account raises here (None: the aggregate's own
+        UserGone)."""
+
         async def work(session: AsyncClientSession) -> None:
             user = await self.repo.get(user_id, session=session)
             if user is None:
-                raise UserGone("This account no longer exists.")
+                raise deleted or UserGone("This account no longer exists.")
+            if user.deleted and deleted is not None:
+                raise deleted
             user.password_changed(datetime.now(UTC))
             await self._save(user, session, correlation_id)
             await self.rt.db["credentials"].update_one(
-                {"_id": doc["email"], "user_id": user_id},
+                {"_id": email, "user_id": user_id},
                 {"$set": {"password_hash": password_hash}},
                 session=session,
             )
 
         await self.rt.command(work)
-        await self.refresh_tokens.revoke_others(user_id, current_session, "password changed")
 
     async def profile(self, user_id: str) -> tuple[Document, dict[str, Any]]:
         """The account and its plan (`plan`, `weekly_limit`; free until billing says more)."""
@@ -349,19 +365,13 @@ class Accounts:
             raise InvalidAccountToken("This reset link is not valid any more. Ask for a new one.")
         user_id = doc["_id"]
 
-        async def work(session: AsyncClientSession) -> None:
-            user = await self.repo.get(user_id, session=session)
-            if user is None or user.deleted:
-                raise InvalidAccountToken("This account no longer exists.")
-            user.password_changed(datetime.now(UTC))
-            await self._save(user, session, correlation_id)
-            await self.rt.db["credentials"].update_one(
-                {"_id": doc["email"], "user_id": user_id},
-                {"$set": {"password_hash": password_hash}},
-                session=session,
-            )
-
-        await self.rt.command(work)
+        await self._store_password(
+            user_id,
+            doc["email"],
+            password_hash,
+            correlation_id,
+            InvalidAccountToken("This account no longer exists."),
+        )
         await tokens.spend_all(user_id, "password_reset")
         await self.refresh_tokens.revoke_user(user_id, reason="password reset")
 
