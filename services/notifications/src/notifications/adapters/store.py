@@ -85,16 +85,15 @@ class Recipients:
         update: dict[str, Any] = {"$set": {f"preferences.{k}": v for k, v in changes.items()}}
         if not changes:
             update = {"$setOnInsert": {"preferences": {}}}
+        # an update and a find by _id, not a findAndModify: the development store answers
+        # one by scanning the collection (bench/store_ops.py)
         try:
-            doc: Document | None = await self.collection.find_one_and_update(
-                {"_id": user_id, "deleted": {"$ne": True}},
-                update,
-                projection={"preferences": 1},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
+            await self.collection.update_one(
+                {"_id": user_id, "deleted": {"$ne": True}}, update, upsert=True
             )
         except DuplicateKeyError:
             return None  # the tombstone of a deleted account
+        doc = await self.collection.find_one({"_id": user_id}, {"preferences": 1})
         return dict((doc or {}).get("preferences") or {})
 
     async def find(self, user_id: str) -> Document | None:

@@ -118,6 +118,11 @@ class Notifications:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    @property
+    def web(self) -> str:
+        """The web app's base URL, for the links in the mail."""
+        return self.settings.web_base_url.rstrip("/")
+
     def bind(self, recipients: Recipients, deliveries: Deliveries) -> None:
         """The collections, once the lifespan has connected to Mongo."""
         self.recipients = recipients
@@ -140,13 +145,12 @@ class Notifications:
     async def session_scored(
         self, event: SessionScored, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
-        base = self.settings.web_base_url.rstrip("/")
         context = {
             "session_id": event.session_id,
             "score": event.overall_score,
             "summary": event.summary,
             "insufficient_answers": event.insufficient_answers,
-            "report_url": f"{base}/report/{event.session_id}",
+            "report_url": f"{self.web}/report/{event.session_id}",
         }
         await self.deliveries.request(
             str(envelope.event_id), "report_ready", event.user_id, context, session
@@ -183,11 +187,10 @@ class Notifications:
         it need not wait for UserRegistered; a deleted account's tombstone still wins (the
         mail is recorded and the sender cancels it, as for any other kind)."""
         await self.recipients.remember(event.user_id, event.name, event.email, session)
-        base = self.settings.web_base_url.rstrip("/")
         valid = event.expires_at - envelope.occurred_at
         context = {
             # the plain token stays in the delivery row until sent: it is what the link needs
-            "link": f"{base}/{page}?{urlencode({'token': event.token})}",
+            "link": f"{self.web}/{page}?{urlencode({'token': event.token})}",
             "valid_for": f"{round(valid.total_seconds() / 60)} minutes"
             if minutes
             else f"{round(valid.total_seconds() / 3600)} hours",
@@ -220,12 +223,11 @@ class Notifications:
             return
         if event.quota_used < event.weekly_limit:
             return
-        base = self.settings.web_base_url.rstrip("/")
         context = {
             "weekly_limit": event.weekly_limit,
             "plan": event.plan or "free",
             "resets_at": long_date(week_resets_at(event.quota_week)),
-            "upgrade_url": f"{base}/billing" if (event.plan or "free") == "free" else None,
+            "upgrade_url": f"{self.web}/billing" if (event.plan or "free") == "free" else None,
         }
         await self.deliveries.request(
             f"quota:{event.user_id}:{event.quota_week}",
@@ -238,7 +240,6 @@ class Notifications:
     async def plan_upgraded(
         self, event: PlanUpgraded, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
-        base = self.settings.web_base_url.rstrip("/")
         price = (
             money(event.monthly_price, event.currency)
             if event.monthly_price is not None and event.currency
@@ -250,7 +251,7 @@ class Notifications:
             "price": price,
             "effective_at": long_date(event.effective_at),
             "renews_at": long_date(event.current_period_end) if event.current_period_end else None,
-            "billing_url": f"{base}/billing",
+            "billing_url": f"{self.web}/billing",
         }
         await self.deliveries.request(
             str(envelope.event_id), "plan_upgraded", event.user_id, context, session
@@ -259,12 +260,11 @@ class Notifications:
     async def payment_failed(
         self, event: PaymentFailed, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
-        base = self.settings.web_base_url.rstrip("/")
         context = {
             "amount": money(event.amount, event.currency),
             "attempt": event.attempt,
             "grace_until": long_date(event.grace_until) if event.grace_until else None,
-            "billing_url": f"{base}/billing",
+            "billing_url": f"{self.web}/billing",
         }
         await self.deliveries.request(
             str(envelope.event_id), "payment_failed", event.user_id, context, session
@@ -275,14 +275,13 @@ class Notifications:
     ) -> None:
         if event.reason == "deleted":
             return  # the account is being closed: UserDeleted forgets the address
-        base = self.settings.web_base_url.rstrip("/")
         context = {
             "from_plan": event.from_plan,
             "plan": event.plan,
             "weekly_limit": event.weekly_limit,
             "why": DOWNGRADE_WORDS.get(event.reason, "your subscription has ended"),
             "effective_at": long_date(event.effective_at),
-            "billing_url": f"{base}/billing",
+            "billing_url": f"{self.web}/billing",
         }
         await self.deliveries.request(
             str(envelope.event_id), "plan_downgraded", event.user_id, context, session
