@@ -308,6 +308,14 @@ def canceled_subscription(
     )  # fmt: skip
 
 
+async def deliver_signed(
+    receive: WebhookReceiver, secret: str, event: dict[str, Any], correlation_id: str | None
+) -> None:
+    """Hand a Stripe-format event to billing's webhook handler, signed as Stripe signs."""
+    payload = dumps(event)
+    await receive(payload.encode(), sign(payload, secret), correlation_id)
+
+
 class LocalProvider:
     """The payment provider port without a Stripe key: checkouts paid on billing's own page
     (`enabled`: LOCAL_CHECKOUT_ENABLED), its subscriptions cancelled here. A real Stripe
@@ -380,10 +388,8 @@ class LocalProvider:
         }
 
     async def deliver(self, event: dict[str, Any], correlation_id: str | None = None) -> None:
-        """Hand a Stripe-format event to billing's webhook handler, signed like Stripe."""
         assert self.receive is not None, "LocalProvider.receive is bound at start-up"
-        payload = dumps(event)
-        await self.receive(payload.encode(), sign(payload, self.webhook_secret), correlation_id)
+        await deliver_signed(self.receive, self.webhook_secret, event, correlation_id)
 
     async def cancel_at_period_end(
         self, user_id: str, subscription: StripeSubscription, now: datetime

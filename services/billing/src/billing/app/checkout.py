@@ -116,8 +116,6 @@ class Checkout:
         return doc
 
     async def _deliver(self, event: dict[str, Any], correlation_id: str | None) -> None:
-        """Hand a local Stripe-format event to the webhook handler, signed like Stripe (the
-        same as `LocalProvider.deliver`; the page exists only where that provider runs)."""
-        payload = local_stripe.dumps(event)
-        signature = local_stripe.sign(payload, self.webhooks.webhook_secret)
-        await self.webhooks.receive(payload.encode(), signature, correlation_id)
+        await local_stripe.deliver_signed(
+            self.webhooks.receive, self.webhooks.webhook_secret, event, correlation_id
+        )
