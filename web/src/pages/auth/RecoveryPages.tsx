@@ -1,4 +1,5 @@
 import { Alert, Anchor, Button, Loader, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
+import { useMutation } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, must } from "../../api/client";
@@ -7,25 +8,14 @@ import { AuthCard } from "./AuthPages";
 
 export function ForgotPasswordPage() {
   const [email, setEmail] = useState("");
-  const [sent, setSent] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(event: FormEvent) {
+  const forgot = useMutation({ mutationFn: () => must(api.POST("/auth/password/forgot", { body: { email } })) });
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await must(api.POST("/auth/password/forgot", { body: { email } }));
-      setSent(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    forgot.mutate();
   }
   return (
     <AuthCard title="Forgot your password?">
-      {sent ? (
+      {forgot.isSuccess ? (
         <Alert color="teal" role="status">
           If an account uses {email}, a link to choose a new password is on its way. It works once, for 30 minutes.
         </Alert>
@@ -33,13 +23,13 @@ export function ForgotPasswordPage() {
         <form onSubmit={submit} noValidate>
           <Stack>
             <Text size="sm">We will email you a link to choose a new password.</Text>
-            {error != null && (
+            {forgot.isError && (
               <Alert color="red" role="alert">
-                {messageOf(error)}
+                {messageOf(forgot.error)}
               </Alert>
             )}
             <TextInput label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
-            <Button type="submit" loading={busy}>
+            <Button type="submit" loading={forgot.isPending}>
               Send the link
             </Button>
           </Stack>
@@ -56,26 +46,18 @@ export function ResetPasswordPage() {
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
   const [password, setPassword] = useState("");
-  const [done, setDone] = useState(false);
-  const [error, setError] = useState<{ field?: string; general?: string }>({});
-  const [busy, setBusy] = useState(false);
-  async function submit(event: FormEvent) {
+  const reset = useMutation({
+    mutationFn: () => must(api.POST("/auth/password/reset", { body: { token, new_password: password } })),
+  });
+  const field = reset.error instanceof ApiError ? fieldErrors(reset.error.problem).new_password : undefined;
+  const error = reset.isError ? (field ? { field } : { general: messageOf(reset.error) }) : {};
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError({});
-    try {
-      await must(api.POST("/auth/password/reset", { body: { token, new_password: password } }));
-      setDone(true);
-    } catch (e) {
-      const field = e instanceof ApiError ? fieldErrors(e.problem).new_password : undefined;
-      setError(field ? { field } : { general: messageOf(e) });
-    } finally {
-      setBusy(false);
-    }
+    reset.mutate();
   }
   return (
     <AuthCard title="Choose a new password">
-      {done ? (
+      {reset.isSuccess ? (
         <Alert color="teal" role="status">
           Your password is changed and every device was signed out.{" "}
           <Anchor component={Link} to="/signin">
@@ -101,7 +83,7 @@ export function ResetPasswordPage() {
               onChange={(e) => setPassword(e.currentTarget.value)}
               error={error.field}
             />
-            <Button type="submit" loading={busy} disabled={!token}>
+            <Button type="submit" loading={reset.isPending} disabled={!token}>
               Change password
             </Button>
           </Stack>

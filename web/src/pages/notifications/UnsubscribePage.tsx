@@ -1,37 +1,23 @@
 /** Opened from a mail's "Unsubscribe" link, signed in or not. Opening it changes nothing
  * (link scanners open links too); the button does. */
 import { Alert, Anchor, Button, Stack, Text } from "@mantine/core";
-import { useState } from "react";
+import { useMutation } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { api, must } from "../../api/client";
 import { messageOf } from "../../api/problem";
-import type { components } from "../../api/schema";
 import { AuthCard } from "../auth/AuthPages";
-
-type Unsubscribed = components["schemas"]["Unsubscribed"];
 
 export default function UnsubscribePage() {
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
-  const [done, setDone] = useState<Unsubscribed | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  async function confirm() {
-    setBusy(true);
-    setError(null);
-    try {
-      setDone(await must(api.POST("/notifications/unsubscribe", { body: { token } })));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const unsubscribe = useMutation({
+    mutationFn: () => must(api.POST("/notifications/unsubscribe", { body: { token } })),
+  });
   return (
     <AuthCard title="Unsubscribe">
-      {done ? (
+      {unsubscribe.isSuccess ? (
         <Alert color="teal" role="status">
-          {done.detail}
+          {unsubscribe.data.detail}
         </Alert>
       ) : !token ? (
         <Alert color="red" role="alert">
@@ -40,12 +26,12 @@ export default function UnsubscribePage() {
       ) : (
         <Stack>
           <Text size="sm">Stop getting this kind of email from Mock Interviews?</Text>
-          {error != null && (
+          {unsubscribe.isError && (
             <Alert color="red" role="alert">
-              {messageOf(error)}
+              {messageOf(unsubscribe.error)}
             </Alert>
           )}
-          <Button onClick={confirm} loading={busy}>
+          <Button onClick={() => unsubscribe.mutate()} loading={unsubscribe.isPending}>
             Unsubscribe
           </Button>
         </Stack>
