@@ -65,14 +65,11 @@ REPO = BENCH_DIR.parent
 # bench/interviews.py is named like the interviews package: keep bench/ off the import path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "tests" / "chaos"))
+
+from driver import answers_for  # noqa: E402  (the chaos suite's simulated candidate)
 
 PASSWORD = "Count-Every-Trip-42"
-STORY = (
-    "Situation: our release was two weeks late because the payment team and mine disagreed "
-    "on the API. Task: I owned the integration. Action: I set up a daily fifteen-minute call, "
-    "wrote the contract down and got both leads to sign it off. Result: we shipped in eight "
-    "days and cut integration bugs by half; since then I write the contract first."
-)
 MONGO_SERVICES = ("auth", "interviews", "ai-runner", "billing", "notifications")
 NOT_WORK = {"ping", "hello", "isMaster", "ismaster", "endSessions", "buildInfo"}
 COLUMNS = (
@@ -222,15 +219,7 @@ async def walk(gateway: str, meter: Meter, session: Any) -> dict[str, Counter[Ke
     view = await call("GET", f"/interviews/{sid}", 200, headers=auth)
     if view["status"] != "ready":
         raise BenchFailure(f"session {sid} is {view['status']}, not ready")
-    answers = []
-    for question in view["questions"]:
-        if question["kind"] == "coding":
-            code = f"def {question['function_name']}(*args):\n    return None\n"
-            answers.append(
-                {"question_id": question["question_id"], "language": "python", "response": code}
-            )
-        else:
-            answers.append({"question_id": question["question_id"], "response": STORY})
+    answers = answers_for(view["questions"])
 
     _, base = await meter.read()
     _, commands = await step(
@@ -298,16 +287,7 @@ async def latencies(gateway: str, session: Any, count: int) -> dict[str, Dist]:
         started = await call("POST", "/interviews", 202, json={"type": "mixed"}, headers=auth)
         view = await until(started["id"], auth, "ready", t0)
         ready_ms.append((time.perf_counter() - t0) * 1000)
-        answers = [
-            {
-                "question_id": q["question_id"],
-                "language": "python",
-                "response": "def f():\n  pass\n",
-            }
-            if q["kind"] == "coding"
-            else {"question_id": q["question_id"], "response": STORY}
-            for q in view["questions"]
-        ]
+        answers = answers_for(view["questions"])
         t0 = time.perf_counter()
         await call(
             "POST",
