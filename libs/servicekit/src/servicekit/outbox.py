@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream.rabbit import RabbitBroker, RabbitExchange
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from servicekit.logs import get_logger
@@ -137,18 +137,18 @@ class OutboxRelay:
             return True  # held with time to spare: no write on every wake-up
         until = now + timedelta(seconds=self.lease_seconds)
         try:
-            doc = await self.leases.find_one_and_update(
+            # matched (ours, or run out) -> now ours; not matched -> the upsert's insert of
+            # the same _id fails: another replica holds a live lease. No read-back needed.
+            await self.leases.update_one(
                 {"_id": "relay", "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
                 {"$set": {"owner": self.owner, "expires_at": until}},
                 upsert=True,
-                return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
             self._lease_until = None
             return False  # another replica holds a live lease
-        held = doc is not None and doc.get("owner") == self.owner
-        self._lease_until = until if held else None
-        return held
+        self._lease_until = until
+        return True
 
     async def publish_pending(self) -> int:
         rows = await (

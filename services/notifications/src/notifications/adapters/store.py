@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
@@ -172,27 +172,40 @@ class Deliveries:
 
     async def claim(self, lease_seconds: float) -> Document | None:
         """Take one due mail for this process: a pending one whose time has come, or one
-        whose sender's lease ran out (it crashed mid-send). Atomic, so two replicas never
-        hold the same mail at once."""
+        whose sender's lease ran out (it crashed mid-send). A read of the first due one, then
+        a compare-and-set on the state that read saw, so two replicas never hold the same
+        mail at once: the loser's update matches nothing and it takes none this time. (Two
+        commands rather than one findAndModify: the development store answers findAndModify
+        by scanning the collection, and deliveries only grow.)"""
         now = datetime.now(UTC)
-        doc: Document | None = await self.collection.find_one_and_update(
-            {
-                "$or": [
-                    {"status": PENDING, "next_attempt_at": {"$lte": now}},
-                    {"status": SENDING, "lease_until": {"$lt": now}},
-                ]
-            },
-            {
-                "$set": {
-                    "status": SENDING,
-                    "lease_owner": self.owner,
-                    "lease_until": now + timedelta(seconds=lease_seconds),
+        due = await (
+            self.collection.find(
+                {
+                    "$or": [
+                        {"status": PENDING, "next_attempt_at": {"$lte": now}},
+                        {"status": SENDING, "lease_until": {"$lt": now}},
+                    ]
                 }
-            },
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
+            )
+            .sort([("next_attempt_at", ASCENDING)])
+            .limit(1)
+            .to_list()
         )
-        return doc
+        if not due:
+            return None
+        doc: Document = due[0]
+        seen: dict[str, Any] = {"_id": doc["_id"], "status": doc["status"]}
+        if doc["status"] == SENDING:
+            seen["lease_until"] = doc.get("lease_until")
+        lease = {
+            "status": SENDING,
+            "lease_owner": self.owner,
+            "lease_until": now + timedelta(seconds=lease_seconds),
+        }
+        claimed = await self.collection.update_one(seen, {"$set": lease})
+        if not claimed.modified_count:
+            return None  # another replica took it between the read and the write
+        return doc | lease
 
     async def _settle(self, doc: Document, update: dict[str, Any]) -> bool:
         update.setdefault("$unset", {}).update({"lease_until": "", "lease_owner": ""})
