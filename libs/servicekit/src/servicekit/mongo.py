@@ -11,6 +11,8 @@ keeps finding nothing shows up as `origin` = the loop's name with `result="empty
 from __future__ import annotations
 
 import contextvars
+import json
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -90,7 +92,89 @@ class CommandCounter(monitoring.CommandListener):
         MONGO_COMMANDS.labels(self.service, name, collection, source, "error").inc()
 
 
+def _filters(command_name: str, command: Any) -> list[Any]:
+    """The filters a command selects documents by (none for inserts and cursors)."""
+    if command_name in ("find", "count", "distinct"):
+        key = "filter" if command_name == "find" else "query"
+        return [command.get(key) or {}]
+    if command_name == "findAndModify":
+        return [command.get("query") or {}]
+    if command_name == "update":
+        return [u.get("q") or {} for u in command.get("updates", ())]
+    if command_name == "delete":
+        return [d.get("q") or {} for d in command.get("deletes", ())]
+    if command_name == "aggregate":
+        pipeline = command.get("pipeline") or [{}]
+        first = pipeline[0] if pipeline else {}
+        # $collStats, $indexStats and the like read no documents; a pipeline that starts
+        # elsewhere than $match reads the whole collection
+        if any(k in first for k in ("$collStats", "$indexStats", "$listSessions")):
+            return []
+        return [first.get("$match") or {}]
+    return []
+
+
+def query_shape(selector: Any) -> dict[str, Any]:
+    """The fields a filter pins, without their values: {"fields": [...], "or": [[...], ...]}.
+    `$and` pins the union of its parts; each `$or` branch is a shape of its own."""
+    fields: set[str] = set()
+    branches: list[dict[str, Any]] = []
+    for key, value in (selector or {}).items():
+        if key == "$and":
+            for part in value:
+                inner = query_shape(part)
+                fields.update(inner["fields"])
+                branches.extend(inner["or"])
+        elif key == "$or":
+            branches.extend(query_shape(part) for part in value)
+        elif not key.startswith("$"):
+            fields.add(key)
+    return {"fields": sorted(fields), "or": branches}
+
+
+class QueryShapeLog(monitoring.CommandListener):
+    """Development and test aid (MONGO_QUERY_LOG=<dir>): writes each distinct (database,
+    collection, command, filter shape) a process sends, once, as a JSON line in
+    <dir>/<service>-<pid>.jsonl. tests/e2e checks every shape the journeys produced against
+    the collection's indexes (tests/e2e/query_audit.py)."""
+
+    def __init__(self, service: str, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        self.path = os.path.join(directory, f"{service}-{os.getpid()}.jsonl")
+        self.service = service
+        self._seen: set[str] = set()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        for selector in _filters(name, event.command):
+            line = json.dumps(
+                {
+                    "service": self.service,
+                    "db": event.database_name,
+                    "collection": _collection(name, event.command),
+                    "command": name,
+                    "shape": query_shape(selector),
+                    "origin": _ORIGIN.get(),
+                },
+                sort_keys=True,
+            )
+            if line in self._seen:
+                continue
+            self._seen.add(line)
+            with open(self.path, "a", encoding="utf-8") as out:
+                out.write(line + "\n")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
 def connect(uri: str, app_name: str, socket_timeout_ms: int = 8000) -> AsyncMongoClient[Document]:
+    listeners: list[monitoring.CommandListener] = [CommandCounter(app_name)]
+    if query_log := os.environ.get("MONGO_QUERY_LOG"):
+        listeners.append(QueryShapeLog(app_name, query_log))
     return AsyncMongoClient(
         uri,
         appname=app_name,
@@ -102,7 +186,7 @@ def connect(uri: str, app_name: str, socket_timeout_ms: int = 8000) -> AsyncMong
         # the gateway's own 15 s timeout turns it into a slow 504 (found by the chaos suite)
         socketTimeoutMS=socket_timeout_ms,
         uuidRepresentation="standard",
-        event_listeners=[CommandCounter(app_name)],
+        event_listeners=listeners,
     )
 
 
@@ -128,5 +212,6 @@ __all__ = [
     "in_transaction",
     "origin",
     "ping",
+    "query_shape",
     "set_origin",
 ]

@@ -64,6 +64,54 @@ class DomainError(Exception):
         self.extra = extra
 
 
+# pydantic's messages speak of types ("String should have at least 10 characters"); a form
+# shows `msg` beside the field, so say what to do. `type` stays pydantic's, for programs.
+_READABLE: dict[str, str] = {
+    "missing": "This is required.",
+    "extra_forbidden": "This field is not accepted here.",
+    "string_too_short": "Use at least {min_length} characters.",
+    "string_too_long": "Use at most {max_length} characters.",
+    "too_short": "Give at least {min_length} items.",
+    "too_long": "Give at most {max_length} items.",
+    "greater_than_equal": "Use {ge} or more.",
+    "greater_than": "Use more than {gt}.",
+    "less_than_equal": "Use {le} or less.",
+    "less_than": "Use less than {lt}.",
+    "literal_error": "Use one of {expected}.",
+    "enum": "Use one of {expected}.",
+    "int_parsing": "Use a whole number.",
+    "int_type": "Use a whole number.",
+    "int_from_float": "Use a whole number.",
+    "float_parsing": "Use a number.",
+    "float_type": "Use a number.",
+    "bool_parsing": "Use true or false.",
+    "bool_type": "Use true or false.",
+    "string_type": "Use text.",
+    "list_type": "Use a list.",
+    "dict_type": "Use an object.",
+    "model_type": "Use an object.",
+    "datetime_parsing": "Use a date and time such as 2026-01-31T09:00:00Z.",
+    "uuid_parsing": "Use a UUID.",
+}
+
+
+def readable(error: Any) -> str:
+    """One validation error as a sentence a person can act on."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":  # our own validators already speak plainly
+        return str(error.get("msg", "")).removeprefix("Value error, ")
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "This cannot be empty."
+    template = _READABLE.get(kind)
+    if template is None:
+        return str(error.get("msg", ""))
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError, ValueError):
+        return str(error.get("msg", ""))
+
+
 def problem_response(
     status: int,
     code: str,
@@ -117,7 +165,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            {"loc": list(e.get("loc", ())), "msg": readable(e), "type": e.get("type", "")}
             for e in exc.errors()
         ]
         if any(e["type"] == "json_invalid" for e in errors):
