@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devstack import Stack  # noqa: E402
+from query_audit import audit  # noqa: E402
 from stackutil import delete_queues_with_prefix  # noqa: E402
 
 
@@ -51,7 +52,13 @@ def stack(
     isolated_env: dict[str, str],
 ) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("stack")
-    env = isolated_env | {"RABBITMQ_URL": rabbitmq_url, "REDIS_URL": redis_url}
+    queries = data_dir / "queries"
+    env = isolated_env | {
+        "RABBITMQ_URL": rabbitmq_url,
+        "REDIS_URL": redis_url,
+        # every distinct query shape the services send, checked against the indexes below
+        "MONGO_QUERY_LOG": str(queries),
+    }
     # a Mongo-wire server per stack (its own process, under data_dir) unless MONGO_URI is set:
     # secantusdb can be left pinning its cache by a storm of conflicting transactions (the
     # fifty simultaneous starts) and then hang whatever else shares it
@@ -59,6 +66,22 @@ def stack(
     platform.start(timeout=90)
     try:
         yield platform
+        if queries.exists():
+            audit(queries, platform.mongo_uri)
     finally:
         platform.stop()
         delete_queues_with_prefix(isolated_env["QUEUE_PREFIX"], rabbitmq_url)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The index audit judges every stack that ran before it: it goes last."""
+    last = [
+        item
+        for item in items
+        if item.nodeid.endswith(
+            "test_query_indexes.py::test_every_query_the_journeys_sent_starts_from_an_index"
+        )
+    ]
+    for item in last:
+        items.remove(item)
+        items.append(item)

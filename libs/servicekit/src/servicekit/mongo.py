@@ -94,6 +94,8 @@ class CommandCounter(monitoring.CommandListener):
 
 def _filters(command_name: str, command: Any) -> list[Any]:
     """The filters a command selects documents by (none for inserts and cursors)."""
+    if command_name == "count" and not command.get("query"):
+        return []  # estimated_document_count: the collection's metadata, no documents read
     if command_name in ("find", "count", "distinct"):
         key = "filter" if command_name == "find" else "query"
         return [command.get(key) or {}]
