@@ -417,7 +417,36 @@ def add_secret(objs: list[dict[str, Any]]) -> None:
     )
 
 
+def backup_container(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    cronjob = find(objs, "CronJob", "mongo-backup")
+    found: dict[str, Any] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    return found
+
+
 BREAKAGES: list[Any] = [
+    pytest.param(
+        lambda o: backup_container(o).update(image="amazon/aws-cli:2.17.0"),
+        "CronJob/mongo-backup: container backup: image 'amazon/aws-cli:2.17.0' is not the "
+        "platform's own image",
+        id="backup-third-party-image",
+    ),
+    pytest.param(
+        lambda o: backup_container(o).update(
+            image="registry.example.com/mock-interview/interviews:1.4.2"
+        ),
+        "CronJob/mongo-backup: container backup: image "
+        "'registry.example.com/mock-interview/interviews:1.4.2' must be pinned by digest here",
+        id="backup-app-image-by-tag",
+    ),
+    pytest.param(
+        lambda o: backup_container(o).update(
+            image="registry.example.com/mock-interview/interviews@sha256:" + "1" * 64
+        ),
+        "is not the platform's own image",
+        id="backup-image-other-than-the-deployments",
+    ),
     pytest.param(
         add_secret,
         "Secret/mock-interview-secrets: a Secret object is committed",
@@ -734,7 +763,7 @@ BREAKAGES: list[Any] = [
         lambda o: find(o, "CronJob", "mongo-backup")["spec"]["jobTemplate"]["spec"]["template"][
             "spec"
         ]["containers"][0]["securityContext"].update(readOnlyRootFilesystem=False),
-        "CronJob/mongo-backup: container upload: readOnlyRootFilesystem must be true",
+        "CronJob/mongo-backup: container backup: readOnlyRootFilesystem must be true",
         id="backup-writable-root",
     ),
     pytest.param(
@@ -1012,6 +1041,24 @@ def test_a_maintenance_job_without_the_maintenance_label_is_refused(
     clean = check_k8s.Report("prod")
     check_k8s.check_maintenance(prod_objects, clean)
     assert clean.problems == []
+
+
+@pytest.mark.parametrize("image", ["mongo:7.0", "registry.example.com/mock-interview/interviews:1"])
+def test_a_maintenance_job_with_a_literal_image_is_refused(
+    tmp_path: Path, prod_objects: list[dict[str, Any]], image: str
+) -> None:
+    """The restore and the rebuilds run the image a Deployment runs now (read from it when
+    the Job is created), so a third-party tool by tag or a stale tag of ours is refused."""
+    for source in (K8S / "maintenance").glob("*.yaml"):
+        text = source.read_text().replace('"${INTERVIEWS_IMAGE}"', image)
+        (tmp_path / source.name).write_text(text)
+    report = check_k8s.Report("prod")
+    check_k8s.check_maintenance(prod_objects, report, root=tmp_path)
+    for name in ("mongo-restore.yaml", "rebuild-sessions.yaml"):
+        assert any(
+            name in p and f"image {image!r} must be ${{<SERVICE>_IMAGE}}" in p
+            for p in report.problems
+        ), report.problems
 
 
 def test_only_the_sandbox_namespace_may_relax_pod_security(
