@@ -115,6 +115,9 @@ def broker() -> Iterator[dict[str, Any]]:
         (work / sub).mkdir()
     node_env = {
         **os.environ,
+        # the CLI tools themselves, not Debian's wrappers (which switch to the rabbitmq user,
+        # and so to another Erlang cookie)
+        "PATH": f"{Path(server).parent}:{os.environ['PATH']}",
         "HOME": str(work / "home"),  # its own Erlang cookie
         "RABBITMQ_NODENAME": f"mi-defs-{uuid.uuid4().hex[:8]}@localhost",
         "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
@@ -143,6 +146,7 @@ def broker() -> Iterator[dict[str, Any]]:
                     raise RuntimeError("the private RabbitMQ node did not start in 90 s") from None
                 time.sleep(0.2)
         yield {
+            "env": node_env,
             "url": lambda user, password: f"amqp://{user}:{password}@127.0.0.1:{port}/",
             "passwords": passwords,
             "admin": ("ops", env["RABBITMQ_ADMIN_PASS"]),
@@ -169,6 +173,33 @@ async def test_there_is_no_guest_and_every_user_logs_in_with_its_env_password(
     for user, password in [*broker["passwords"].items(), broker["admin"]]:
         connection = await aio_pika.connect(broker["url"](user, password), timeout=10)
         await connection.close()
+
+
+def test_the_brokers_healthcheck_fails_while_a_guest_account_exists(
+    broker: dict[str, Any],
+) -> None:
+    """docker-compose.yml's own healthcheck command, against the node (the CLI tools find it
+    by RABBITMQ_NODENAME and the cookie under HOME): healthy as the definitions leave it,
+    unhealthy once someone (an old volume) has a guest."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    check = compose["services"]["rabbitmq"]["healthcheck"]["test"]
+    assert check[0] == "CMD-SHELL"
+
+    def healthy() -> bool:
+        done = subprocess.run(
+            ["sh", "-c", check[1]], env=broker["env"], capture_output=True, timeout=60
+        )
+        return done.returncode == 0
+
+    def ctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", "-q", *args], env=broker["env"], check=True, timeout=60)
+
+    assert healthy()
+    ctl("add_user", "guest", "guest")
+    try:
+        assert not healthy()
+    finally:
+        ctl("delete_user", "guest")
 
 
 async def test_every_service_starts_as_itself_and_cannot_touch_another_services_queues(
