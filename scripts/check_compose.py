@@ -4,8 +4,12 @@ from deploy/Dockerfile with its name as the SERVICE build argument, the web app 
 deploy/web/Dockerfile, every image built here hardened (non-root, read-only root filesystem,
 no capabilities, no privilege escalation), healthchecks, `depends_on` conditions that point at
 real services, no dependency cycles, only the web app published (the browser's one origin,
-proxying the API to the gateway), MongoDB a replica set, every variable the file interpolates
-documented in `.env.example`, and no secret written into either file.
+proxying the API to the gateway), MongoDB a replica set with authentication (a keyFile), one
+database user and one broker user per service (each service's MONGO_URI names its own user and
+database, its RABBITMQ_URL its own user; the broker's definitions give each service exactly
+servicekit.broker's permissions and hold no guest), each secret handed only to who uses it,
+every variable the file interpolates documented in `.env.example`, and no secret written into
+either file.
 
     python scripts/check_compose.py [docker-compose.yml] [--env-example .env.example]
 
@@ -26,6 +30,7 @@ from typing import Any
 import jsonschema
 import yaml
 from secret_patterns import SECRET_NAME, SECRET_VALUE, URL_CREDENTIALS
+from servicekit.broker import broker_permissions
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "deploy" / "schemas" / "compose-spec.json"
@@ -34,9 +39,19 @@ DOCKERFILE = "deploy/Dockerfile"  # the one image recipe; SERVICE picks what it 
 OTHER_IMAGES = {"web": "deploy/web/Dockerfile"}
 PUBLIC = {"web": 8080}  # the only published service and its container port
 # Who may be handed each secret of .env (interpolated into its definition); anyone else
-# getting it fails the check. RABBITMQ_DEFAULT_PASS is still every service's: one broker
-# account in compose (per-service users exist in Kubernetes only, deploy/k8s/README.md).
+# getting it fails the check. Per service: MONGO_PASSWORD_<SERVICE> (its own and mongo-users),
+# RABBITMQ_PASSWORD_<SERVICE> (its own and the broker), added by secret_users().
+MONGO = "mongo"  # the database server
+MONGO_SETUP = "mongo-users"  # creates the per-service users, as root
+RABBITMQ = "rabbitmq"
+RABBITMQ_DEFINITIONS = "deploy/rabbitmq/definitions.json"
+RABBITMQ_DEFINITIONS_MOUNT = "/etc/mock-interview/definitions.json"
+RABBITMQ_CONF = "deploy/rabbitmq/rabbitmq.conf"
 SECRET_USERS = {
+    "MONGO_ROOT_PASSWORD": {MONGO, MONGO_SETUP},
+    "MONGO_REPLICA_SET_KEY": {MONGO},
+    "MONGO_BACKUP_PASSWORD": {MONGO_SETUP},
+    "RABBITMQ_ADMIN_PASS": {RABBITMQ},
     "JWT_PRIVATE_KEY": {"auth"},
     "STRIPE_API_KEY": {"billing"},
     "STRIPE_WEBHOOK_SECRET": {"billing"},
@@ -51,6 +66,23 @@ ROOT_USERS = {"root", "0"}
 # `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 PLACEHOLDER = re.compile(r"^(|change-me|changeme|<[^>]*>|\"<[^>]*>\")$")
+
+
+def variable_suffix(service: str) -> str:
+    return service.upper().replace("-", "_")
+
+
+def database_of(service: str) -> str:
+    """servicekit.settings: mi_<service_name>, dashes as underscores."""
+    return "mi_" + service.replace("-", "_")
+
+
+def secret_users(ours: Iterable[str]) -> dict[str, set[str]]:
+    users = {k: set(v) for k, v in SECRET_USERS.items()}
+    for name in ours:
+        users[f"MONGO_PASSWORD_{variable_suffix(name)}"] = {name, MONGO_SETUP}
+        users[f"RABBITMQ_PASSWORD_{variable_suffix(name)}"] = {name, RABBITMQ}
+    return users
 
 
 def strings(node: Any) -> Iterable[str]:
@@ -270,7 +302,7 @@ def check(compose_path: Path, env_example: Path) -> list[str]:
                 "uses under environment"
             )
         used = {var for text in strings(svc) for var, _, _ in INTERPOLATION.findall(text)}
-        for secret, users in SECRET_USERS.items():
+        for secret, users in secret_users(ours).items():
             if secret in used and name not in users:
                 problems.append(f"{name}: is handed {secret}, which only {sorted(users)} use")
 
@@ -290,17 +322,32 @@ def check(compose_path: Path, env_example: Path) -> list[str]:
 
     problems += cycles(services)
 
-    # -- MongoDB must be a replica set (transactions, change streams)
-    mongo = [n for n, s in services.items() if str(s.get("image", "")).startswith("mongo:")]
+    # -- MongoDB must be a replica set (transactions, change streams) with authentication
+    mongo = [
+        n
+        for n, s in services.items()
+        if str(s.get("image", "")).startswith("mongo:") and n != MONGO_SETUP
+    ]
     if not mongo:
         problems.append("no MongoDB service")
     for name in mongo:
-        if "--replSet" not in " ".join(map(str, services[name].get("command") or [])):
+        started = " ".join(map(str, [*strings(services[name].get("entrypoint") or [])]))
+        started += " " + " ".join(strings(services[name].get("command") or []))
+        if "--replSet" not in started:
             problems.append(f"{name}: MongoDB must run as a replica set (--replSet)")
+        if "--keyFile" not in started:
+            problems.append(
+                f"{name}: MongoDB must run with authentication: --keyFile (which implies it)"
+            )
+        if not only_interpolation(
+            environment(services[name]).get("MONGO_INITDB_ROOT_PASSWORD", "")
+        ):
+            problems.append(f"{name}: MONGO_INITDB_ROOT_PASSWORD must come from .env")
     for name, svc in services.items():
         uri = environment(svc).get("MONGO_URI")
         if uri and "replicaSet=" not in uri:
             problems.append(f"{name}: MONGO_URI must name the replica set (replicaSet=...)")
+    problems += credentials_problems(services, ours, base)
 
     # -- .env.example documents every variable the file reads
     if not env_example.is_file():
@@ -322,6 +369,148 @@ def check(compose_path: Path, env_example: Path) -> list[str]:
     )
     if tracked.returncode == 0:
         problems.append(".env is committed: remove it from git (it holds the secrets)")
+    return problems
+
+
+URI = re.compile(
+    r"^(?P<scheme>mongodb|amqp)://(?P<user>[^:@/]*)(?::(?P<password>[^@]*))?@(?P<host>[^/?]+)"
+    r"(?:/(?P<path>[^?]*))?(?:\?(?P<query>.*))?$"
+)
+
+
+def credentials_problems(
+    services: dict[str, dict[str, Any]], ours: set[str], base: Path
+) -> list[str]:
+    """One database user and one broker user per service, its own: MONGO_URI names the
+    service's own user, its password variable and its own database (authSource too);
+    RABBITMQ_URL its own user and password variable; mongo-users creates exactly the users
+    of the services that have a MONGO_URI; the broker loads definitions holding each
+    service's user with exactly servicekit.broker's permissions, and no guest."""
+    problems: list[str] = []
+    with_mongo: set[str] = set()
+    for name, svc in services.items():
+        env = environment(svc)
+        for key, scheme in (("MONGO_URI", "mongodb"), ("RABBITMQ_URL", "amqp")):
+            value = env.get(key)
+            if value is None:
+                if name in ours and key == "RABBITMQ_URL":
+                    problems.append(f"{name}: no RABBITMQ_URL (its own broker user)")
+                continue
+            found = URI.match(value)
+            kind = "MONGO" if scheme == "mongodb" else "RABBITMQ"
+            secret = f"{kind}_PASSWORD_{variable_suffix(name)}"
+            if found is None or found["scheme"] != scheme:
+                problems.append(f"{name}: {key} is not a {scheme}:// URL with a user")
+                continue
+            if found["user"] != name:
+                problems.append(
+                    f"{name}: {key} must use its own user {name!r}, not {found['user']!r}"
+                )
+            password = INTERPOLATION.fullmatch(found["password"] or "")
+            if password is None or password.group(1) != secret:
+                problems.append(f"{name}: {key}'s password must be ${{{secret}:?...}}")
+            if scheme == "mongodb":
+                with_mongo.add(name)
+                database = database_of(name)
+                query = dict(
+                    pair.partition("=")[::2] for pair in (found["query"] or "").split("&") if pair
+                )
+                if found["path"] != database or query.get("authSource") != database:
+                    problems.append(
+                        f"{name}: MONGO_URI must name its own database {database} (path and "
+                        f"authSource=), where its user is defined with readWrite on it alone"
+                    )
+    missing = sorted(n for n in ours if n in services and n not in with_mongo and n != "gateway")
+    for name in missing:
+        problems.append(f"{name}: no MONGO_URI (its own database user)")
+
+    setup = services.get(MONGO_SETUP)
+    if setup is None:
+        problems.append(f"no {MONGO_SETUP} step: nothing creates the services' database users")
+    else:
+        listed = set(environment(setup).get("MONGO_SERVICES", "").split())
+        if listed != with_mongo:
+            problems.append(
+                f"{MONGO_SETUP}: MONGO_SERVICES {sorted(listed)} must be exactly the services "
+                f"with a MONGO_URI {sorted(with_mongo)}"
+            )
+        for name in sorted(with_mongo):
+            if f"MONGO_PASSWORD_{variable_suffix(name)}" not in environment(setup):
+                problems.append(
+                    f"{MONGO_SETUP}: needs MONGO_PASSWORD_{variable_suffix(name)} to create "
+                    f"{name}'s user"
+                )
+    for name in sorted(n for n in with_mongo if n in services):
+        depends = services[name].get("depends_on") or {}
+        if not isinstance(depends, dict) or MONGO_SETUP not in depends:
+            problems.append(f"{name}: must wait for {MONGO_SETUP} (its database user)")
+
+    broker = services.get(RABBITMQ)
+    if broker is None:
+        return [*problems, "no rabbitmq service"]
+    env = environment(broker)
+    for key in ("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS"):
+        if key in env:
+            problems.append(
+                f"{RABBITMQ}: {key}: one shared account; the users come from {RABBITMQ_DEFINITIONS}"
+            )
+    mounts = [str(v) for v in broker.get("volumes") or []]
+    if not any(
+        v.startswith(f"./{RABBITMQ_DEFINITIONS}:{RABBITMQ_DEFINITIONS_MOUNT}") for v in mounts
+    ):
+        problems.append(
+            f"{RABBITMQ}: must mount ./{RABBITMQ_DEFINITIONS} at {RABBITMQ_DEFINITIONS_MOUNT}"
+        )
+    conf = base / RABBITMQ_CONF
+    if not any(v.startswith(f"./{RABBITMQ_CONF}:/etc/rabbitmq/conf.d/") for v in mounts) or (
+        not conf.is_file() or not re.search(r"^load_definitions\s*=", conf.read_text(), re.M)
+    ):
+        problems.append(
+            f"{RABBITMQ}: must load the definitions at boot (./{RABBITMQ_CONF} with "
+            "load_definitions, mounted in /etc/rabbitmq/conf.d/)"
+        )
+    path = base / RABBITMQ_DEFINITIONS
+    try:
+        definitions = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return [*problems, f"{RABBITMQ_DEFINITIONS}: {exc}"]
+    users = {u.get("name"): u for u in definitions.get("users") or []}
+    if "guest" in users:
+        problems.append(f"{RABBITMQ_DEFINITIONS}: defines the guest user")
+    granted = {
+        p.get("user"): {k: p.get(k) for k in ("configure", "write", "read")}
+        for p in definitions.get("permissions") or []
+        if p.get("vhost") == "/"
+    }
+    broker_users = sorted(n for n in ours if n in services)
+    for name in broker_users:
+        secret = f"RABBITMQ_PASSWORD_{variable_suffix(name)}"
+        user = users.get(name)
+        if user is None:
+            problems.append(f"{RABBITMQ_DEFINITIONS}: no user {name!r} (one per service)")
+            continue
+        if user.get("password") != f"${{{secret}}}" or "password_hash" in user:
+            problems.append(
+                f"{RABBITMQ_DEFINITIONS}: {name}'s password must be the ${{{secret}}} "
+                "placeholder (filled from .env at start)"
+            )
+        if user.get("tags"):
+            problems.append(f"{RABBITMQ_DEFINITIONS}: {name} must have no tags (no management)")
+        if granted.get(name) != broker_permissions(name):
+            problems.append(
+                f"{RABBITMQ_DEFINITIONS}: {name}'s permissions must be exactly "
+                f"servicekit.broker.broker_permissions({name!r}) (scripts/rabbitmq_definitions.py)"
+            )
+    for name, user in users.items():
+        if name in broker_users:
+            continue
+        tags = user.get("tags") or []
+        if "administrator" not in tags:
+            problems.append(f"{RABBITMQ_DEFINITIONS}: user {name!r} is no service of ours")
+    for text in strings(definitions):
+        for var, _, _ in INTERPOLATION.findall(text):
+            if var not in env:
+                problems.append(f"{RABBITMQ}: {RABBITMQ_DEFINITIONS} needs {var}, not passed")
     return problems
 
 

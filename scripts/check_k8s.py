@@ -78,9 +78,12 @@ EGRESS: dict[str, tuple[set[str], set[int]]] = {
 # One-off Jobs the runbook creates with envsubst (restore, rebuilds): checked as if created
 MAINTENANCE = REPO / "deploy" / "k8s" / "maintenance"
 MAINTENANCE_SAMPLE = {
-    "ARCHIVE": "mongo/2025/01/01/mi-20250101T020000Z.archive.gz",
+    "PREFIX": "mongo/2025/01/01/mi-20250101T020000Z",
     "INTERVIEWS_IMAGE": "registry.example.com/mock-interview/interviews@sha256:" + "0" * 64,
 }
+# A maintenance Job's image: always the one a Deployment runs now, read from it when the Job
+# is created (`kubectl get deploy ... -o jsonpath=...`), never a literal image or tag
+MAINTENANCE_IMAGE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*_IMAGE\}$")
 # What a stopping pod needs before SIGKILL: the preStop sleep, uvicorn's graceful period
 # (GRACEFUL_SHUTDOWN_SECONDS, deploy/Dockerfile: open SSE streams are closed after it), then
 # the lifespan's own bounded steps (outbox relay, broker, AI jobs handing back their leases)
@@ -408,7 +411,9 @@ def check_workloads(
             probes=True,
         )
 
-    check_cronjobs(by_kind, report, service_accounts, configmaps, priority_classes)
+    check_cronjobs(
+        by_kind, report, service_accounts, configmaps, priority_classes, pin_digests=pin_digests
+    )
     check_credentials(by_kind.get("Deployment", []), report)
     check_grace(by_kind.get("Deployment", []), report)
 
@@ -476,10 +481,15 @@ def check_cronjobs(
     service_accounts: dict[str, Any],
     configmaps: set[str],
     priority_classes: set[str],
+    *,
+    pin_digests: bool = False,
 ) -> None:
-    """The backup exists, runs daily and never twice at once, its pods reach MongoDB, and
-    they are as locked down as the services' (third-party images: tags, not our digests)."""
+    """The backup exists, runs daily and never twice at once, its pods reach MongoDB, they
+    are as locked down as the services', and they run the platform's own image (one a
+    Deployment of ours runs, so pinned as the Deployments are: by digest in prod), never a
+    third-party image by tag."""
     cronjobs = {o["metadata"]["name"]: o for o in by_kind.get("CronJob", [])}
+    ours = app_images(by_kind.get("Deployment", []))
     if BACKUP_CRONJOB not in cronjobs:
         report.add(
             None,
@@ -496,9 +506,16 @@ def check_cronjobs(
             sandboxed=False,
             service_accounts=service_accounts,
             configmaps=configmaps,
-            pin_digests=False,
+            pin_digests=pin_digests,
             probes=False,
         )
+        for c in containers(pod):
+            if c.get("image") not in ours:
+                report.add(
+                    cj,
+                    f"container {c.get('name')}: image {c.get('image')!r} is not the platform's "
+                    f"own image (one our Deployments run: {', '.join(sorted(ours)) or 'none'})",
+                )
         if pod.get("priorityClassName") not in priority_classes:
             report.add(cj, f"priorityClassName {pod.get('priorityClassName')!r} is not ours")
         if cj["spec"].get("concurrencyPolicy") != "Forbid":
@@ -519,6 +536,21 @@ def check_cronjobs(
         )
         if not reaches_mongo:
             report.add(cj, "no NetworkPolicy lets its pods into MongoDB (mongodb-access)")
+
+
+def app_images(deployments: list[dict[str, Any]]) -> set[str]:
+    """The images of our Python services as the overlay renders them (the containers that
+    read the services' ConfigMap): built from deploy/Dockerfile, which ships
+    servicekit.backup."""
+    return {
+        str(c.get("image"))
+        for dep in deployments
+        for c in containers(dep["spec"]["template"]["spec"])
+        if any(
+            (src.get("configMapRef") or {}).get("name") in (CONFIG, SANDBOX_CONFIG)
+            for src in c.get("envFrom") or []
+        )
+    }
 
 
 def check_pod(
@@ -1092,6 +1124,16 @@ def check_maintenance(objs: list[dict[str, Any]], report: Report, root: Path = M
     configmaps = {o["metadata"]["name"] for o in objs if o.get("kind") == "ConfigMap"}
     policies = [o for o in objs if o.get("kind") == "NetworkPolicy"]
     for path in sorted(root.glob("*.yaml")):
+        for raw in (o for o in yaml.safe_load_all(path.read_text()) if o):
+            pod_spec = (((raw.get("spec") or {}).get("template") or {}).get("spec")) or {}
+            for c in containers(pod_spec):
+                if not MAINTENANCE_IMAGE.match(str(c.get("image", ""))):
+                    report.add(
+                        raw,
+                        f"{path.name}: container {c.get('name')}: image {c.get('image')!r} "
+                        "must be ${<SERVICE>_IMAGE}, the image a Deployment of ours runs now "
+                        "(read from it at creation), not a third-party or literal image",
+                    )
         text = re.sub(
             r"\$\{(\w+)\}",
             lambda m: MAINTENANCE_SAMPLE.get(m.group(1), m.group(0)),

@@ -6,6 +6,9 @@
 #                   or started), so the alert rules are checked and unit-tested by promtool
 #   nginx           from Debian's nginx package (extracted only, as promtool), so tests/ops
 #                   run the web app's nginx.conf (deploy/web) and check what it serves
+#   rabbitmq-server installed but never started as a system service (policy-rc.d refuses it,
+#                   and the port is the CI broker's), so tests/ops/test_broker_users.py
+#                   starts a private node of its own with compose's broker definitions
 # `kubectl kustomize` (for `make k8s-check`) comes with the machine image; the Kubernetes
 # schemas come with the Python dev dependency kubernetes-validate.
 set -euo pipefail
@@ -36,5 +39,17 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   (cd "$nginx_work" && apt-get download -qq nginx 2>/dev/null && dpkg -x nginx_*.deb root)
   install -m 0755 "$nginx_work/root/usr/sbin/nginx" /usr/local/bin/nginx
   rm -rf "$nginx_work"
+fi
+if ! command -v rabbitmq-server >/dev/null 2>&1 && [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+  echo "install-ops-tools: installing rabbitmq-server (not started)"
+  apt_update
+  had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+  [ "$had_policy" = 1 ] || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+  [ "$had_policy" = 1 ] || rm -f /usr/sbin/policy-rc.d
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
+  fi
 fi
 echo "install-ops-tools: $(docker-compose version --short 2>/dev/null || docker compose version --short), $(promtool --version 2>&1 | head -1)"

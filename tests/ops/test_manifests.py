@@ -44,6 +44,8 @@ def compose_project(tmp_path: Path) -> Path:
     wanted = [
         "deploy/Dockerfile",
         "deploy/web/*",
+        "deploy/rabbitmq/*",
+        "deploy/mongo/*",
         "services/*/pyproject.toml",
         "services/*/src/*/main.py",
     ]
@@ -245,6 +247,114 @@ def test_the_real_compose_also_rejects_an_unknown_dependency(compose_project: Pa
             "${SMTP_PASSWORD} is required but .env.example does not set it",
             id="undocumented-variable",
         ),
+        pytest.param(
+            lambda d: d["services"]["mongo"].update(
+                command=[
+                    d["services"]["mongo"]["command"][0].replace(
+                        " --keyFile /tmp/mongo-keyfile", ""
+                    )
+                ]
+            ),
+            "mongo: MongoDB must run with authentication: --keyFile",
+            id="mongo-without-auth",
+        ),
+        pytest.param(
+            lambda d: d["services"]["mongo"]["environment"].pop("MONGO_INITDB_ROOT_PASSWORD"),
+            "mongo: MONGO_INITDB_ROOT_PASSWORD must come from .env",
+            id="mongo-without-root-password",
+        ),
+        pytest.param(
+            lambda d: d["services"]["auth"]["environment"].update(
+                MONGO_URI="mongodb://mongo:27017/?replicaSet=rs0"
+            ),
+            "auth: MONGO_URI is not a mongodb:// URL with a user",
+            id="mongo-uri-without-user",
+        ),
+        pytest.param(
+            lambda d: d["services"]["auth"]["environment"].update(
+                MONGO_URI="mongodb://root:${MONGO_ROOT_PASSWORD:?x}@mongo:27017/mi_auth"
+                "?replicaSet=rs0&authSource=admin"
+            ),
+            "auth: is handed MONGO_ROOT_PASSWORD, which only ['mongo', 'mongo-users'] use",
+            id="service-with-the-root-user",
+        ),
+        pytest.param(
+            lambda d: d["services"]["billing"]["environment"].update(
+                MONGO_URI="mongodb://auth:${MONGO_PASSWORD_AUTH:?x}@mongo:27017/mi_auth"
+                "?replicaSet=rs0&authSource=mi_auth"
+            ),
+            "billing: MONGO_URI must use its own user 'billing', not 'auth'",
+            id="service-with-another-services-user",
+        ),
+        pytest.param(
+            lambda d: d["services"]["interviews"]["environment"].update(
+                MONGO_URI="mongodb://interviews:${MONGO_PASSWORD_INTERVIEWS:?x}@mongo:27017/"
+                "mi_auth?replicaSet=rs0&authSource=mi_auth"
+            ),
+            "interviews: MONGO_URI must name its own database mi_interviews",
+            id="service-on-another-database",
+        ),
+        pytest.param(
+            lambda d: d["services"]["interviews"]["environment"].update(
+                MONGO_URI="mongodb://interviews:${MONGO_PASSWORD_INTERVIEWS:?x}@mongo:27017/"
+                "mi_interviews?replicaSet=rs0&authSource=admin"
+            ),
+            "interviews: MONGO_URI must name its own database mi_interviews",
+            id="service-user-defined-in-admin",
+        ),
+        pytest.param(
+            lambda d: d["services"]["notifications"]["environment"].update(
+                MONGO_URI="mongodb://notifications:${MONGO_PASSWORD_BILLING:?x}@mongo:27017/"
+                "mi_notifications?replicaSet=rs0&authSource=mi_notifications"
+            ),
+            "notifications: is handed MONGO_PASSWORD_BILLING, which only ['billing', 'mongo-",
+            id="service-with-another-services-password",
+        ),
+        pytest.param(
+            lambda d: d["services"]["gateway"]["environment"].update(
+                RABBITMQ_URL="amqp://auth:${RABBITMQ_PASSWORD_AUTH:?x}@rabbitmq:5672/"
+            ),
+            "gateway: RABBITMQ_URL must use its own user 'gateway', not 'auth'",
+            id="broker-user-of-another-service",
+        ),
+        pytest.param(
+            lambda d: d["services"]["billing"]["environment"].pop("RABBITMQ_URL"),
+            "billing: no RABBITMQ_URL (its own broker user)",
+            id="service-without-broker-user",
+        ),
+        pytest.param(
+            lambda d: d["services"]["rabbitmq"]["environment"].update(
+                RABBITMQ_DEFAULT_USER="mock-interview",
+                RABBITMQ_DEFAULT_PASS="${RABBITMQ_ADMIN_PASS:?x}",
+            ),
+            "rabbitmq: RABBITMQ_DEFAULT_USER: one shared account",
+            id="broker-default-user",
+        ),
+        pytest.param(
+            lambda d: d["services"]["rabbitmq"].update(
+                volumes=[v for v in d["services"]["rabbitmq"]["volumes"] if "conf.d" not in v]
+            ),
+            "rabbitmq: must load the definitions at boot",
+            id="broker-definitions-not-loaded",
+        ),
+        pytest.param(
+            lambda d: d["services"]["rabbitmq"]["environment"].pop("RABBITMQ_PASSWORD_GATEWAY"),
+            "rabbitmq: deploy/rabbitmq/definitions.json needs RABBITMQ_PASSWORD_GATEWAY",
+            id="broker-missing-a-password",
+        ),
+        pytest.param(
+            lambda d: d["services"]["mongo-users"]["environment"].update(
+                MONGO_SERVICES="auth interviews ai-runner notifications"
+            ),
+            "mongo-users: MONGO_SERVICES ['ai-runner', 'auth', 'interviews', 'notifications'] "
+            "must be exactly the services with a MONGO_URI",
+            id="database-user-not-created",
+        ),
+        pytest.param(
+            lambda d: d["services"]["billing"]["depends_on"].pop("mongo-users"),
+            "billing: must wait for mongo-users",
+            id="service-before-its-database-user",
+        ),
     ],
 )
 def test_compose_check_rejects(
@@ -255,6 +365,81 @@ def test_compose_check_rejects(
     assert any(complaint in p for p in problems), problems
 
 
+def _definitions(project: Path) -> tuple[Path, dict[str, Any]]:
+    path = project / "deploy" / "rabbitmq" / "definitions.json"
+    return path, json.loads(path.read_text())
+
+
+def _user(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(u for u in doc["users"] if u["name"] == name)
+    return found
+
+
+def _grant(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(p for p in doc["permissions"] if p["user"] == name)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        pytest.param(
+            lambda d: d["users"].append({"name": "guest", "password": "guest", "tags": []}),
+            "defines the guest user",
+            id="guest",
+        ),
+        pytest.param(
+            lambda d: _grant(d, "auth").update(configure=".*", write=".*", read=".*"),
+            "auth's permissions must be exactly servicekit.broker.broker_permissions('auth')",
+            id="service-may-use-every-queue",
+        ),
+        pytest.param(
+            lambda d: _grant(d, "notifications").update(read="^(billing\\..+|mi\\.events)$"),
+            "notifications's permissions must be exactly",
+            id="service-reads-another-services-queues",
+        ),
+        pytest.param(
+            lambda d: d["users"].remove(_user(d, "billing")),
+            "no user 'billing' (one per service)",
+            id="service-without-its-user",
+        ),
+        pytest.param(
+            lambda d: _user(d, "auth").update(password="0123456789abcdef0123456789abcdef"),
+            "auth's password must be the ${RABBITMQ_PASSWORD_AUTH} placeholder",
+            id="committed-broker-password",
+        ),
+        pytest.param(
+            lambda d: _user(d, "gateway").update(tags=["administrator"]),
+            "gateway must have no tags",
+            id="service-is-broker-admin",
+        ),
+        pytest.param(
+            lambda d: d["users"].append({"name": "shared", "password": "${X}", "tags": []}),
+            "user 'shared' is no service of ours",
+            id="shared-broker-user",
+        ),
+    ],
+)
+def test_compose_check_rejects_broker_definitions(
+    compose_project: Path, change: Callable[[dict[str, Any]], None], complaint: str
+) -> None:
+    path, doc = _definitions(compose_project)
+    change(doc)
+    path.write_text(json.dumps(doc))
+    problems = check_compose.check(
+        compose_project / "docker-compose.yml", compose_project / ".env.example"
+    )
+    assert any(complaint in p for p in problems), problems
+
+
+def test_the_broker_definitions_are_what_the_code_says() -> None:
+    import rabbitmq_definitions
+
+    assert rabbitmq_definitions.main(["--check"]) == 0
+    names = rabbitmq_definitions.services()
+    assert names == ["ai-runner", "auth", "billing", "gateway", "interviews", "notifications"]
+
+
 def test_compose_check_rejects_a_real_secret_in_env_example(compose_project: Path) -> None:
     example = compose_project / ".env.example"
     pem = subprocess.run(
@@ -263,11 +448,11 @@ def test_compose_check_rejects_a_real_secret_in_env_example(compose_project: Pat
     example.write_text(
         re.sub(
             r"^JWT_PRIVATE_KEY=.*$", f'JWT_PRIVATE_KEY="{pem}"', example.read_text(), flags=re.M
-        ).replace("RABBITMQ_DEFAULT_PASS=change-me", "RABBITMQ_DEFAULT_PASS=9f8e7d6c5b4a39281706")
+        ).replace("RABBITMQ_PASSWORD_AUTH=change-me", "RABBITMQ_PASSWORD_AUTH=9f8e7d6c5b4a39281706")
     )
     problems = check_compose.check(compose_project / "docker-compose.yml", example)
     assert any("JWT_PRIVATE_KEY holds what looks like a real secret" in p for p in problems)
-    assert any("RABBITMQ_DEFAULT_PASS must be a placeholder" in p for p in problems)
+    assert any("RABBITMQ_PASSWORD_AUTH must be a placeholder" in p for p in problems)
 
 
 def test_gen_env_makes_a_usable_env_from_the_example() -> None:
@@ -286,7 +471,14 @@ def test_gen_env_makes_a_usable_env_from_the_example() -> None:
     key = serialization.load_pem_private_key(values["JWT_PRIVATE_KEY"].encode(), password=None)
     assert isinstance(key, Ed25519PrivateKey)
     assert 3 <= len(values["S3_KEY"]) <= 20 and 8 <= len(values["S3_SECRET"]) <= 40
-    assert len(values["RABBITMQ_DEFAULT_PASS"]) >= 32
+    # one database and one broker password per service, all different; hex, as the broker's
+    # entrypoint writes them into its definitions unescaped
+    per_service = {k: v for k, v in values.items() if re.match(r"(MONGO|RABBITMQ)_PASSWORD_", k)}
+    assert len(per_service) == 5 + 6
+    assert all(re.fullmatch(r"[0-9a-f]{32}", v or "") for v in per_service.values())
+    assert len(set(per_service.values())) == len(per_service)
+    # a MongoDB keyFile's content: 6 to 1024 characters of the base64 alphabet
+    assert re.fullmatch(r"[A-Za-z0-9+/=]{6,1024}", values["MONGO_REPLICA_SET_KEY"] or "")
     again = dotenv_values(stream=io.StringIO(run(REPO / "scripts" / "gen-env.sh").stdout))
     assert again["REDIS_PASSWORD"] != values["REDIS_PASSWORD"]
 
@@ -417,7 +609,36 @@ def add_secret(objs: list[dict[str, Any]]) -> None:
     )
 
 
+def backup_container(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    cronjob = find(objs, "CronJob", "mongo-backup")
+    found: dict[str, Any] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    return found
+
+
 BREAKAGES: list[Any] = [
+    pytest.param(
+        lambda o: backup_container(o).update(image="amazon/aws-cli:2.17.0"),
+        "CronJob/mongo-backup: container backup: image 'amazon/aws-cli:2.17.0' is not the "
+        "platform's own image",
+        id="backup-third-party-image",
+    ),
+    pytest.param(
+        lambda o: backup_container(o).update(
+            image="registry.example.com/mock-interview/interviews:1.4.2"
+        ),
+        "CronJob/mongo-backup: container backup: image "
+        "'registry.example.com/mock-interview/interviews:1.4.2' must be pinned by digest here",
+        id="backup-app-image-by-tag",
+    ),
+    pytest.param(
+        lambda o: backup_container(o).update(
+            image="registry.example.com/mock-interview/interviews@sha256:" + "1" * 64
+        ),
+        "is not the platform's own image",
+        id="backup-image-other-than-the-deployments",
+    ),
     pytest.param(
         add_secret,
         "Secret/mock-interview-secrets: a Secret object is committed",
@@ -734,7 +955,7 @@ BREAKAGES: list[Any] = [
         lambda o: find(o, "CronJob", "mongo-backup")["spec"]["jobTemplate"]["spec"]["template"][
             "spec"
         ]["containers"][0]["securityContext"].update(readOnlyRootFilesystem=False),
-        "CronJob/mongo-backup: container upload: readOnlyRootFilesystem must be true",
+        "CronJob/mongo-backup: container backup: readOnlyRootFilesystem must be true",
         id="backup-writable-root",
     ),
     pytest.param(
@@ -1012,6 +1233,24 @@ def test_a_maintenance_job_without_the_maintenance_label_is_refused(
     clean = check_k8s.Report("prod")
     check_k8s.check_maintenance(prod_objects, clean)
     assert clean.problems == []
+
+
+@pytest.mark.parametrize("image", ["mongo:7.0", "registry.example.com/mock-interview/interviews:1"])
+def test_a_maintenance_job_with_a_literal_image_is_refused(
+    tmp_path: Path, prod_objects: list[dict[str, Any]], image: str
+) -> None:
+    """The restore and the rebuilds run the image a Deployment runs now (read from it when
+    the Job is created), so a third-party tool by tag or a stale tag of ours is refused."""
+    for source in (K8S / "maintenance").glob("*.yaml"):
+        text = source.read_text().replace('"${INTERVIEWS_IMAGE}"', image)
+        (tmp_path / source.name).write_text(text)
+    report = check_k8s.Report("prod")
+    check_k8s.check_maintenance(prod_objects, report, root=tmp_path)
+    for name in ("mongo-restore.yaml", "rebuild-sessions.yaml"):
+        assert any(
+            name in p and f"image {image!r} must be ${{<SERVICE>_IMAGE}}" in p
+            for p in report.problems
+        ), report.problems
 
 
 def test_only_the_sandbox_namespace_may_relax_pod_security(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 import uuid
@@ -449,3 +450,23 @@ def _consuming(subscriber: Any) -> bool:
     if raw is None or raw.is_closed:
         return False
     return tag in getattr(raw, "consumers", {})
+
+
+def broker_permissions(
+    service: str, queue_prefix: str = "", events: str = "mi.events"
+) -> dict[str, str]:
+    """The configure/write/read permission regexes (RabbitMQ, vhost `/`) that let `service`
+    do what this module does for it, and nothing of another service's: declare, bind, consume
+    and purge its own queues (`<prefix><service>.<name>.<EventType>`, their `.parked` twins,
+    the gateway's per-replica broadcast queues), publish to the events exchange, park to the
+    DLX, and declare and bind the shared `mi.unrouted` queue and exchange (every service
+    declares them at start; a queue and an exchange of one name cannot be told apart by a
+    permission regex, so `mi.unrouted` is also readable: it only holds what nobody routes).
+    docker-compose.yml's broker definitions and deploy/k8s/README.md's users are these."""
+    names = (f"{queue_prefix}{service}.", events, DLX, UNROUTED)
+    if not all(re.fullmatch(r"[A-Za-z0-9_.-]+", name) for name in names):
+        raise ValueError(f"not a plain name among {names}")
+    own, *rest = (name.replace(".", r"\.") for name in names)
+    shared = "|".join(rest)
+    allowed = f"^({own}.+|{shared})$"
+    return {"configure": allowed, "write": allowed, "read": allowed}
