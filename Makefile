@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV = $(shell scripts/ensure-uv.sh)
 PYTEST_ARGS ?=
 
-.PHONY: chaos mail run test test-fast fuzz lint format contracts bench stack compose-check k8s-check admin web web-types
+.PHONY: bench-compose chaos mail run test test-fast fuzz lint format contracts bench stack compose-check k8s-check admin web web-types
 
 run:  ## start the whole platform locally and print the gateway URL (the web app at /)
 	scripts/ensure-sandbox.sh && scripts/build-web.sh && $(UV) sync --frozen --quiet && $(UV) run python scripts/devstack.py run
@@ -37,6 +37,9 @@ contracts:  ## write the events' JSON Schemas to libs/contracts/schemas/
 
 bench:  ## benchmarks that print figures (not tests)
 	$(UV) run python bench/eventkit.py
+
+bench-compose:  ## the benches against docker compose's MongoDB replica set, RabbitMQ and Redis (needs Docker; BENCHES="store_ops gateway")
+	scripts/bench-compose.sh $(BENCHES)
 
 mail:  ## the mail make run's SMTP catcher received (.data/mail), newest last, with their links
 	$(UV) run python -m notifications.catcher --list .data/mail --last $${LAST:-20}

@@ -30,3 +30,9 @@ trap 'rm -rf "$scratch"' EXIT
 cp "$env_example" "$scratch/.env"
 "${tool[@]}" -f "$compose" --project-directory "$scratch" --env-file "$scratch/.env" config --quiet
 echo "compose-check: \`${tool[*]} config\` accepts $compose ($("${tool[@]}" version --short 2>/dev/null || echo '?'))"
+# and with make bench-compose's override (the stores published on loopback)
+bench_override="$(dirname "$compose")/deploy/compose.bench.yml"
+if [ -f "$bench_override" ]; then
+  "${tool[@]}" -f "$compose" -f "$bench_override" --project-directory "$scratch" --env-file "$scratch/.env" config --quiet
+  echo "compose-check: \`${tool[*]} config\` accepts it with $(basename "$bench_override")"
+fi
