@@ -65,8 +65,6 @@ KNOWN_MISSES = {
     # for "critical feedback"; a payroll go-live whose task is never stated)
     "receiving-critical-feedback/lookalike-disregard-eta",
     "tight-deadline-delivery/lookalike-ignore-nice-to-haves",
-    # word salad of real English words passes the sufficiency check (and scores 1)
-    "influence-without-authority/gibberish-random-words",
 }
 
 
@@ -315,7 +313,7 @@ def test_guard_leaves_the_raw_result_unchanged(graded: list[tuple[Case, AnswerRe
                     assert d.evidence, (case.answer_id, d)
         else:
             assert case.judge is not None
-            assert guard.bound_code(result, case.judge.score) == result
+            assert guard.bound_code(result, case.judge.score, case.judge.verdicts) == result
 
 
 def test_code_overall_is_seventy_percent_tests(graded: list[tuple[Case, AnswerResult]]) -> None:
@@ -327,7 +325,7 @@ def test_code_overall_is_seventy_percent_tests(graded: list[tuple[Case, AnswerRe
         review = (dims["approach"] + dims["complexity"] + dims["clarity"]) / 3
         expected = min(
             max(0, min(100, round(0.7 * dims["correctness"] + 0.3 * review))),
-            guard.code_cap(case.judge.score),
+            guard.code_cap(case.judge.score, case.judge.verdicts),
         )
         assert result.score == expected, case.answer_id
 

@@ -294,7 +294,11 @@ def grade(case: Case) -> Graded:
         answer = Answer(
             question_id=case.question.question_id, response=case.text, language=case.language
         )
-        result = bound_code(review_code_answer(case.question, answer, case.judge), case.judge.score)
+        result = bound_code(
+            review_code_answer(case.question, answer, case.judge),
+            case.judge.score,
+            case.judge.verdicts,
+        )
     return Graded(case, result.score, "scored", result)
 
 
