@@ -9,7 +9,9 @@ graded once per module, through what the AI runner does (`ai_runner.calibration`
 then check the issue's bars on it, ordering per question, prompt-injection resistance,
 determinism, verbatim evidence, the guard's bounds and the static analysis.
 
-The held-out set is measured in test_heldout_calibration.py, never tuned on.
+The second tuning set (the old held-out set, demoted on 2026-12-03 because its results had
+been read) is measured in test_old_heldout_tuning.py; a held-out set proper (heldout2) is
+measured by the lead with `python -m ai_runner.calibration --heldout heldout2`.
 Run `pytest -s` to see the figures.
 """
 
@@ -394,7 +396,7 @@ def test_results_do_not_depend_on_hash_seed_or_process(
 async def test_identity_and_usage() -> None:
     grader = OfflineGrader()
     assert grader.model == MODEL == "offline-1"
-    assert grader.prompt_version == PROMPT_VERSION == "offline-rubric-3"
+    assert grader.prompt_version == PROMPT_VERSION == "offline-rubric-4"
     case = next(c for c in load_cases() if isinstance(c.question, BehavioralQuestionSnapshot))
     _, usage = await grade_async(grader, case)
     assert usage == Usage(model="offline-1", calls=0)

@@ -18,7 +18,6 @@ answer is data, so nothing in it can talk the score up.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping
 
 from contracts.events import AnswerResult, DimensionScore

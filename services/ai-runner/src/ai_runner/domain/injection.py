@@ -98,7 +98,7 @@ _ADDRESSES_GRADER = (
     re.compile(rf"\b{_GRADER}\s+(?:that\s+is\s+|who\s+is\s+)?{_GRADING}\s+(?:this|the)\b", re.I),
     re.compile(rf"\bif\s+you\s+are\s+(?:a|an|the)\s+(?:\w+\s+){{0,2}}?{_GRADER}\b", re.I),
     re.compile(
-        rf"\byou\s+are\s+(?:now\s+)?(?:a|an|the|in)\s+(?:\w+\s+){{0,2}}"
+        r"\byou\s+are\s+(?:now\s+)?(?:a|an|the|in)\s+(?:\w+\s+){0,2}"
         r"(?:grader|grading|evaluator|evaluation|assistant|mode|judge)\b",
         re.I,
     ),

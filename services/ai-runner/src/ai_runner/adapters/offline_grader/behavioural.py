@@ -144,7 +144,11 @@ _REFLECTION = re.compile(
     r"\b(?:lesson|lessons|takeaway|insight)\b|\btaught\s+me\b|\bin\s+hindsight\b|"
     r"\blooking\s+back\b|\bnext\s+time\b|\bdo\s+(?:it\s+)?differently\b|"
     r"\bI\s+would\s+(?:now|have|do)\b|\bI'd\s+(?:now|have|do)\b|\bsince\s+then\b|\bnow\s+I\b|"
-    r"\bI\s+now\b|\bI've\s+since\b|\bchanged\s+how\s+I\b|\bmade\s+me\s+(?:realise|realize)\b",
+    r"\bI\s+now\b|\bI've\s+since\b|\bchanged\s+how\s+I\b|\bmade\s+me\s+(?:realise|realize)\b|"
+    # other common ways of drawing a lesson: what the candidate took from the story
+    r"\btook\s+away\b|\btook\s+from\s+(?:it|this|that)\b|\b(?:stuck|stayed)\s+with\s+me\b|"
+    r"\b(?:showed|reminded|convinced|told)\s+me\s+that\b|\bI\s+(?:came|walked)\s+away\b|"
+    r"\bwhat\s+I\s+(?:got|took)\s+(?:out\s+of|from)\b",
     re.IGNORECASE,
 )
 # a lesson that changed how the candidate works
@@ -295,8 +299,8 @@ def read_story(
         elif (m := _MAXIM.search(text)) and s.index > 0:
             story.maxims.append((s, m.start()))
         if (
-            (m := _AFFECTED.search(text))
-            and (outcome or _METRIC.search(text))
+            (m := _AFFECTED.search(text) or _BROAD.search(text))
+            and (outcome or _METRIC.search(text) or _BROAD.search(text))
             and not general
             and later
         ):
