@@ -185,7 +185,8 @@ def looks_like_instruction(text: str, *, in_code: bool = False) -> bool:
     return any(p.search(text) for p in patterns) or _narrated_disregard(text)
 
 
-SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]?\s+")
+# a sentence ends at . ! or ?, but not after a dotted abbreviation ("P.S.", "e.g.", "i.e.")
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])(?<!\b[A-Za-z]\.[A-Za-z]\.)[\"')\]]?\s+")
 
 
 def line_addresses_grader(line: str) -> bool:
