@@ -81,11 +81,14 @@ def bound_behavioral(
     answer: str,
     weights: dict[str, float],
     reference: AnswerResult | None = None,
+    flagged: list[str] | None = None,
 ) -> AnswerResult:
     """Bound a behavioural grading by its evidence; with `reference` (the offline grader's
     reading of the same answer, given when a model graded it), each dimension also by the
-    reference's score for it plus MODEL_MARGIN."""
-    flagged = instruction_lines(answer)
+    reference's score for it plus MODEL_MARGIN. `flagged`: the answer's text that addresses
+    the grader when the caller has already found it with the same detector (the offline
+    grader has); otherwise it is found here."""
+    flagged = instruction_lines(answer) if flagged is None else flagged
     ceilings: dict[str, int] = {}
     if reference is not None:
         ceilings = {d.dimension: min(100, d.score + MODEL_MARGIN) for d in reference.dimensions}

@@ -747,4 +747,5 @@ def grade_behavioral_answer(
         improvements=tuple(improvements[:3]),
         model_answer_outline=outline(question),
     )
-    return guard.bound_behavioral(result, answer, weights)
+    # the sentences addressed to the grader were found above with the guard's own detector
+    return guard.bound_behavioral(result, answer, weights, flagged=[s.text for s in flagged])
