@@ -508,6 +508,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.heldout:
+        try:
+            heldout_directory(args.heldout)
+        except FileNotFoundError as missing:
+            raise SystemExit(str(missing)) from None
         _print_heldout_format(f"held-out set {args.heldout}", args.heldout)
         return 0
     behavioural, coding = split_kinds(grade_all(load_tuning()))
