@@ -28,17 +28,12 @@ from ai_runner.calibration import Graded
 # Answers of this set that still miss one of the bars, and why. Every other answer
 # meets the bars; a change that fixes one of these fails its test until it is taken off.
 KNOWN_MISSES = {
-    # relevance by meaning (wordllama, static word vectors): the story is about telling a
-    # client of lost records, in the words of data exports and visas; it reads as close to
-    # "delivering bad news" as a story told for another question does
-    "communicating-bad-news/sn-attendance-export",
     # a strong flaky-CI story asked about disagreeing with a manager: the embedding and the
     # question's words ("disagree", "manager") place it nearly as close as its own question
     "disagreeing-with-manager/ot-flaky-ci",
-    # honest stories the embedding reads as far from their question (a Friday-deploy talk
-    # for "difficult feedback", test rewrites for "mentoring")
+    # an honest Friday-deploy talk for "giving difficult feedback" that never says
+    # "feedback": the embedding reads it as far from the question
     "giving-difficult-feedback/hl-system-team-rollback",
-    "mentoring-junior-engineer/hl-ignore-old-rules-tests",
 }
 
 

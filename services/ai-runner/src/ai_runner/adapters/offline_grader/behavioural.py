@@ -34,8 +34,9 @@ INJECTION_FACTOR = 0.6  # an attempt to talk the score up costs part of what the
 
 # relevance: how much the answer is about the question (relevance.topicality) mapped to
 # 0..1 between these two points, then to a multiplier of every dimension from RELEVANCE_FLOOR
-OFF_TOPIC_TOPICALITY = 0.22
-ON_TOPIC_TOPICALITY = 0.36
+# (set on both tuning sets when the question lost its every-rubric component, offline-rubric-4)
+OFF_TOPIC_TOPICALITY = 0.19
+ON_TOPIC_TOPICALITY = 0.32
 RELEVANCE_FLOOR = 0.0
 OFF_TOPIC = 0.35  # below this share of relevance the answer is told it is off topic
 
