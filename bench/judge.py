@@ -461,7 +461,7 @@ async def grade(
     async def review_one(item: tuple[Any, Any, Any]) -> None:
         question, answer, summary = item
         reviewed, _ = await grader.review_code(question, answer, summary)
-        result = bound_code(reviewed, summary.score)
+        result = bound_code(reviewed, summary.score, summary.verdicts)
         if not 0 <= result.score <= 100 or not result.dimensions:
             raise BenchFailure(f"reviewing {question.question_id} gave {result.score}")
 

@@ -44,3 +44,15 @@ def test_code_scores_are_capped_by_the_tests() -> None:
     assert bound_code(claimed, 0.0).score == code_cap(0.0) == 10
     assert bound_code(claimed, 0.5).score == 70
     assert bound_code(claimed, 1.0).score == 100
+
+
+def test_with_no_test_passed_code_that_answers_outranks_code_that_never_finishes() -> None:
+    claimed = AnswerResult(question_id="q", score=100)
+    wrong = bound_code(claimed, 0.0, {"wrong_answer": 12}).score
+    endless = bound_code(claimed, 0.0, {"time_limit_exceeded": 12}).score
+    misnamed = bound_code(claimed, 0.0, {"runtime_error": 12}).score
+    half = bound_code(claimed, 0.0, {"wrong_answer": 6, "time_limit_exceeded": 6}).score
+    assert wrong > half > endless == misnamed
+    assert wrong <= code_cap(0.1)  # passing one test in ten still counts for more
+    # verdicts never raise the cap of code that passes tests
+    assert bound_code(claimed, 0.5, {"accepted": 6, "wrong_answer": 6}).score == 70

@@ -36,6 +36,24 @@ STORY = (
             "English",
         ),
         (
+            # Portuguese with "a", "do" and "no" in it, all of them English words too: its
+            # function words still fit Portuguese far better than English
+            "No meu último emprego, o diretor pediu que a minha equipa fizesse uma página "
+            "nova em uma semana, mas estávamos a terminar a migração do sistema de pagamentos.",
+            "reads as Portuguese",
+        ),
+        (
+            "Letztes Jahr ist unser Zahlungsdienst während eines Verkaufs ausgefallen, und ich "
+            "habe das Release zurückgerollt.",
+            "reads as German",
+        ),
+        (
+            # real English words, some of them function words, but no sentence
+            "banana window seventeen purple quickly under the lamp because elephant spoon "
+            "tomorrow river keyboard the of and table",
+            "does not read as English sentences",
+        ),
+        (
             "В прошлом году наш платёжный сервис упал во время распродажи. Я откатил релиз и "  # noqa: RUF001
             "добавил индекс, и ошибки упали до нуля.",
             "English",
@@ -53,6 +71,9 @@ def test_answers_that_say_too_little_get_a_reason(answer: str, words: str) -> No
         STORY,
         "I am a team player and I always communicate well with everyone on my team.",
         "We shipped it. " * MIN_WORDS,
+        # a terse answer with few function words is still English sentences
+        "Quick learner. Picked up Kotlin in two weeks for the Android rewrite; shipped the "
+        "login screen and it is still in production.",
     ],
 )
 def test_answers_in_english_sentences_go_to_the_graders(answer: str) -> None:

@@ -1,22 +1,29 @@
-"""How far the offline grader's scores can be trusted, measured on two labelled sets.
+"""How far the offline grader's scores can be trusted, measured on labelled sets.
 
 - The tuning set (`tests/calibration/*.json`): the answers the grader was tuned on.
-- The held-out set (`tests/calibration/heldout/`): written and labelled by someone who never
-  read the grader, committed before tuning, and never used to tune (see its README). Its
-  figures are the ones that say something about answers the grader has not seen.
+- The old held-out set (`tests/calibration/heldout/`, `DEMOTED_HELDOUT`): written and
+  labelled by someone who never read the grader, but its misses were printed and discussed,
+  so on 2026-12-03 it was demoted to tuning data (see its README). Its figures are tuning
+  figures now.
+- A held-out set proper lives in a folder of its own beside them (`heldout2`, written by
+  someone else and measured once, by the lead): `load_heldout_behavioural(folder=...)` and
+  `load_heldout_coding(judge, folder=...)` read any such folder by name, in the held-out
+  format (questions from the interviews bank, see the old set's README).
 
 Each answer goes through what the AI runner does with it: an answer that says too little to
 score (empty, garbled, not English) gets the verdict `insufficient` and counts 0
 (`ai_runner.domain.sufficiency`); the rest are graded by the offline grader and bounded by
-the guard. Held-out coding solutions are first run through the real judge (`codejudge`, in
-its sandbox) with the bank question's tests, and the grader gets that judge summary.
+the guard. Held-out-format coding solutions are first run through the real judge
+(`codejudge`, in its sandbox) with the bank question's tests, and the grader gets that judge
+summary.
 
 Printed per set: Spearman's rho between scores and labels, pairwise order accuracy within
-each question (pairs with different labels; a tie counts half), the mean per family, and
-the issue's bars family by family. Run from the repository root::
+each question (pairs with different labels; a tie counts half) overall and per question,
+the mean per family, and the issue's bars family by family. Run from the repository root::
 
-    uv run python -m ai_runner.calibration            # both sets (the judge needs bwrap)
-    uv run python -m ai_runner.calibration --tuning   # the tuning set only
+    uv run python -m ai_runner.calibration                     # both tuning sets (bwrap)
+    uv run python -m ai_runner.calibration --tuning            # the first tuning set only
+    uv run python -m ai_runner.calibration --heldout heldout2  # a held-out folder, by name
 """
 
 from __future__ import annotations
@@ -47,7 +54,8 @@ from ai_runner.domain.sufficiency import insufficient_reason
 
 SERVICE = Path(__file__).resolve().parents[2]
 TUNING = SERVICE / "tests" / "calibration"
-HELDOUT = TUNING / "heldout"
+# the old held-out set, demoted to tuning data on 2026-12-03 (its results had been read)
+DEMOTED_HELDOUT = "heldout"
 BANK = SERVICE.parent / "interviews" / "src" / "interviews" / "bank"
 
 # the issue's bars
@@ -198,9 +206,20 @@ def load_tuning(directory: Path = TUNING) -> list[Case]:
     return cases
 
 
-def load_heldout_behavioural(directory: Path = HELDOUT, bank: Path = BANK) -> list[Case]:
+def heldout_directory(folder: str | Path) -> Path:
+    """A set in the held-out format: a folder name under tests/calibration, or a path."""
+    path = Path(folder)
+    directory = path if path.is_absolute() else TUNING / path
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no calibration folder {directory}")
+    return directory
+
+
+def load_heldout_behavioural(folder: str | Path = DEMOTED_HELDOUT, bank: Path = BANK) -> list[Case]:
+    """The behavioural answers of a set in the held-out format (`folder`: its name under
+    tests/calibration, or a path), each with its question from the interviews bank."""
     cases: list[Case] = []
-    for path in sorted(directory.glob("behavioral-*.json")):
+    for path in sorted(heldout_directory(folder).glob("behavioral-*.json")):
         doc = json.loads(path.read_text())
         question = behavioural_snapshot(
             json.loads((bank / "behavioral" / f"{doc['question_id']}.json").read_text())
@@ -265,9 +284,11 @@ def _heldout_solutions(directory: Path, bank: Path) -> list[Case]:
 
 
 async def load_heldout_coding(
-    judge: Any, directory: Path = HELDOUT, bank: Path = BANK
+    judge: Any, folder: str | Path = DEMOTED_HELDOUT, bank: Path = BANK
 ) -> list[Case]:
-    """The held-out solutions, each with the summary of its run through `judge`."""
+    """The coding solutions of a set in the held-out format (`folder` as for
+    `load_heldout_behavioural`), each with the summary of its run through `judge`."""
+    directory = heldout_directory(folder)
     pending = await asyncio.to_thread(_heldout_solutions, directory, bank)
 
     async def judged(case: Case) -> Case:
@@ -294,7 +315,11 @@ def grade(case: Case) -> Graded:
         answer = Answer(
             question_id=case.question.question_id, response=case.text, language=case.language
         )
-        result = bound_code(review_code_answer(case.question, answer, case.judge), case.judge.score)
+        result = bound_code(
+            review_code_answer(case.question, answer, case.judge),
+            case.judge.score,
+            case.judge.verdicts,
+        )
     return Graded(case, result.score, "scored", result)
 
 
@@ -457,27 +482,43 @@ def render(f: Figures) -> str:
 # ---------------------------------------------------------------------------
 
 
-async def _heldout_coding() -> list[Case]:
+async def _heldout_coding(folder: str | Path) -> list[Case]:
     from codejudge import Judge, JudgeSettings
 
     judge = Judge(JudgeSettings(max_concurrency=2))
     if not await asyncio.to_thread(judge.sandbox_available):
         raise SystemExit(f"no sandbox for the judge: {judge.sandbox_unavailable_reason}")
-    return await load_heldout_coding(judge)
+    return await load_heldout_coding(judge, folder)
+
+
+def _print_heldout_format(name: str, folder: str | Path) -> None:
+    behavioural = grade_all(load_heldout_behavioural(folder))
+    if behavioural:
+        print(render(figures(f"{name}, behavioural", behavioural, behavioural_checks)))
+    if any(heldout_directory(folder).glob("coding-*.json")):
+        coding = grade_all(asyncio.run(_heldout_coding(folder)))
+        print(render(figures(f"{name}, coding", coding, coding_checks)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tuning", action="store_true", help="the tuning set only")
+    parser.add_argument("--tuning", action="store_true", help="the first tuning set only")
+    parser.add_argument(
+        "--heldout", metavar="FOLDER", help="only this held-out folder (name or path)"
+    )
     args = parser.parse_args(argv)
+    if args.heldout:
+        try:
+            heldout_directory(args.heldout)
+        except FileNotFoundError as missing:
+            raise SystemExit(str(missing)) from None
+        _print_heldout_format(f"held-out set {args.heldout}", args.heldout)
+        return 0
     behavioural, coding = split_kinds(grade_all(load_tuning()))
     print(render(figures("tuning set, behavioural", behavioural, behavioural_checks)))
     print(render(figures("tuning set, coding", coding, coding_checks)))
     if not args.tuning:
-        held = grade_all(load_heldout_behavioural())
-        print(render(figures("held-out set, behavioural", held, behavioural_checks)))
-        held_coding = grade_all(asyncio.run(_heldout_coding()))
-        print(render(figures("held-out set, coding", held_coding, coding_checks)))
+        _print_heldout_format("tuning set 2 (the old held-out set)", DEMOTED_HELDOUT)
     return 0
 
 

@@ -527,7 +527,9 @@ class Jobs:
                 tests, summary = await self.judge_answer(question, answer)
                 review, spent = await self.grader.review_code(question, answer, summary)
                 result = bound_code(
-                    review.model_copy(update={"tests": tuple(tests)}), summary.score
+                    review.model_copy(update={"tests": tuple(tests)}),
+                    summary.score,
+                    summary.verdicts,
                 )
             else:
                 graded, spent = await self.grader.grade_behavioral(question, answer.response)

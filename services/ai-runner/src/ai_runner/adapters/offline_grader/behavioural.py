@@ -34,8 +34,9 @@ INJECTION_FACTOR = 0.6  # an attempt to talk the score up costs part of what the
 
 # relevance: how much the answer is about the question (relevance.topicality) mapped to
 # 0..1 between these two points, then to a multiplier of every dimension from RELEVANCE_FLOOR
-OFF_TOPIC_TOPICALITY = 0.22
-ON_TOPIC_TOPICALITY = 0.36
+# (set on both tuning sets when the question lost its every-rubric component, offline-rubric-4)
+OFF_TOPIC_TOPICALITY = 0.19
+ON_TOPIC_TOPICALITY = 0.32
 RELEVANCE_FLOOR = 0.0
 OFF_TOPIC = 0.35  # below this share of relevance the answer is told it is off topic
 
@@ -144,7 +145,11 @@ _REFLECTION = re.compile(
     r"\b(?:lesson|lessons|takeaway|insight)\b|\btaught\s+me\b|\bin\s+hindsight\b|"
     r"\blooking\s+back\b|\bnext\s+time\b|\bdo\s+(?:it\s+)?differently\b|"
     r"\bI\s+would\s+(?:now|have|do)\b|\bI'd\s+(?:now|have|do)\b|\bsince\s+then\b|\bnow\s+I\b|"
-    r"\bI\s+now\b|\bI've\s+since\b|\bchanged\s+how\s+I\b|\bmade\s+me\s+(?:realise|realize)\b",
+    r"\bI\s+now\b|\bI've\s+since\b|\bchanged\s+how\s+I\b|\bmade\s+me\s+(?:realise|realize)\b|"
+    # other common ways of drawing a lesson: what the candidate took from the story
+    r"\btook\s+away\b|\btook\s+from\s+(?:it|this|that)\b|\b(?:stuck|stayed)\s+with\s+me\b|"
+    r"\b(?:showed|reminded|convinced|told)\s+me\s+that\b|\bI\s+(?:came|walked)\s+away\b|"
+    r"\bwhat\s+I\s+(?:got|took)\s+(?:out\s+of|from)\b",
     re.IGNORECASE,
 )
 # a lesson that changed how the candidate works
@@ -295,8 +300,8 @@ def read_story(
         elif (m := _MAXIM.search(text)) and s.index > 0:
             story.maxims.append((s, m.start()))
         if (
-            (m := _AFFECTED.search(text))
-            and (outcome or _METRIC.search(text))
+            (m := _AFFECTED.search(text) or _BROAD.search(text))
+            and (outcome or _METRIC.search(text) or _BROAD.search(text))
             and not general
             and later
         ):
@@ -743,4 +748,5 @@ def grade_behavioral_answer(
         improvements=tuple(improvements[:3]),
         model_answer_outline=outline(question),
     )
-    return guard.bound_behavioral(result, answer, weights)
+    # the sentences addressed to the grader were found above with the guard's own detector
+    return guard.bound_behavioral(result, answer, weights, flagged=[s.text for s in flagged])

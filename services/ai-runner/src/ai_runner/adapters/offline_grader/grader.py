@@ -33,7 +33,9 @@ from ai_runner.app.ports import JudgeSummary, Usage
 
 MODEL = "offline-1"
 # 3: relevance by meaning (wordllama) instead of synonym tables; structural signals only
-PROMPT_VERSION = "offline-rubric-3"
+# 4: instructions found by whom they address; more ways of drawing a lesson and of reaching
+#    beyond the task read as reflection and impact; failing code capped by how it failed
+PROMPT_VERSION = "offline-rubric-4"
 
 
 def _usage() -> Usage:

@@ -3,7 +3,9 @@
 - meaning: the cosine similarity between the answer and the question (its title and prompt,
   what its rubric asks for and what a middling and a top answer show, its follow-ups), with
   the static word-embedding model that ships inside the `wordllama` wheel (256-d, no network,
-  no GPU), after both lose their component along a plain "a story about work" text;
+  no GPU), after both lose their component along a plain "a story about work" text, and
+  the question also along what every behavioural rubric asks for (context, own part,
+  actions, a measured result, reflection), which is in every question and tells none apart;
 - the question's own words: the share of the content words of its title, prompt, tags,
   competencies and follow-ups that the answer uses (the same word in any inflection, never a
   synonym).
@@ -52,6 +54,17 @@ _WORK_STORY = (
     "and the result, and what you learned."
 )
 
+# ... and the question loses its component along what every behavioural rubric asks for
+# (context, own responsibility, actions, a measured result, reflection): it is in every
+# question's text, so it says nothing about which question this one is
+_ANY_RUBRIC = (
+    "Describes the situation, who was involved and what was at stake. States the candidate's "
+    "own responsibility. Shows the concrete actions the candidate took and why. States the "
+    "result with numbers. Uses concrete details, names and figures. Shows impact beyond the "
+    "task on the team or the business. Reflects on what was learned and what the candidate "
+    "now does differently."
+)
+
 _load_lock = threading.Lock()
 _embed_lock = threading.Lock()
 _model: Any = None
@@ -87,6 +100,7 @@ def warm_up() -> None:
     """Load the model now (blocking: call it from a thread, not the event loop)."""
     model()
     _work_story()
+    _any_rubric()
 
 
 def embed(texts: list[str]) -> list[Vector]:
@@ -122,9 +136,14 @@ def question_text(question: BehavioralQuestionSnapshot) -> str:
     return " ".join(parts)
 
 
+@lru_cache(maxsize=1)
+def _any_rubric() -> Vector:
+    return _without(embed([_ANY_RUBRIC])[0], _work_story())
+
+
 @lru_cache(maxsize=1024)
 def _question_vector(text: str) -> Vector:
-    return _without(embed([text])[0], _work_story())
+    return _without(_without(embed([text])[0], _work_story()), _any_rubric())
 
 
 def similarity(question: BehavioralQuestionSnapshot, answer: str) -> float:

@@ -177,7 +177,7 @@ def _empty_code_result(question: CodingQuestionSnapshot, judge: JudgeSummary) ->
         ),
         model_answer_outline=_code_outline(question),
     )
-    return guard.bound_code(result, judge.score)
+    return guard.bound_code(result, judge.score, judge.verdicts)
 
 
 def review_code_answer(
@@ -448,4 +448,4 @@ def review_code_answer(
         improvements=tuple(improvements[:3]),
         model_answer_outline=_code_outline(question),
     )
-    return guard.bound_code(result, share)
+    return guard.bound_code(result, share, judge.verdicts)
