@@ -51,17 +51,16 @@ own code on a stand-in runtime that has only the database) is replayed one at a 
 
 Stack settings: RATE_LIMIT_IP, RATE_LIMIT_USER, RATE_LIMIT_REGISTER_IP, RATE_LIMIT_LOGIN_IP
 and RATE_LIMIT_LOGIN_ACCOUNT = 1000000/60 (never throttle), LOG_LEVEL=WARNING (no
-per-request log lines), and UPSTREAM_TIMEOUT_SECONDS, PREPARE_DEADLINE_SECONDS and
-QUEUED_DEADLINE_SECONDS = 3600: under this load a request can take longer than the gateway's
-default 15 s (it would be cut off as a 504, and its latency lost), and a session can wait
-longer than the 120 s the AI runner gives its preparation (it would be failed and the credit
-returned, so the user's third request would be granted, not denied). The report counts how
-many requests and sessions went past the defaults. A warning or error logged by a service
-during the measured phases fails the bench (the path measured would not be the normal one).
-The client is aiohttp in this process (keep-alive, `--concurrency` connections); latencies
-are measured around each request. CPU per phase is read from /proc (the stack's process
-groups, this process, the machine), and a warning is printed when other work on the machine
-took more than a quarter core.
+per-request log lines), and UPSTREAM_TIMEOUT_SECONDS and QUEUED_DEADLINE_SECONDS = 3600: under
+this load a request can take longer than the gateway's default 15 s (it would be cut off as a
+504, and its latency lost), and a session can wait longer than the 120 s interviews gives its
+preparation (it would be failed and the credit returned, so the user's third request would be
+granted, not denied). The report counts how many requests and sessions went past the defaults.
+A warning or error logged by a service during the measured phases fails the bench (the path
+measured would not be the normal one). The client is aiohttp in this process (keep-alive,
+`--concurrency` connections); latencies are measured around each request. CPU per phase is read
+from /proc (the stack's process groups, this process, the machine), and a warning is printed
+when other work on the machine took more than a quarter core.
 
 Run (RabbitMQ and Redis must be up; a secantusdb server is started unless MONGO_URI is set)::
 
@@ -127,15 +126,11 @@ SLOWDOWN = 2.5  # sustained-load rate / warm-up rate, measured here: 2.0 vs 4.7-
 
 def defaults() -> dict[str, float]:
     """The platform's own timeouts and deadlines, which the bench raises for its stack."""
-    from ai_runner.settings import Settings as AiRunnerSettings
     from gateway.settings import Settings as GatewaySettings
     from interviews.settings import Settings as InterviewsSettings
 
     return {
         "upstream_timeout": float(GatewaySettings.model_fields["upstream_timeout_seconds"].default),
-        "prepare_deadline": float(
-            AiRunnerSettings.model_fields["prepare_deadline_seconds"].default
-        ),
         "queued_deadline": float(
             InterviewsSettings.model_fields["queued_deadline_seconds"].default
         ),
@@ -1001,11 +996,10 @@ def report(args: argparse.Namespace, res: Results, partial: bool = False) -> Non
         print(
             f"   with the platform's defaults: {slow} of these requests took longer than the "
             f"gateway's {limits['upstream_timeout']:g} s upstream timeout (they would have been "
-            f"504s); sessions waited up to {waited:.0f} s to be prepared (the AI runner fails "
-            f"them after {limits['prepare_deadline']:g} s and interviews after "
-            f"{limits['queued_deadline']:g} s, giving the credit back). The bench's stack has "
-            f"both raised to {LONG_WAIT_S} s so that every request is measured to its end and "
-            "every third request meets a full quota."
+            f"504s); sessions waited up to {waited:.0f} s to be prepared (interviews fails "
+            f"them after {limits['queued_deadline']:g} s, giving the credit back). The bench's "
+            f"stack has both raised to {LONG_WAIT_S} s so that every request is measured to its "
+            "end and every third request meets a full quota."
         )
 
     print()
@@ -1181,10 +1175,9 @@ def main(argv: Iterable[str]) -> int:
         # measure every request to its end instead of cutting it at the gateway's timeout;
         # the report counts those that ran past the default
         "UPSTREAM_TIMEOUT_SECONDS": str(LONG_WAIT_S),
-        # a session whose preparation waits past these deadlines is failed and its credit
+        # a session whose preparation waits past this deadline is failed and its credit
         # returned: a third request would then be granted, not denied; the report counts the
-        # sessions that waited past the defaults
-        "PREPARE_DEADLINE_SECONDS": str(LONG_WAIT_S),
+        # sessions that waited past the default
         "QUEUED_DEADLINE_SECONDS": str(LONG_WAIT_S),
     }
     work = Path(tempfile.mkdtemp(prefix="mi-bench-interviews-"))

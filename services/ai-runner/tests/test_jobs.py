@@ -1,7 +1,8 @@
 """The AI runner's job flow on the real broker, Mongo-wire server, sandbox and S3 (moto):
 prepare -> SessionReady, answers -> judged and graded -> SessionScored with a transcript;
-redelivery scores once; provider failures and deadlines end in SessionFailed; a dead
-worker's job is finished by another."""
+redelivery scores once; provider failures and jobs that keep losing their worker end in
+SessionFailed (the session's deadline is interviews'); a dead worker's job is finished by
+another."""
 
 from __future__ import annotations
 
@@ -326,7 +327,10 @@ async def test_a_dead_workers_job_is_finished_by_another(runner: Any) -> None:
     assert doc["claimed_by"] == jobs.worker_id and doc["attempts"] == 2
 
 
-async def test_a_job_past_its_deadline_fails_instead_of_hanging(runner: Any) -> None:
+async def test_the_ai_runner_keeps_no_session_deadline_of_its_own(runner: Any) -> None:
+    """Interviews owns the session and its deadline: a job the AI runner comes to long after
+    it was recorded is still done, not failed on a second clock (one owner acts)."""
+    assert not {"prepare_deadline_seconds", "scoring_deadline_seconds"} & set(Settings.model_fields)
     sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
     jobs = runner.state.jobs
     await jobs.stop()
@@ -337,13 +341,39 @@ async def test_a_job_past_its_deadline_fails_instead_of_hanging(runner: Any) -> 
 
     await eventually(job, message="job recorded")
     await jobs.jobs.update_one(
-        {"_id": sid}, {"$set": {"deadline_at": datetime.now(UTC) - timedelta(seconds=1)}}
+        {"_id": sid}, {"$set": {"deadline_at": datetime.now(UTC) - timedelta(hours=1)}}
     )
-    assert await jobs.expire_overdue() == 1
+    jobs.start()
+    await eventually(lambda: _has(runner, sid, "SessionReady"), message="prepared")
+    assert await job_events(runner, sid) == ["SessionReady"]
+
+
+async def test_a_job_that_keeps_losing_its_worker_fails_instead_of_hanging(runner: Any) -> None:
+    sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
+    jobs = runner.state.jobs
+    await jobs.stop()
+    await publish(runner, requested(sid, uid))
+
+    async def job() -> Any:
+        return await jobs.jobs.find_one({"_id": sid})
+
+    await eventually(job, message="job recorded")
+    await jobs.jobs.update_one(
+        {"_id": sid},
+        {
+            "$set": {
+                "claimed_by": "dead-worker",
+                "attempts": jobs.settings.job_max_attempts,
+                "lease_until": datetime.now(UTC) - timedelta(seconds=1),
+            }
+        },
+    )
+    jobs.start()
+    await eventually(lambda: _has(runner, sid, "SessionFailed"), timeout=30, message="failed")
     assert await job_events(runner, sid) == ["SessionFailed"]
     failed = (await runner.state.runtime.store.load(sid))[-1].event()
-    assert failed.stage == "deadline" and "took too long" in failed.reason
-    jobs.start()
+    assert failed.stage == "preparing" and "several attempts" in failed.reason
+    assert "credit has been returned" in failed.reason
 
 
 async def _has(app: Any, session_id: str, event_type: str) -> bool:

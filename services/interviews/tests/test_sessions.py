@@ -273,6 +273,24 @@ async def test_stuck_sessions_fail_after_the_deadline_and_refund(harness: Any) -
     assert quota["used"] == 0
 
 
+async def test_a_stuck_session_is_failed_once_by_its_one_deadline_owner(harness: Any) -> None:
+    """Interviews' watchdog calls the use case itself (no envelope made up to look like the AI
+    runner's report): two replicas' watchdogs at once fail the session once, with
+    interviews' reason, and give the credit back once."""
+    alice = user()
+    sid = (await start(harness, alice)).json()["id"]
+    interviews = harness.app.state.interviews
+    harness.clock.advance(seconds=interviews.settings.queued_deadline_seconds + 1)
+    await asyncio.gather(interviews.expire_stuck(), interviews.expire_stuck())
+    events = [e.event() for e in await harness.rt.store.load(sid)]
+    failures = [e for e in events if e.event_type == "SessionFailed"]
+    assert len(failures) == 1 and failures[0].stage == "deadline"
+    assert "could not prepare this interview in time" in failures[0].reason
+    quota = (await harness.client.get("/internal/quota", headers=harness.auth(alice))).json()
+    assert quota["used"] == 0
+    assert await interviews.expire_stuck() == 0  # nothing left stuck
+
+
 async def test_sessions_projection_rebuilt_from_the_stream_gives_identical_api_output(
     harness: Any,
 ) -> None:

@@ -3,15 +3,18 @@
 Consumers only record work (one idempotent write) and return, so a slow model never holds
 a transaction or a broker delivery open. Workers claim jobs with a lease in Mongo: several
 ai-runner processes share the work, a killed worker's job is picked up again when its lease
-runs out, and a job past its deadline ends `SessionFailed`, never stuck.
+runs out, and a job that keeps losing its worker ends `SessionFailed` after
+`job_max_attempts` leases, never stuck. The session's deadline is not the AI runner's:
+interviews owns the session and fails it when it was not prepared or scored in time (a late
+result is then ignored there as late news).
 
 How a worker finds work: the consumer that recorded a job hands its id to this process's
 workers once it is written, and a worker claims it by id (a compare-and-set update and a
 find by `_id`).
-A scan of the jobs collection (expire overdue jobs, claim the earliest deadline among the
-unleased and the lease-expired) runs only every `job_poll_seconds` per process: it catches
-what no hint announces (jobs recorded before a restart, a crashed worker's lease, jobs whose
-hint went to a replica that is busy). So an idle runner no longer reads the collection twice
+A scan of the jobs collection (claim the job due first among the unleased and the
+lease-expired) runs only every `job_poll_seconds` per process: it catches what no hint
+announces (jobs recorded before a restart, a crashed worker's lease, jobs whose hint went to a
+replica that is busy). So an idle runner no longer reads the collection twice
 a second per worker to find it empty.
 """
 
@@ -101,6 +104,12 @@ Judge = Any  # codejudge.Judge: imported lazily so the service starts without it
 ACTIVE = ["preparing", "scoring"]  # the statuses with work to do
 CLAIM_PAGE = 32  # candidates read per claim and kind (unleased, lease run out)
 PENDING_REFRESH_SECONDS = 5.0
+# The order claims take jobs in (stored as `deadline_at`, the earliest first): a job to prepare
+# counts as due two minutes after it was recorded (a candidate waits in the room), answers to
+# score ten minutes after. An order only: nothing fails when it passes (interviews owns the
+# session's deadline).
+PREPARE_DUE = timedelta(seconds=120)
+SCORING_DUE = timedelta(seconds=600)
 
 
 def _sentence(text: str) -> str:
@@ -175,8 +184,7 @@ class Jobs:
                         "lease_until": None,
                         "claimed_by": None,
                         "created_at": now,
-                        "deadline_at": now
-                        + timedelta(seconds=self.settings.prepare_deadline_seconds),
+                        "deadline_at": now + PREPARE_DUE,
                         "correlation_id": envelope.correlation_id,
                         "traceparent": envelope.traceparent,
                     }
@@ -194,7 +202,7 @@ class Jobs:
                     "claimed_by": None,
                     "correlation_id": envelope.correlation_id,
                     "traceparent": envelope.traceparent,
-                    "deadline_at": now + timedelta(seconds=self.settings.scoring_deadline_seconds),
+                    "deadline_at": now + SCORING_DUE,
                 }
             }
             # a compare-and-set per status that may take answers, `ready` (the usual case)
@@ -292,7 +300,7 @@ class Jobs:
                 self._wake.clear()
 
     async def claim(self) -> Document | None:
-        """Lease the claimable job with the earliest deadline, or None.
+        """Lease the claimable job due first (`deadline_at`), or None.
 
         Two indexed reads of a few fields (unleased jobs, jobs whose lease ran out), then a
         compare-and-set on the lease the candidate was seen with: if another worker took it
@@ -357,12 +365,11 @@ class Jobs:
         return None
 
     async def work_once(self) -> bool:
-        """Claim and run one job: an announced one, else (when a scan is due) expire
-        overdue jobs and claim by scanning; False when there was nothing."""
+        """Claim and run one job: an announced one, else (when a scan is due) one found by
+        scanning; False when there was nothing."""
         job = await self.claim_hinted()
         if job is None and time.monotonic() >= self._next_scan:
             self._next_scan = time.monotonic() + self.settings.job_poll_seconds
-            await self.expire_overdue()
             job = await self.claim()
         if job is None:
             return False
@@ -634,8 +641,7 @@ class Jobs:
                         "lease_until": None,
                         "claimed_by": None,
                         "rescore_requested_by": requested_by,
-                        "deadline_at": now
-                        + timedelta(seconds=self.settings.scoring_deadline_seconds),
+                        "deadline_at": now + SCORING_DUE,
                     }
                 },
                 session=session,
@@ -661,21 +667,6 @@ class Jobs:
         ):
             JOBS_FAILED.labels(stage).inc()
             log.warning("job.failed", session_id=job["_id"], stage=stage, reason=reason)
-
-    async def expire_overdue(self) -> int:
-        now = self.clock()
-        expired = 0
-        async for job in self.jobs.find(
-            {"status": {"$in": ACTIVE}, "deadline_at": {"$lt": now}}
-        ).limit(20):
-            await self.fail(
-                job,
-                "deadline",
-                "This interview took too long to process and was stopped. Your "
-                "interview credit has been returned.",
-            )
-            expired += 1
-        return expired
 
     def _record_usage(self, usage: Usage) -> None:
         AI_CALLS.labels(usage.model, "ok").inc(usage.calls)

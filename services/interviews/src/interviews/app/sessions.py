@@ -7,7 +7,7 @@ import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts import (
@@ -353,7 +353,6 @@ class Interviews:
                 await self._fail_at_deadline(
                     session,
                     sid,
-                    aggregate.user_id,
                     "The time limit passed before any answer was saved. Your interview "
                     "credit has been returned.",
                     now,
@@ -410,25 +409,26 @@ class Interviews:
     async def _apply(
         self,
         session_id: str,
-        envelope: EventEnvelope,
+        what: str,
         session: AsyncClientSession,
         change: Callable[[InterviewSession], bool | None],
-    ) -> None:
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> bool:
+        """Change the session (`what` names the news, for the logs), save it and give the
+        credit back when the change says so; False when there was nothing to change."""
         aggregate = await self.repo.get(session_id, session=session)
         if aggregate is None:
-            log.warning("session.unknown", session_id=session_id, event_type=envelope.event_type)
-            return
+            log.warning("session.unknown", session_id=session_id, event_type=what)
+            return False
         try:
             refund = change(aggregate)
         except IllegalTransition as exc:
             # late or duplicated news (e.g. scored after the deadline failed it): nothing to do
             log.info("session.transition_ignored", session_id=session_id, reason=str(exc))
-            return
+            return False
         await self._save(
-            aggregate,
-            session,
-            correlation_id=envelope.correlation_id,
-            causation_id=str(envelope.event_id),
+            aggregate, session, correlation_id=correlation_id, causation_id=causation_id
         )
         if refund:
             await QuotaLedger(self.rt.db).give_back(
@@ -436,24 +436,44 @@ class Interviews:
             )
         if aggregate.status in ("completed", "failed"):
             SESSIONS_FINISHED.labels(aggregate.status).inc()
+        return True
+
+    async def _apply_reported(
+        self,
+        session_id: str,
+        envelope: EventEnvelope,
+        session: AsyncClientSession,
+        change: Callable[[InterviewSession], bool | None],
+    ) -> None:
+        """What the AI runner reported, applied under the reporting event's ids."""
+        await self._apply(
+            session_id,
+            envelope.event_type,
+            session,
+            change,
+            correlation_id=envelope.correlation_id,
+            causation_id=str(envelope.event_id),
+        )
 
     async def on_event(
         self, event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
         now = self.clock()
         if isinstance(event, SessionReady):
-            await self._apply(
+            await self._apply_reported(
                 event.session_id, envelope, session, lambda a: a.mark_ready(event, now)
             )
         elif isinstance(event, SessionScored):
-            await self._apply(
+            await self._apply_reported(
                 event.session_id,
                 envelope,
                 session,
                 lambda a: a.rescored(event) if a.status == "completed" else a.complete(event, now),
             )
         elif isinstance(event, SessionFailed):
-            await self._apply(event.session_id, envelope, session, lambda a: a.fail(event, now))
+            await self._apply_reported(
+                event.session_id, envelope, session, lambda a: a.fail(event, now)
+            )
 
     async def on_plan_changed(self, event: DomainEvent, envelope: EventEnvelope) -> None:
         """Billing's plan changes: one idempotent write (PlanBook.record), outside any
@@ -462,55 +482,55 @@ class Interviews:
         await PlanBook(self.rt.db).record(event.user_id, event.plan, event.effective_at)
 
     async def _fail_at_deadline(
-        self, session: AsyncClientSession, sid: str, user_id: str, reason: str, now: datetime
-    ) -> None:
+        self, session: AsyncClientSession, sid: str, reason: str, now: datetime
+    ) -> bool:
         """Fail a session on interviews' own clock (a timed interview with nothing saved, or
-        a stuck one), through the same path as the AI runner's SessionFailed: the credit is
-        given back once."""
-        failed = SessionFailed(
-            session_id=sid, user_id=user_id, reason=reason, stage="deadline", failed_at=now
-        )
-        envelope = EventEnvelope.wrap(
-            failed,
-            producer="interviews",
-            aggregate_type="interview-session",
-            aggregate_id=sid,
-            aggregate_version=1,
-        )
-        await self._apply(sid, envelope, session, lambda a: a.fail(failed, now))
+        one the AI runner did not prepare or score in time): interviews owns the session and
+        its deadline, so the failure is decided here and the credit given back once. False
+        when the session had moved on meanwhile (nothing to fail)."""
+
+        def fail(aggregate: InterviewSession) -> bool:
+            return aggregate.fail(
+                SessionFailed(
+                    session_id=sid,
+                    user_id=aggregate.user_id,
+                    reason=reason,
+                    stage="deadline",
+                    failed_at=now,
+                ),
+                now,
+            )
+
+        return await self._apply(sid, "deadline", session, fail)
 
     async def expire_stuck(self) -> int:
-        """Fail sessions stuck past their deadline (the AI runner never answered), giving the
-        quota back. Runs periodically; safe on every replica (appends conflict, not double)."""
+        """Fail sessions stuck past their deadline (not prepared, or not scored, in time),
+        giving the quota back. The only session deadline there is: the AI runner keeps job
+        leases and no clock of its own. Runs periodically; safe on every replica (appends
+        conflict, not double)."""
         now = self.clock()
         cutoff = {
             "queued": self.settings.queued_deadline_seconds,
             "scoring": self.settings.scoring_deadline_seconds,
         }
+        reasons = {
+            "queued": "We could not prepare this interview in time. Your interview credit "
+            "has been returned.",
+            "scoring": "Scoring took too long and was stopped. Your interview credit has "
+            "been returned; please try again.",
+        }
         failed = 0
         for status, seconds in cutoff.items():
-            from datetime import timedelta
-
             cursor = self.view.collection.find(
                 {"status": status, "updated_at": {"$lt": now - timedelta(seconds=seconds)}},
-                {"_id": 1, "user_id": 1},
+                {"_id": 1},
             ).limit(100)
             async for doc in cursor:
-                reason = (
-                    "We could not prepare this interview in time. Your interview credit "
-                    "has been returned."
-                    if status == "queued"
-                    else "Scoring took too long and was stopped. Your interview credit has "
-                    "been returned; please try again."
-                )
 
                 async def work(
-                    session: AsyncClientSession,
-                    sid: str = doc["_id"],
-                    user_id: str = doc["user_id"],
-                    why: str = reason,
-                ) -> None:
-                    await self._fail_at_deadline(session, sid, user_id, why, now)
+                    session: AsyncClientSession, sid: str = doc["_id"], why: str = reasons[status]
+                ) -> bool:
+                    return await self._fail_at_deadline(session, sid, why, now)
 
                 await self.rt.command(work)
                 failed += 1
