@@ -31,7 +31,7 @@ during phases 2 and 3 as it would in production; the bench reports how many sess
 still `queued` at the end of each, and does not wait for the backlog.
 
 The quota decision's share of POST /interviews. The decision is the part of the start
-transaction that reads the user's plan (`PlanBook.plan_of`) and takes one unit of the
+transaction that reads the user's plan (`PlanProjection.plan_of`) and takes one unit of the
 weekly quota (`QuotaLedger.take`: one conditional upsert and a read by _id; a denial is the
 upsert's duplicate-key error). It cannot be timed from outside the interviews process, and
 comparing 202 with 429 latencies does not isolate it: a denied request still verifies the
@@ -392,15 +392,15 @@ class Replay:
 
 class QuotaReplay:
     def __init__(self, mongo_uri: str, database: str, session_type: str) -> None:
-        from interviews.adapters.plans import PlanBook
         from interviews.adapters.quota import QuotaLedger
         from interviews.app.sessions import Interviews
         from interviews.settings import Settings
         from servicekit.mongo import connect
+        from servicekit.plans import PlanProjection
 
         self.client = connect(mongo_uri, "bench-quota-replay")
         self.db = self.client[database]
-        self.plans = PlanBook(self.db)
+        self.plans = PlanProjection(self.db)
         self.ledger = QuotaLedger(self.db)
         defaults = Settings.model_fields
         self.free_limit = int(defaults["free_weekly_limit"].default)
@@ -1005,8 +1005,9 @@ def report(args: argparse.Namespace, res: Results, partial: bool = False) -> Non
     print()
     print("== the quota decision's share of POST /interviews")
     print(
-        "   method: the decision is the start transaction's PlanBook.plan_of + QuotaLedger.take\n"
-        "   (the service's own classes, in transactional_command, same Mongo and collections,\n"
+        "   method: the decision is the start transaction's PlanProjection.plan_of +\n"
+        "   QuotaLedger.take (the service's own classes, in transactional_command, same Mongo\n"
+        "   and collections,\n"
         "   synthetic users), timed from before plan_of to after take. One at a time it is\n"
         "   compared with one-at-a-time POSTs; under load, one paced client replays it during\n"
         f"   the loaded phases (a decision every {args.sidecar_pace:g} s), so it waits for the\n"

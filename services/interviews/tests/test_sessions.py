@@ -347,24 +347,3 @@ async def test_a_rescore_keeps_the_session_completed_and_both_scores(harness: An
 async def _score_is(h: Any, user_id: str, session_id: str, score: int) -> bool:
     body = (await h.client.get(f"/interviews/{session_id}", headers=h.auth(user_id))).json()
     return bool(body.get("overall_score") == score)
-
-
-async def test_plan_changes_keep_the_newest_whatever_the_order_and_repeats_change_nothing(
-    harness: Any,
-) -> None:
-    """PlanBook.record is one conditional write with no inbox row: a late, older change and a
-    redelivered one must leave the newest plan in place."""
-    from datetime import timedelta
-
-    from interviews.adapters.plans import PlanBook
-
-    plans = PlanBook(harness.rt.db)
-    dave = user()
-    now = datetime.now(UTC)
-    await plans.record(dave, "premium", now)
-    await plans.record(dave, "free", now - timedelta(minutes=5))  # older, delivered late
-    await plans.record(dave, "premium", now)  # the same event again
-    assert await plans.plan_of(dave) == "premium"
-    await plans.record(dave, "free", now + timedelta(days=30))  # the downgrade at period end
-    assert await plans.plan_of(dave) == "free"
-    assert await harness.rt.db["plans"].count_documents({"_id": dave}) == 1

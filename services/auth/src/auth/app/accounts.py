@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from servicekit.eventstore import Repository
 from servicekit.logs import get_logger
 from servicekit.mongo import AsyncClientSession, Document
+from servicekit.plans import PlanProjection
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
@@ -20,7 +21,6 @@ from auth.adapters.account_tokens import AccountTokens, mint
 from auth.adapters.account_tokens import digest as _token_digest
 from auth.adapters.keys import KeyRing
 from auth.adapters.passwords import hash_password, verify_password
-from auth.adapters.plans import Plans
 from auth.adapters.refresh_tokens import Issued, RefreshTokens
 from auth.adapters.reset_requests import ResetRequests
 from auth.adapters.users_view import UsersView
@@ -289,7 +289,7 @@ class Accounts:
         doc = await self.users.get(user_id)
         if doc is None:
             raise UserGone("This account no longer exists.")
-        plan = await Plans(self.rt.db).get(user_id)
+        plan = await PlanProjection(self.rt.db).get(user_id)
         if plan is None:
             plan = {"plan": "free", "weekly_limit": self.settings.free_weekly_limit}
         return doc, plan

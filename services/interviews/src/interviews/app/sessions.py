@@ -28,12 +28,12 @@ from servicekit.identity import Principal
 from servicekit.logs import get_logger
 from servicekit.metrics import REGISTRY
 from servicekit.mongo import AsyncClientSession
+from servicekit.plans import PlanProjection
 from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
 from interviews.adapters.bank import QuestionBank, QuestionCatalog
 from interviews.adapters.drafts import Drafts, StaleDraft
-from interviews.adapters.plans import PlanBook
 from interviews.adapters.quota import QuotaLedger
 from interviews.adapters.sessions_view import SessionsView
 from interviews.domain.progress import progress_of
@@ -196,7 +196,7 @@ class Interviews:
         async def work(session: AsyncClientSession) -> tuple[int, int, str, dict[str, Any]]:
             now = self.clock()
             week = iso_week(now)
-            plan = await PlanBook(self.rt.db).plan_of(principal.user_id, session=session)
+            plan = await PlanProjection(self.rt.db).plan_of(principal.user_id, session=session)
             limit = self.weekly_limit(plan)
             used = await QuotaLedger(self.rt.db).take(principal.user_id, week, limit, now, session)
             if used is None:
@@ -390,7 +390,7 @@ class Interviews:
 
     async def quota(self, user_id: str) -> dict[str, Any]:
         now = self.clock()
-        plan = await PlanBook(self.rt.db).plan_of(user_id)
+        plan = await PlanProjection(self.rt.db).plan_of(user_id)
         limit = self.weekly_limit(plan)
         used = min(await QuotaLedger(self.rt.db).used(user_id, iso_week(now)), limit)
         remaining = max(limit - used, 0)
@@ -476,10 +476,10 @@ class Interviews:
             )
 
     async def on_plan_changed(self, event: DomainEvent, envelope: EventEnvelope) -> None:
-        """Billing's plan changes: one idempotent write (PlanBook.record), outside any
+        """Billing's plan changes: one idempotent write (PlanProjection.record), outside any
         transaction and without an inbox row."""
         assert isinstance(event, PlanUpgraded | PlanDowngraded)
-        await PlanBook(self.rt.db).record(event.user_id, event.plan, event.effective_at)
+        await PlanProjection(self.rt.db).record(event)
 
     async def _fail_at_deadline(
         self, session: AsyncClientSession, sid: str, reason: str, now: datetime
