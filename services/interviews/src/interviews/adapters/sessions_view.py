@@ -171,6 +171,41 @@ class SessionsView:
         await self.collection.drop()
         await self.ensure_indexes()
 
+    async def stats(self) -> dict[str, Any]:
+        """For the admins' `/internal/stats`: sessions by status, by quota week (the last
+        twelve), and the completed ones' average score."""
+        by_status = {
+            d["_id"]: d["n"]
+            async for d in await self.collection.aggregate(
+                [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+            )
+        }
+        by_week = {
+            d["_id"]: d["n"]
+            async for d in await self.collection.aggregate(
+                [
+                    {"$group": {"_id": "$quota_week", "n": {"$sum": 1}}},
+                    {"$sort": {"_id": -1}},
+                    {"$limit": 12},
+                ]
+            )
+        }
+        scores = [
+            d
+            async for d in await self.collection.aggregate(
+                [
+                    {"$match": {"status": "completed"}},
+                    {"$group": {"_id": None, "avg": {"$avg": "$overall_score"}, "n": {"$sum": 1}}},
+                ]
+            )
+        ]
+        return {
+            "interviews_by_status": by_status,
+            "interviews_by_week": by_week,
+            "average_score": round(scores[0]["avg"], 1) if scores else None,
+            "completed": scores[0]["n"] if scores else 0,
+        }
+
     async def get(self, session_id: str) -> Document | None:
         return await self.collection.find_one({"_id": session_id})
 

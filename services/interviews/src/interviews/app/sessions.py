@@ -381,6 +381,9 @@ class Interviews:
     ) -> tuple[list[dict[str, Any]], int]:
         return await self.view.list_for(principal.user_id, limit, offset)
 
+    async def stats(self) -> dict[str, Any]:
+        return await self.view.stats()
+
     async def progress(self, user_id: str) -> dict[str, Any]:
         cursor = self.view.collection.find(
             {"user_id": user_id, "status": "completed"},
