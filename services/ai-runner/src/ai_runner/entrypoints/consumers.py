@@ -1,4 +1,4 @@
-"""ai-runner's consumers: record the work; the workers in app/jobs.py do it."""
+"""ai-runner's consumers: record the work; the workers (app/worker.py) do it."""
 
 from __future__ import annotations
 
