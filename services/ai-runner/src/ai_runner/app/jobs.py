@@ -19,7 +19,6 @@ from typing import Any
 
 from contracts import (
     AnswersSubmitted,
-    DomainEvent,
     EventEnvelope,
     SessionFailed,
     SessionReady,
@@ -118,28 +117,29 @@ class Jobs:
         return Repository(self.rt.store, AiJob)
 
     # -- consumers: record the work -----------------------------------------------------
-    async def on_event(self, event: DomainEvent, envelope: EventEnvelope) -> None:
-        """Record the work in one single-document write that is idempotent by itself, so no
-        inbox row and no transaction are needed (each would be another trip to the store):
-        SessionRequested adds the job only if it is not there; AnswersSubmitted moves it to
-        `scoring` only from `ready` or `preparing`. A redelivery changes nothing."""
-        if isinstance(event, SessionRequested):
-            await self.queue.add_to_prepare(
-                event.session_id,
-                {
-                    "user_id": event.user_id,
-                    "questions": [q.model_dump(mode="json") for q in event.questions],
-                },
-                envelope.correlation_id,
-                envelope.traceparent,
-            )
-        elif isinstance(event, AnswersSubmitted):
-            await self.queue.add_to_score(
-                event.session_id,
-                [a.model_dump(mode="json") for a in event.answers],
-                envelope.correlation_id,
-                envelope.traceparent,
-            )
+    # Each records the work in one single-document write that is idempotent by itself, so no
+    # inbox row and no transaction are needed (each would be another trip to the store); a
+    # redelivery changes nothing.
+    async def session_requested(self, event: SessionRequested, envelope: EventEnvelope) -> None:
+        """A job to prepare, added only if it is not there."""
+        await self.queue.add_to_prepare(
+            event.session_id,
+            {
+                "user_id": event.user_id,
+                "questions": [q.model_dump(mode="json") for q in event.questions],
+            },
+            envelope.correlation_id,
+            envelope.traceparent,
+        )
+
+    async def answers_submitted(self, event: AnswersSubmitted, envelope: EventEnvelope) -> None:
+        """The job moves to `scoring`, only from `ready` or `preparing`."""
+        await self.queue.add_to_score(
+            event.session_id,
+            [a.model_dump(mode="json") for a in event.answers],
+            envelope.correlation_id,
+            envelope.traceparent,
+        )
 
     # -- running a claimed job ------------------------------------------------------------
     async def run_claimed(self, job: Document) -> None:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts import (
-    DomainEvent,
     EventEnvelope,
     PlanDowngraded,
     PlanUpgraded,
@@ -458,30 +457,38 @@ class Interviews:
             causation_id=str(envelope.event_id),
         )
 
-    async def on_event(
-        self, event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    async def session_ready(
+        self, event: SessionReady, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
         now = self.clock()
-        if isinstance(event, SessionReady):
-            await self._apply_reported(
-                event.session_id, envelope, session, lambda a: a.mark_ready(event, now)
-            )
-        elif isinstance(event, SessionScored):
-            await self._apply_reported(
-                event.session_id,
-                envelope,
-                session,
-                lambda a: a.rescored(event) if a.status == "completed" else a.complete(event, now),
-            )
-        elif isinstance(event, SessionFailed):
-            await self._apply_reported(
-                event.session_id, envelope, session, lambda a: a.fail(event, now)
-            )
+        await self._apply_reported(
+            event.session_id, envelope, session, lambda a: a.mark_ready(event, now)
+        )
 
-    async def on_plan_changed(self, event: DomainEvent, envelope: EventEnvelope) -> None:
+    async def session_scored(
+        self, event: SessionScored, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        now = self.clock()
+        await self._apply_reported(
+            event.session_id,
+            envelope,
+            session,
+            lambda a: a.rescored(event) if a.status == "completed" else a.complete(event, now),
+        )
+
+    async def session_failed(
+        self, event: SessionFailed, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        now = self.clock()
+        await self._apply_reported(
+            event.session_id, envelope, session, lambda a: a.fail(event, now)
+        )
+
+    async def plan_changed(
+        self, event: PlanUpgraded | PlanDowngraded, envelope: EventEnvelope
+    ) -> None:
         """Billing's plan changes: one idempotent write (PlanProjection.record), outside any
         transaction and without an inbox row."""
-        assert isinstance(event, PlanUpgraded | PlanDowngraded)
         await PlanProjection(self.rt.db).record(event)
 
     async def _fail_at_deadline(
