@@ -393,6 +393,7 @@ class Replay:
 class QuotaReplay:
     def __init__(self, mongo_uri: str, database: str, session_type: str) -> None:
         from interviews.adapters.quota import QuotaLedger
+        from interviews.adapters.stores import MongoStores
         from interviews.app.sessions import Interviews
         from interviews.settings import Settings
         from servicekit.mongo import connect
@@ -407,7 +408,13 @@ class QuotaReplay:
         self.premium_limit = int(defaults["premium_weekly_limit"].default)
         # the use case itself, on a stand-in runtime that only has the database: its
         # question pick reads nothing else
-        self.interviews = Interviews(SimpleNamespace(db=self.db), None, lambda: datetime.now(UTC))
+        runtime = SimpleNamespace(db=self.db)
+        self.interviews = Interviews(
+            runtime,  # type: ignore[arg-type]
+            MongoStores(runtime),  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            lambda: datetime.now(UTC),
+        )
         if session_type == "coding":
             self.counts = {"coding": 3, "behavioral": 0}
         elif session_type == "behavioral":

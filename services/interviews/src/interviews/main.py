@@ -13,6 +13,7 @@ from servicekit.periodic import every
 from servicekit.runtime import ServiceRuntime
 
 from interviews.adapters.bank import QuestionBank, load_seed
+from interviews.adapters.stores import MongoStores
 from interviews.app.examples import ExampleRunner
 from interviews.app.questions import QuestionAdmin
 from interviews.app.sessions import Clock, Interviews
@@ -30,7 +31,7 @@ def _utcnow() -> datetime:
 def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> FastAPI:
     settings = settings or Settings()
     rt = ServiceRuntime(settings)
-    interviews = Interviews(rt, settings, clock)
+    interviews = Interviews(rt, MongoStores(rt), settings, clock)
     register_consumers(rt, interviews)
 
     @every(rt, settings.deadline_check_seconds, "deadlines")

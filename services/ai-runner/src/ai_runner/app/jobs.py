@@ -43,7 +43,7 @@ from servicekit.logs import get_logger
 from servicekit.metrics import REGISTRY
 from servicekit.mongo import AsyncClientSession, Document
 from servicekit.problems import DomainError
-from servicekit.runtime import ServiceRuntime
+from servicekit.unit_of_work import UnitOfWork
 
 from ai_runner.adapters.transcripts import TranscriptStore, encode
 from ai_runner.app.ports import Grader, JudgeSummary, LeaseQueue, ProviderFailed, Usage
@@ -92,7 +92,7 @@ def _sentence(text: str) -> str:
 class Jobs:
     def __init__(
         self,
-        rt: ServiceRuntime,
+        uow: UnitOfWork,
         queue: LeaseQueue,
         settings: Settings,
         grader: Grader,
@@ -101,7 +101,7 @@ class Jobs:
         clock: Callable[[], datetime] | None = None,
         reference: Grader | None = None,
     ) -> None:
-        self.rt = rt
+        self.uow = uow
         self.queue = queue
         self.settings = settings
         self.grader = grader
@@ -114,7 +114,7 @@ class Jobs:
 
     @property
     def repo(self) -> Repository[AiJob]:
-        return Repository(self.rt.store, AiJob)
+        return Repository(self.uow.store, AiJob)
 
     # -- consumers: record the work -----------------------------------------------------
     # Each records the work in one single-document write that is idempotent by itself, so no
@@ -202,7 +202,7 @@ class Jobs:
             await self.queue.finish(job_id, status, extra, session)
             return True
 
-        return await self.rt.command(work)
+        return await self.uow.command(work)
 
     async def prepare(self, job: Document) -> None:
         questions = QUESTIONS.validate_python(job["questions"])
@@ -406,7 +406,7 @@ class Jobs:
             await self.repo.save(aggregate, session)
             await self.queue.add_to_rescore(session_id, requested_by, session)
 
-        await self.rt.command(work)
+        await self.uow.command(work)
         self.queue.announce(session_id, "scoring")
 
     async def fail(self, job: Document, stage: str, reason: str) -> None:

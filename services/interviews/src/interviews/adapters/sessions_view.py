@@ -3,7 +3,7 @@ stream in the same transaction as each append, and rebuildable from the stream."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts import (
@@ -208,6 +208,28 @@ class SessionsView:
 
     async def get(self, session_id: str) -> Document | None:
         return await self.collection.find_one({"_id": session_id})
+
+    async def past_time_limit(self, now: datetime, limit: int = 100) -> list[str]:
+        """Timed sessions still `ready` whose deadline has passed (a page of them)."""
+        cursor = self.collection.find(
+            {"status": "ready", "deadline_at": {"$lte": now}}, {"_id": 1}
+        ).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def unchanged_since(self, status: str, before: datetime, limit: int = 100) -> list[str]:
+        """Sessions in `status` whose last change is older than `before` (a page of them)."""
+        cursor = self.collection.find(
+            {"status": status, "updated_at": {"$lt": before}}, {"_id": 1}
+        ).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def completed_of(self, user_id: str) -> list[Document]:
+        """A user's completed sessions, with what their progress is read from."""
+        cursor = self.collection.find(
+            {"user_id": user_id, "status": "completed"},
+            {"questions": 1, "results": 1, "score_history": 1, "status": 1, "updated_at": 1},
+        )
+        return await cursor.to_list()
 
     async def list_for(self, user_id: str, limit: int, offset: int) -> tuple[list[Document], int]:
         query = {"user_id": user_id}

@@ -27,14 +27,16 @@ from servicekit.identity import Principal
 from servicekit.logs import get_logger
 from servicekit.metrics import REGISTRY
 from servicekit.mongo import AsyncClientSession
-from servicekit.plans import PlanProjection
 from servicekit.problems import DomainError
-from servicekit.runtime import ServiceRuntime
+from servicekit.unit_of_work import UnitOfWork
 
-from interviews.adapters.bank import QuestionBank, QuestionCatalog
-from interviews.adapters.drafts import Drafts, StaleDraft
-from interviews.adapters.quota import QuotaLedger
-from interviews.adapters.sessions_view import SessionsView
+from interviews.app.ports import (
+    QuestionPicker,
+    QuestionStore,
+    SessionsReadModel,
+    StaleDraft,
+    Stores,
+)
 from interviews.domain.progress import progress_of
 from interviews.domain.session import IllegalTransition, InterviewSession
 from interviews.settings import Settings
@@ -89,24 +91,25 @@ class NotEnoughQuestions(DomainError):
 
 
 class Interviews:
-    def __init__(self, rt: ServiceRuntime, settings: Settings, clock: Clock) -> None:
-        self.rt = rt
+    def __init__(self, uow: UnitOfWork, stores: Stores, settings: Settings, clock: Clock) -> None:
+        self.uow = uow
+        self.stores = stores
         self.settings = settings
         self.clock = clock
         self.coding_available: Callable[[], Awaitable[bool]] = _always
-        self.catalog = QuestionCatalog(lambda: self.bank)
+        self.catalog = stores.catalog
 
     @property
-    def view(self) -> SessionsView:
-        return SessionsView(self.rt.db)
+    def view(self) -> SessionsReadModel:
+        return self.stores.sessions()
 
     @property
-    def bank(self) -> QuestionBank:
-        return QuestionBank(self.rt.db)
+    def bank(self) -> QuestionStore:
+        return self.stores.bank()
 
     @property
     def repo(self) -> Repository[InterviewSession]:
-        return Repository(self.rt.store, InterviewSession)
+        return Repository(self.uow.store, InterviewSession)
 
     def weekly_limit(self, plan: str) -> int:
         return (
@@ -135,7 +138,7 @@ class Interviews:
     # -- starting --------------------------------------------------------------------------
     def _pick(
         self,
-        catalog: QuestionCatalog,
+        catalog: QuestionPicker,
         recent: set[str],
         session_id: str,
         kind: str,
@@ -195,9 +198,9 @@ class Interviews:
         async def work(session: AsyncClientSession) -> tuple[int, int, str, dict[str, Any]]:
             now = self.clock()
             week = iso_week(now)
-            plan = await PlanProjection(self.rt.db).plan_of(principal.user_id, session=session)
+            plan = await self.stores.plans().plan_of(principal.user_id, session=session)
             limit = self.weekly_limit(plan)
-            used = await QuotaLedger(self.rt.db).take(principal.user_id, week, limit, now, session)
+            used = await self.stores.quota().take(principal.user_id, week, limit, now, session)
             if used is None:
                 QUOTA_DENIED.labels(plan).inc()
                 resets_at = week_resets_at(now)
@@ -231,7 +234,7 @@ class Interviews:
             assert doc is not None
             return used, limit, plan, doc
 
-        used, limit, plan, doc = await self.rt.command(work)
+        used, limit, plan, doc = await self.uow.command(work)
         SESSIONS_STARTED.labels(kind).inc()
         remaining = limit - used
         if remaining == 1:
@@ -260,7 +263,7 @@ class Interviews:
                 )
             return None
 
-        doc = await self.rt.command(work)
+        doc = await self.uow.command(work)
         if doc is None:  # the same answers again: nothing appended, the view as it is
             doc = await self.view.get(session_id)
         assert doc is not None
@@ -286,7 +289,7 @@ class Interviews:
         aggregate = await self._own_session(principal, session_id)
         aggregate.check_draft(answers)
         try:
-            return await Drafts(self.rt.db).save(
+            return await self.stores.drafts().save(
                 session_id,
                 principal.user_id,
                 [a.model_dump(mode="json") for a in answers],
@@ -303,7 +306,7 @@ class Interviews:
             ) from None
 
     async def draft_of(self, session_id: str) -> dict[str, Any] | None:
-        return await Drafts(self.rt.db).get(session_id)
+        return await self.stores.drafts().get(session_id)
 
     async def coding_question(self, principal: Principal, session_id: str, question_id: str) -> Any:
         """The coding question of a `ready` session of the caller's, for an example run."""
@@ -331,18 +334,14 @@ class Interviews:
         append is optimistic, so two replicas cannot both do it); nothing saved ends the
         session failed with the credit given back."""
         now = self.clock()
-        cursor = self.view.collection.find(
-            {"status": "ready", "deadline_at": {"$lte": now}}, {"_id": 1, "user_id": 1}
-        ).limit(100)
         done = 0
-        async for doc in cursor:
-            sid = doc["_id"]
+        for sid in await self.view.past_time_limit(now):
 
             async def work(session: AsyncClientSession, sid: str = sid) -> None:
                 aggregate = await self.repo.get(sid, session=session)
                 if aggregate is None or not aggregate.overdue(now):
                     return
-                draft = await Drafts(self.rt.db).get(sid, session=session)
+                draft = await self.stores.drafts().get(sid, session=session)
                 saved = [Answer.model_validate(a) for a in (draft or {}).get("answers", [])]
                 answers = aggregate.answers_from_draft(saved)
                 if answers:
@@ -357,7 +356,7 @@ class Interviews:
                     now,
                 )
 
-            await self.rt.command(work)
+            await self.uow.command(work)
             done += 1
         return done
 
@@ -384,17 +383,13 @@ class Interviews:
         return await self.view.stats()
 
     async def progress(self, user_id: str) -> dict[str, Any]:
-        cursor = self.view.collection.find(
-            {"user_id": user_id, "status": "completed"},
-            {"questions": 1, "results": 1, "score_history": 1, "status": 1, "updated_at": 1},
-        )
-        return progress_of(await cursor.to_list())
+        return progress_of(await self.view.completed_of(user_id))
 
     async def quota(self, user_id: str) -> dict[str, Any]:
         now = self.clock()
-        plan = await PlanProjection(self.rt.db).plan_of(user_id)
+        plan = await self.stores.plans().plan_of(user_id)
         limit = self.weekly_limit(plan)
-        used = min(await QuotaLedger(self.rt.db).used(user_id, iso_week(now)), limit)
+        used = min(await self.stores.quota().used(user_id, iso_week(now)), limit)
         remaining = max(limit - used, 0)
         quota: dict[str, Any] = {
             "weekly_limit": limit,
@@ -433,9 +428,7 @@ class Interviews:
             aggregate, session, correlation_id=correlation_id, causation_id=causation_id
         )
         if refund:
-            await QuotaLedger(self.rt.db).give_back(
-                aggregate.user_id, aggregate.quota_week, session
-            )
+            await self.stores.quota().give_back(aggregate.user_id, aggregate.quota_week, session)
         if aggregate.status in ("completed", "failed"):
             SESSIONS_FINISHED.labels(aggregate.status).inc()
         return True
@@ -489,7 +482,7 @@ class Interviews:
     ) -> None:
         """Billing's plan changes: one idempotent write (PlanProjection.record), outside any
         transaction and without an inbox row."""
-        await PlanProjection(self.rt.db).record(event)
+        await self.stores.plans().record(event)
 
     async def _fail_at_deadline(
         self, session: AsyncClientSession, sid: str, reason: str, now: datetime
@@ -531,17 +524,13 @@ class Interviews:
         }
         failed = 0
         for status, seconds in cutoff.items():
-            cursor = self.view.collection.find(
-                {"status": status, "updated_at": {"$lt": now - timedelta(seconds=seconds)}},
-                {"_id": 1},
-            ).limit(100)
-            async for doc in cursor:
+            for stuck in await self.view.unchanged_since(status, now - timedelta(seconds=seconds)):
 
                 async def work(
-                    session: AsyncClientSession, sid: str = doc["_id"], why: str = reasons[status]
+                    session: AsyncClientSession, sid: str = stuck, why: str = reasons[status]
                 ) -> bool:
                     return await self._fail_at_deadline(session, sid, why, now)
 
-                await self.rt.command(work)
+                await self.uow.command(work)
                 failed += 1
         return failed
