@@ -297,24 +297,30 @@ async def test_provider_failure_ends_the_session_failed_with_a_reason(runner: An
     assert "tried 4 times. Your interview credit has been returned" in failed.reason
 
 
-async def test_a_dead_workers_job_is_finished_by_another(runner: Any) -> None:
+async def staged_job(runner: Any, fields: dict[str, Any]) -> str:
+    """A job recorded while this process's workers pause, then given `fields` (a dead
+    worker's claim, an old deadline...); the caller starts the workers again."""
     sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
-    workers, queue = runner.state.workers, runner.state.job_queue
-    await workers.stop()  # this process's workers pause while we stage a dead worker's claim
+    queue = runner.state.job_queue
+    await runner.state.workers.stop()
     await publish(runner, requested(sid, uid))
 
     async def job() -> Any:
         return await queue.collection.find_one({"_id": sid})
 
     await eventually(job, message="job recorded")
-    await queue.collection.update_one(
-        {"_id": sid},
+    await queue.collection.update_one({"_id": sid}, {"$set": fields})
+    return sid
+
+
+async def test_a_dead_workers_job_is_finished_by_another(runner: Any) -> None:
+    workers, queue = runner.state.workers, runner.state.job_queue
+    sid = await staged_job(
+        runner,
         {
-            "$set": {
-                "claimed_by": "dead-worker",
-                "attempts": 1,
-                "lease_until": datetime.now(UTC) + timedelta(seconds=1),
-            }
+            "claimed_by": "dead-worker",
+            "attempts": 1,
+            "lease_until": datetime.now(UTC) + timedelta(seconds=1),
         },
     )
     workers.start()
@@ -331,44 +337,22 @@ async def test_the_ai_runner_keeps_no_session_deadline_of_its_own(runner: Any) -
     """Interviews owns the session and its deadline: a job the AI runner comes to long after
     it was recorded is still done, not failed on a second clock (one owner acts)."""
     assert not {"prepare_deadline_seconds", "scoring_deadline_seconds"} & set(Settings.model_fields)
-    sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
-    workers, queue = runner.state.workers, runner.state.job_queue
-    await workers.stop()
-    await publish(runner, requested(sid, uid))
-
-    async def job() -> Any:
-        return await queue.collection.find_one({"_id": sid})
-
-    await eventually(job, message="job recorded")
-    await queue.collection.update_one(
-        {"_id": sid}, {"$set": {"deadline_at": datetime.now(UTC) - timedelta(hours=1)}}
-    )
-    workers.start()
+    sid = await staged_job(runner, {"deadline_at": datetime.now(UTC) - timedelta(hours=1)})
+    runner.state.workers.start()
     await eventually(lambda: _has(runner, sid, "SessionReady"), message="prepared")
     assert await job_events(runner, sid) == ["SessionReady"]
 
 
 async def test_a_job_that_keeps_losing_its_worker_fails_instead_of_hanging(runner: Any) -> None:
-    sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
-    jobs, workers, queue = runner.state.jobs, runner.state.workers, runner.state.job_queue
-    await workers.stop()
-    await publish(runner, requested(sid, uid))
-
-    async def job() -> Any:
-        return await queue.collection.find_one({"_id": sid})
-
-    await eventually(job, message="job recorded")
-    await queue.collection.update_one(
-        {"_id": sid},
+    sid = await staged_job(
+        runner,
         {
-            "$set": {
-                "claimed_by": "dead-worker",
-                "attempts": jobs.settings.job_max_attempts,
-                "lease_until": datetime.now(UTC) - timedelta(seconds=1),
-            }
+            "claimed_by": "dead-worker",
+            "attempts": runner.state.jobs.settings.job_max_attempts,
+            "lease_until": datetime.now(UTC) - timedelta(seconds=1),
         },
     )
-    workers.start()
+    runner.state.workers.start()
     await eventually(lambda: _has(runner, sid, "SessionFailed"), timeout=30, message="failed")
     assert await job_events(runner, sid) == ["SessionFailed"]
     failed = (await runner.state.runtime.store.load(sid))[-1].event()
