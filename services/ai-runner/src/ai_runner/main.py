@@ -13,9 +13,9 @@ from servicekit.runtime import ServiceRuntime
 
 from ai_runner.adapters.job_queue import JobQueue
 from ai_runner.adapters.offline_grader import OfflineGrader
-from ai_runner.adapters.transcripts import LocalTranscripts, S3Transcripts, TranscriptStore
+from ai_runner.adapters.transcripts import LocalTranscripts, S3Transcripts
 from ai_runner.app.jobs import Jobs
-from ai_runner.app.ports import Grader
+from ai_runner.app.ports import Grader, TranscriptStore
 from ai_runner.app.worker import Workers
 from ai_runner.entrypoints.consumers import register_consumers
 from ai_runner.entrypoints.http import router

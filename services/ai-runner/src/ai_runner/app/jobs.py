@@ -45,11 +45,18 @@ from servicekit.mongo import AsyncClientSession, Document
 from servicekit.problems import DomainError
 from servicekit.unit_of_work import UnitOfWork
 
-from ai_runner.adapters.transcripts import TranscriptStore, encode
-from ai_runner.app.ports import Grader, JudgeSummary, LeaseQueue, ProviderFailed, Usage
+from ai_runner.app.ports import (
+    Grader,
+    JudgeSummary,
+    LeaseQueue,
+    ProviderFailed,
+    TranscriptStore,
+    Usage,
+)
 from ai_runner.domain.guard import bound_behavioral, bound_code
 from ai_runner.domain.job import AiJob, JobAlreadyFinished, JobNotRescorable
 from ai_runner.domain.sufficiency import insufficient_reason
+from ai_runner.domain.transcript import encode
 from ai_runner.settings import Settings
 
 log = get_logger(__name__)

@@ -1,5 +1,6 @@
 """What the AI runner's use cases need from the outside: a grader (the offline one or a model,
-so the job flow does not care which is configured) and the lease queue of jobs."""
+so the job flow does not care which is configured), the lease queue of jobs and the store of
+transcripts."""
 
 from __future__ import annotations
 
@@ -78,6 +79,16 @@ class Grader(Protocol):
     ) -> tuple[AnswerResult, Usage]:
         """Approach, complexity and clarity reviewed; `tests` are filled in by the caller."""
         ...
+
+
+class TranscriptStore(Protocol):
+    """Where transcripts are kept (`adapters.transcripts`: S3, or a local folder)."""
+
+    async def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def ready(self) -> bool: ...
 
 
 class LeaseQueue(Protocol):

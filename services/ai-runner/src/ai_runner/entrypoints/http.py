@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from servicekit.identity import CurrentUser, Forbidden
 
-from ai_runner.adapters.transcripts import encode
 from ai_runner.app.jobs import Jobs
+from ai_runner.domain.transcript import encode
 
 router = APIRouter()
 
