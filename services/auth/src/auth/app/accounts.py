@@ -19,6 +19,7 @@ from servicekit.unit_of_work import UnitOfWork
 
 from auth.adapters.account_tokens import AccountTokens, mint
 from auth.adapters.account_tokens import digest as _token_digest
+from auth.adapters.credentials import Credentials
 from auth.adapters.keys import KeyRing
 from auth.adapters.passwords import hash_password, verify_password
 from auth.adapters.refresh_tokens import Issued, RefreshTokens
@@ -82,6 +83,10 @@ class Accounts:
         self.keys = keys
 
     @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.uow.db)
+
+    @property
     def users(self) -> UsersView:
         return UsersView(self.uow.db)
 
@@ -124,9 +129,7 @@ class Accounts:
             user = User.register(user_id, email, name, role, datetime.now(UTC))
             user.request_email_verification(verification.token, verification.expires_at)
             await self._save(user, session, correlation_id)
-            await self.uow.db["credentials"].insert_one(
-                {"_id": email, "user_id": user_id, "password_hash": password_hash}, session=session
-            )
+            await self.credentials.add(email, user_id, password_hash, session)
             await self.account_tokens.store(
                 verification, "email_verification", user_id, email, session
             )
@@ -145,7 +148,7 @@ class Accounts:
             email: str | None = normalise_email(raw_email)
         except InvalidRegistration:
             email = None
-        cred = await self.uow.db["credentials"].find_one({"_id": email}) if email else None
+        cred = await self.credentials.get(email) if email else None
         if not await verify_password(cred["password_hash"] if cred else None, password):
             raise InvalidCredentials("Check the email and password and try again.")
         assert cred is not None
@@ -211,7 +214,7 @@ class Accounts:
             email = user.email
             user.delete(datetime.now(UTC))
             await self._save(user, session, correlation_id)
-            await self.uow.db["credentials"].delete_one({"_id": email}, session=session)
+            await self.credentials.remove(email, session)
 
         await self.uow.command(work)
         await self.refresh_tokens.revoke_user(user_id, reason="account deleted")
@@ -243,7 +246,7 @@ class Accounts:
         doc = await self.users.get(user_id)
         if doc is None:
             raise UserGone("This account no longer exists.")
-        cred = await self.uow.db["credentials"].find_one({"_id": doc["email"]})
+        cred = await self.credentials.get(doc["email"])
         if not await verify_password(cred["password_hash"] if cred else None, current_password):
             raise InvalidCredentials("The current password is not right.")
         check_password(new_password, doc["email"], doc["name"])
@@ -276,11 +279,7 @@ class Accounts:
                 raise deleted
             user.password_changed(datetime.now(UTC))
             await self._save(user, session, correlation_id)
-            await self.uow.db["credentials"].update_one(
-                {"_id": email, "user_id": user_id},
-                {"$set": {"password_hash": password_hash}},
-                session=session,
-            )
+            await self.credentials.set_password(email, user_id, password_hash, session)
 
         await self.uow.command(work)
 
