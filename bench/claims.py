@@ -4,7 +4,7 @@ Every AI-runner worker claims its next job in a loop (and polls when idle), so t
 all the time, and the jobs collection keeps every interview ever prepared or scored. What is
 measured, against a Mongo-wire server (secantusdb started by the bench, or MONGO_URI):
 
-- new: `Jobs.claim` as the service runs it: two indexed reads of four fields (unleased jobs,
+- new: `JobQueue.claim` as the service runs it: two indexed reads of four fields (unleased jobs,
   jobs whose lease ran out), then a compare-and-set update on the lease seen, then the job.
 - old (the baseline, in the same process against the same data): the one findAndModify the
   service used before, `status $in [...]` + `$or` on the lease, sorted by deadline.
@@ -30,10 +30,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from ai_runner.app.jobs import Jobs
+from ai_runner.adapters.job_queue import JobQueue
 from ai_runner.settings import Settings
 from eventkit import mongo_server
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
@@ -57,16 +56,10 @@ async def old_claim(jobs: Any, worker: str) -> Any:
 async def run(uri: str, finished_counts: list[int], pending: int, claims: int) -> int:
     client: AsyncMongoClient[Any] = AsyncMongoClient(uri, tz_aware=True)
     db = client[f"bench_claims_{int(time.time())}"]
-    runner = Jobs(
-        SimpleNamespace(db=db),  # type: ignore[arg-type]
-        Settings(),
-        grader=None,  # type: ignore[arg-type]
-        judge=None,
-        transcripts=None,  # type: ignore[arg-type]
-    )
+    runner = JobQueue(lambda: db, Settings().job_lease_seconds, lambda: datetime.now(UTC))
     await runner.ensure_indexes()
     now = datetime.now(UTC)
-    await runner.jobs.insert_many(
+    await runner.collection.insert_many(
         [
             {
                 "_id": f"pending-{i}",
@@ -87,7 +80,7 @@ async def run(uri: str, finished_counts: list[int], pending: int, claims: int) -
     for target in finished_counts:
         while inserted < target:
             batch = min(200, target - inserted)
-            await runner.jobs.insert_many(
+            await runner.collection.insert_many(
                 [
                     {
                         "_id": f"done-{inserted + i}",
@@ -106,12 +99,14 @@ async def run(uri: str, finished_counts: list[int], pending: int, claims: int) -
         for round_no in range(claims):
             for name in ("new", "old") if round_no % 2 == 0 else ("old", "new"):
                 started = time.perf_counter()
-                job = await (runner.claim() if name == "new" else old_claim(runner.jobs, "old"))
+                job = await (
+                    runner.claim() if name == "new" else old_claim(runner.collection, "old")
+                )
                 timings[name].append((time.perf_counter() - started) * 1000)
                 if job is None or not str(job["_id"]).startswith("pending-"):
                     failures += 1
             if round_no % max(1, pending // 2 - 1) == 0:  # keep work claimable
-                await runner.jobs.update_many(
+                await runner.collection.update_many(
                     {"status": "preparing"}, {"$set": {"lease_until": None, "claimed_by": None}}
                 )
         new, old = statistics.median(timings["new"]), statistics.median(timings["old"])

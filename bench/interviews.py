@@ -31,7 +31,7 @@ during phases 2 and 3 as it would in production; the bench reports how many sess
 still `queued` at the end of each, and does not wait for the backlog.
 
 The quota decision's share of POST /interviews. The decision is the part of the start
-transaction that reads the user's plan (`PlanBook.plan_of`) and takes one unit of the
+transaction that reads the user's plan (`PlanProjection.plan_of`) and takes one unit of the
 weekly quota (`QuotaLedger.take`: one conditional upsert and a read by _id; a denial is the
 upsert's duplicate-key error). It cannot be timed from outside the interviews process, and
 comparing 202 with 429 latencies does not isolate it: a denied request still verifies the
@@ -51,17 +51,16 @@ own code on a stand-in runtime that has only the database) is replayed one at a 
 
 Stack settings: RATE_LIMIT_IP, RATE_LIMIT_USER, RATE_LIMIT_REGISTER_IP, RATE_LIMIT_LOGIN_IP
 and RATE_LIMIT_LOGIN_ACCOUNT = 1000000/60 (never throttle), LOG_LEVEL=WARNING (no
-per-request log lines), and UPSTREAM_TIMEOUT_SECONDS, PREPARE_DEADLINE_SECONDS and
-QUEUED_DEADLINE_SECONDS = 3600: under this load a request can take longer than the gateway's
-default 15 s (it would be cut off as a 504, and its latency lost), and a session can wait
-longer than the 120 s the AI runner gives its preparation (it would be failed and the credit
-returned, so the user's third request would be granted, not denied). The report counts how
-many requests and sessions went past the defaults. A warning or error logged by a service
-during the measured phases fails the bench (the path measured would not be the normal one).
-The client is aiohttp in this process (keep-alive, `--concurrency` connections); latencies
-are measured around each request. CPU per phase is read from /proc (the stack's process
-groups, this process, the machine), and a warning is printed when other work on the machine
-took more than a quarter core.
+per-request log lines), and UPSTREAM_TIMEOUT_SECONDS and QUEUED_DEADLINE_SECONDS = 3600: under
+this load a request can take longer than the gateway's default 15 s (it would be cut off as a
+504, and its latency lost), and a session can wait longer than the 120 s interviews gives its
+preparation (it would be failed and the credit returned, so the user's third request would be
+granted, not denied). The report counts how many requests and sessions went past the defaults.
+A warning or error logged by a service during the measured phases fails the bench (the path
+measured would not be the normal one). The client is aiohttp in this process (keep-alive,
+`--concurrency` connections); latencies are measured around each request. CPU per phase is read
+from /proc (the stack's process groups, this process, the machine), and a warning is printed
+when other work on the machine took more than a quarter core.
 
 Run (RabbitMQ and Redis must be up; a secantusdb server is started unless MONGO_URI is set)::
 
@@ -127,15 +126,11 @@ SLOWDOWN = 2.5  # sustained-load rate / warm-up rate, measured here: 2.0 vs 4.7-
 
 def defaults() -> dict[str, float]:
     """The platform's own timeouts and deadlines, which the bench raises for its stack."""
-    from ai_runner.settings import Settings as AiRunnerSettings
     from gateway.settings import Settings as GatewaySettings
     from interviews.settings import Settings as InterviewsSettings
 
     return {
         "upstream_timeout": float(GatewaySettings.model_fields["upstream_timeout_seconds"].default),
-        "prepare_deadline": float(
-            AiRunnerSettings.model_fields["prepare_deadline_seconds"].default
-        ),
         "queued_deadline": float(
             InterviewsSettings.model_fields["queued_deadline_seconds"].default
         ),
@@ -397,22 +392,29 @@ class Replay:
 
 class QuotaReplay:
     def __init__(self, mongo_uri: str, database: str, session_type: str) -> None:
-        from interviews.adapters.plans import PlanBook
         from interviews.adapters.quota import QuotaLedger
+        from interviews.adapters.stores import MongoStores
         from interviews.app.sessions import Interviews
         from interviews.settings import Settings
         from servicekit.mongo import connect
+        from servicekit.plans import PlanProjection
 
         self.client = connect(mongo_uri, "bench-quota-replay")
         self.db = self.client[database]
-        self.plans = PlanBook(self.db)
+        self.plans = PlanProjection(self.db)
         self.ledger = QuotaLedger(self.db)
         defaults = Settings.model_fields
         self.free_limit = int(defaults["free_weekly_limit"].default)
         self.premium_limit = int(defaults["premium_weekly_limit"].default)
         # the use case itself, on a stand-in runtime that only has the database: its
         # question pick reads nothing else
-        self.interviews = Interviews(SimpleNamespace(db=self.db), None, lambda: datetime.now(UTC))
+        runtime = SimpleNamespace(db=self.db)
+        self.interviews = Interviews(
+            runtime,  # type: ignore[arg-type]
+            MongoStores(runtime),  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            lambda: datetime.now(UTC),
+        )
         if session_type == "coding":
             self.counts = {"coding": 3, "behavioral": 0}
         elif session_type == "behavioral":
@@ -1001,18 +1003,18 @@ def report(args: argparse.Namespace, res: Results, partial: bool = False) -> Non
         print(
             f"   with the platform's defaults: {slow} of these requests took longer than the "
             f"gateway's {limits['upstream_timeout']:g} s upstream timeout (they would have been "
-            f"504s); sessions waited up to {waited:.0f} s to be prepared (the AI runner fails "
-            f"them after {limits['prepare_deadline']:g} s and interviews after "
-            f"{limits['queued_deadline']:g} s, giving the credit back). The bench's stack has "
-            f"both raised to {LONG_WAIT_S} s so that every request is measured to its end and "
-            "every third request meets a full quota."
+            f"504s); sessions waited up to {waited:.0f} s to be prepared (interviews fails "
+            f"them after {limits['queued_deadline']:g} s, giving the credit back). The bench's "
+            f"stack has both raised to {LONG_WAIT_S} s so that every request is measured to its "
+            "end and every third request meets a full quota."
         )
 
     print()
     print("== the quota decision's share of POST /interviews")
     print(
-        "   method: the decision is the start transaction's PlanBook.plan_of + QuotaLedger.take\n"
-        "   (the service's own classes, in transactional_command, same Mongo and collections,\n"
+        "   method: the decision is the start transaction's PlanProjection.plan_of +\n"
+        "   QuotaLedger.take (the service's own classes, in transactional_command, same Mongo\n"
+        "   and collections,\n"
         "   synthetic users), timed from before plan_of to after take. One at a time it is\n"
         "   compared with one-at-a-time POSTs; under load, one paced client replays it during\n"
         f"   the loaded phases (a decision every {args.sidecar_pace:g} s), so it waits for the\n"
@@ -1181,10 +1183,9 @@ def main(argv: Iterable[str]) -> int:
         # measure every request to its end instead of cutting it at the gateway's timeout;
         # the report counts those that ran past the default
         "UPSTREAM_TIMEOUT_SECONDS": str(LONG_WAIT_S),
-        # a session whose preparation waits past these deadlines is failed and its credit
+        # a session whose preparation waits past this deadline is failed and its credit
         # returned: a third request would then be granted, not denied; the report counts the
-        # sessions that waited past the defaults
-        "PREPARE_DEADLINE_SECONDS": str(LONG_WAIT_S),
+        # sessions that waited past the default
         "QUEUED_DEADLINE_SECONDS": str(LONG_WAIT_S),
     }
     work = Path(tempfile.mkdtemp(prefix="mi-bench-interviews-"))

@@ -1,7 +1,8 @@
 """The AI runner's job flow on the real broker, Mongo-wire server, sandbox and S3 (moto):
 prepare -> SessionReady, answers -> judged and graded -> SessionScored with a transcript;
-redelivery scores once; provider failures and deadlines end in SessionFailed; a dead
-worker's job is finished by another."""
+redelivery scores once; provider failures and jobs that keep losing their worker end in
+SessionFailed (the session's deadline is interviews'); a dead worker's job is finished by
+another."""
 
 from __future__ import annotations
 
@@ -296,54 +297,67 @@ async def test_provider_failure_ends_the_session_failed_with_a_reason(runner: An
     assert "tried 4 times. Your interview credit has been returned" in failed.reason
 
 
-async def test_a_dead_workers_job_is_finished_by_another(runner: Any) -> None:
+async def staged_job(runner: Any, fields: dict[str, Any]) -> str:
+    """A job recorded while this process's workers pause, then given `fields` (a dead
+    worker's claim, an old deadline...); the caller starts the workers again."""
     sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
-    jobs = runner.state.jobs
-    await jobs.stop()  # this process's workers pause while we stage a dead worker's claim
+    queue = runner.state.job_queue
+    await runner.state.workers.stop()
     await publish(runner, requested(sid, uid))
 
     async def job() -> Any:
-        return await jobs.jobs.find_one({"_id": sid})
+        return await queue.collection.find_one({"_id": sid})
 
     await eventually(job, message="job recorded")
-    await jobs.jobs.update_one(
-        {"_id": sid},
+    await queue.collection.update_one({"_id": sid}, {"$set": fields})
+    return sid
+
+
+async def test_a_dead_workers_job_is_finished_by_another(runner: Any) -> None:
+    workers, queue = runner.state.workers, runner.state.job_queue
+    sid = await staged_job(
+        runner,
         {
-            "$set": {
-                "claimed_by": "dead-worker",
-                "attempts": 1,
-                "lease_until": datetime.now(UTC) + timedelta(seconds=1),
-            }
+            "claimed_by": "dead-worker",
+            "attempts": 1,
+            "lease_until": datetime.now(UTC) + timedelta(seconds=1),
         },
     )
-    jobs.start()
+    workers.start()
     await eventually(
         lambda: _has(runner, sid, "SessionReady"),
         timeout=30,
         message="picked up after the lease ran out",
     )
-    doc = await jobs.jobs.find_one({"_id": sid})
-    assert doc["claimed_by"] == jobs.worker_id and doc["attempts"] == 2
+    doc = await queue.collection.find_one({"_id": sid})
+    assert doc["claimed_by"] == queue.worker_id and doc["attempts"] == 2
 
 
-async def test_a_job_past_its_deadline_fails_instead_of_hanging(runner: Any) -> None:
-    sid, uid = str(uuid.uuid4()), str(uuid.uuid4())
-    jobs = runner.state.jobs
-    await jobs.stop()
-    await publish(runner, requested(sid, uid))
+async def test_the_ai_runner_keeps_no_session_deadline_of_its_own(runner: Any) -> None:
+    """Interviews owns the session and its deadline: a job the AI runner comes to long after
+    it was recorded is still done, not failed on a second clock (one owner acts)."""
+    assert not {"prepare_deadline_seconds", "scoring_deadline_seconds"} & set(Settings.model_fields)
+    sid = await staged_job(runner, {"deadline_at": datetime.now(UTC) - timedelta(hours=1)})
+    runner.state.workers.start()
+    await eventually(lambda: _has(runner, sid, "SessionReady"), message="prepared")
+    assert await job_events(runner, sid) == ["SessionReady"]
 
-    async def job() -> Any:
-        return await jobs.jobs.find_one({"_id": sid})
 
-    await eventually(job, message="job recorded")
-    await jobs.jobs.update_one(
-        {"_id": sid}, {"$set": {"deadline_at": datetime.now(UTC) - timedelta(seconds=1)}}
+async def test_a_job_that_keeps_losing_its_worker_fails_instead_of_hanging(runner: Any) -> None:
+    sid = await staged_job(
+        runner,
+        {
+            "claimed_by": "dead-worker",
+            "attempts": runner.state.jobs.settings.job_max_attempts,
+            "lease_until": datetime.now(UTC) - timedelta(seconds=1),
+        },
     )
-    assert await jobs.expire_overdue() == 1
+    runner.state.workers.start()
+    await eventually(lambda: _has(runner, sid, "SessionFailed"), timeout=30, message="failed")
     assert await job_events(runner, sid) == ["SessionFailed"]
     failed = (await runner.state.runtime.store.load(sid))[-1].event()
-    assert failed.stage == "deadline" and "took too long" in failed.reason
-    jobs.start()
+    assert failed.stage == "preparing" and "several attempts" in failed.reason
+    assert "credit has been returned" in failed.reason
 
 
 async def _has(app: Any, session_id: str, event_type: str) -> bool:
@@ -397,8 +411,8 @@ async def test_an_admin_rescore_appends_a_new_result_and_keeps_the_old(
 
 
 async def test_claims_take_the_earliest_deadline_once_and_skip_live_leases(runner: Any) -> None:
-    jobs = runner.state.jobs
-    await jobs.stop()  # this test is the only claimer
+    workers, queue = runner.state.workers, runner.state.job_queue
+    await workers.stop()  # this test is the only claimer
     try:
         now = datetime.now(UTC)
         tag = uuid.uuid4().hex[:8]
@@ -413,7 +427,7 @@ async def test_claims_take_the_earliest_deadline_once_and_skip_live_leases(runne
                 "deadline_at": now + timedelta(seconds=deadline_s),
             }
 
-        await jobs.jobs.insert_many(
+        await queue.collection.insert_many(
             [
                 job("later", "preparing", 300, None),
                 job("retry", "scoring", 200, -5),  # its worker died: the lease ran out
@@ -422,20 +436,22 @@ async def test_claims_take_the_earliest_deadline_once_and_skip_live_leases(runne
                 *(job(f"old{i}", "completed", -i, None) for i in range(40)),
             ]
         )
-        first, second = await jobs.claim(), await jobs.claim()
+        first, second = await queue.claim(), await queue.claim()
         assert [first["_id"], second["_id"]] == [f"{tag}-retry", f"{tag}-later"]
-        assert first["claimed_by"] == jobs.worker_id and first["attempts"] == 1
+        assert first["claimed_by"] == queue.worker_id and first["attempts"] == 1
         assert first["lease_until"].replace(tzinfo=UTC) > now
-        assert await jobs.claim() is None
+        assert await queue.claim() is None
 
         # many workers at once: every claimable job is taken exactly once
-        await jobs.jobs.insert_many([job(f"n{i}", "preparing", 400 + i, None) for i in range(3)])
-        claimed = await asyncio.gather(*(jobs.claim() for _ in range(8)))
+        await queue.collection.insert_many(
+            [job(f"n{i}", "preparing", 400 + i, None) for i in range(3)]
+        )
+        claimed = await asyncio.gather(*(queue.claim() for _ in range(8)))
         ids = [c["_id"] for c in claimed if c is not None]
         assert sorted(ids) == [f"{tag}-n{i}" for i in range(3)]
     finally:
-        await jobs.jobs.delete_many({"_id": {"$regex": f"^{tag}-"}})
-        jobs.start()
+        await queue.collection.delete_many({"_id": {"$regex": f"^{tag}-"}})
+        workers.start()
 
 
 class StuckProvider(OfflineGrader):
@@ -485,7 +501,7 @@ HELD = StuckProvider()
 async def test_a_stopping_runner_hands_its_running_jobs_back_at_once(runner: Any) -> None:
     """A rollout or a node drain stops a replica mid-job: its lease is handed back (and the
     attempt it was charged), so a worker takes the job now, not when the lease runs out."""
-    jobs = runner.state.jobs
+    jobs, workers, queue = runner.state.jobs, runner.state.workers, runner.state.job_queue
     jobs.settings.job_drain_seconds = 0.2  # the job cannot finish: HELD never answers
     session_id = str(uuid.uuid4())
     try:
@@ -495,16 +511,16 @@ async def test_a_stopping_runner_hands_its_running_jobs_back_at_once(runner: Any
             return HELD.calls == 1
 
         await eventually(taken, message="a worker is on the job")
-        leased = await jobs.jobs.find_one({"_id": session_id})
-        assert leased["claimed_by"] == jobs.worker_id and leased["attempts"] == 1
+        leased = await queue.collection.find_one({"_id": session_id})
+        assert leased["claimed_by"] == queue.worker_id and leased["attempts"] == 1
 
-        await jobs.stop()
-        released = await jobs.jobs.find_one({"_id": session_id})
+        await workers.stop()
+        released = await queue.collection.find_one({"_id": session_id})
         assert released["status"] == "preparing"
         assert released["lease_until"] is None and released["claimed_by"] is None
         assert released["attempts"] == 0
 
-        jobs.start()  # another worker (here: this one again) claims it without waiting
+        workers.start()  # another worker (here: this one again) claims it without waiting
 
         async def taken_again() -> bool:
             return HELD.calls == 2

@@ -325,30 +325,3 @@ async def test_changing_the_password_signs_out_every_other_login(isolation: dict
         assert other.status_code == 401
         mine = await client.post("/auth/refresh", json={"refresh_token": here["refresh_token"]})
         assert mine.status_code == 200, mine.text
-
-
-async def test_plan_changes_keep_the_newest_whatever_the_order_and_repeats_change_nothing(
-    mongo_uri: str, unique: str
-) -> None:
-    """Plans.record is one conditional write with no inbox row: a late, older change and a
-    redelivered one must leave the newest plan (and its limit) in place."""
-    from datetime import UTC, datetime, timedelta
-
-    from auth.adapters.plans import Plans
-    from servicekit.mongo import connect
-
-    client = connect(mongo_uri, "auth-plans-test")
-    try:
-        plans = Plans(client[f"t_{unique}"])
-        now = datetime.now(UTC)
-        await plans.record("u1", "premium", 20, now)
-        await plans.record("u1", "free", 2, now - timedelta(minutes=5))  # older, late
-        await plans.record("u1", "premium", 20, now)  # redelivered
-        doc = await plans.get("u1")
-        assert doc is not None and (doc["plan"], doc["weekly_limit"]) == ("premium", 20)
-        await plans.record("u1", "free", 2, now + timedelta(days=30))
-        doc = await plans.get("u1")
-        assert doc is not None and (doc["plan"], doc["weekly_limit"]) == ("free", 2)
-    finally:
-        await client.drop_database(f"t_{unique}")
-        await client.close()

@@ -273,6 +273,24 @@ async def test_stuck_sessions_fail_after_the_deadline_and_refund(harness: Any) -
     assert quota["used"] == 0
 
 
+async def test_a_stuck_session_is_failed_once_by_its_one_deadline_owner(harness: Any) -> None:
+    """Interviews' watchdog calls the use case itself (no envelope made up to look like the AI
+    runner's report): two replicas' watchdogs at once fail the session once, with
+    interviews' reason, and give the credit back once."""
+    alice = user()
+    sid = (await start(harness, alice)).json()["id"]
+    interviews = harness.app.state.interviews
+    harness.clock.advance(seconds=interviews.settings.queued_deadline_seconds + 1)
+    await asyncio.gather(interviews.expire_stuck(), interviews.expire_stuck())
+    events = [e.event() for e in await harness.rt.store.load(sid)]
+    failures = [e for e in events if e.event_type == "SessionFailed"]
+    assert len(failures) == 1 and failures[0].stage == "deadline"
+    assert "could not prepare this interview in time" in failures[0].reason
+    quota = (await harness.client.get("/internal/quota", headers=harness.auth(alice))).json()
+    assert quota["used"] == 0
+    assert await interviews.expire_stuck() == 0  # nothing left stuck
+
+
 async def test_sessions_projection_rebuilt_from_the_stream_gives_identical_api_output(
     harness: Any,
 ) -> None:
@@ -329,24 +347,3 @@ async def test_a_rescore_keeps_the_session_completed_and_both_scores(harness: An
 async def _score_is(h: Any, user_id: str, session_id: str, score: int) -> bool:
     body = (await h.client.get(f"/interviews/{session_id}", headers=h.auth(user_id))).json()
     return bool(body.get("overall_score") == score)
-
-
-async def test_plan_changes_keep_the_newest_whatever_the_order_and_repeats_change_nothing(
-    harness: Any,
-) -> None:
-    """PlanBook.record is one conditional write with no inbox row: a late, older change and a
-    redelivered one must leave the newest plan in place."""
-    from datetime import timedelta
-
-    from interviews.adapters.plans import PlanBook
-
-    plans = PlanBook(harness.rt.db)
-    dave = user()
-    now = datetime.now(UTC)
-    await plans.record(dave, "premium", now)
-    await plans.record(dave, "free", now - timedelta(minutes=5))  # older, delivered late
-    await plans.record(dave, "premium", now)  # the same event again
-    assert await plans.plan_of(dave) == "premium"
-    await plans.record(dave, "free", now + timedelta(days=30))  # the downgrade at period end
-    assert await plans.plan_of(dave) == "free"
-    assert await harness.rt.db["plans"].count_documents({"_id": dave}) == 1

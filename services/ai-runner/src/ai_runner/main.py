@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,10 +11,12 @@ from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
 from servicekit.runtime import ServiceRuntime
 
+from ai_runner.adapters.job_queue import JobQueue
 from ai_runner.adapters.offline_grader import OfflineGrader
-from ai_runner.adapters.transcripts import LocalTranscripts, S3Transcripts, TranscriptStore
+from ai_runner.adapters.transcripts import LocalTranscripts, S3Transcripts
 from ai_runner.app.jobs import Jobs
-from ai_runner.app.ports import Grader
+from ai_runner.app.ports import Grader, TranscriptStore
+from ai_runner.app.worker import Workers
 from ai_runner.entrypoints.consumers import register_consumers
 from ai_runner.entrypoints.http import router
 from ai_runner.settings import Settings
@@ -75,14 +78,17 @@ def create_app(
     # a model's behavioural grading is bounded by the offline grader's reading of what the
     # text shows (relevance is left to the model)
     offline = grader if isinstance(grader, OfflineGrader) else OfflineGrader(judge_relevance=False)
+    queue = JobQueue(lambda: rt.db, settings.job_lease_seconds, lambda: datetime.now(UTC))
     jobs = Jobs(
         rt,
+        queue,
         settings,
         grader,
         judge,
         transcripts or make_transcripts(settings),
         reference=None if offline is grader else offline,
     )
+    workers = Workers(jobs, queue, settings)
     register_consumers(rt, jobs)
 
     @rt.on_startup
@@ -95,12 +101,12 @@ def create_app(
         else:
             log.error("sandbox.unavailable", reason=judge.sandbox_unavailable_reason)
         await offline.warm_up()  # the embedding model, loaded in a thread before any job
-        await jobs.ensure_indexes()
-        jobs.start()
+        await queue.ensure_indexes()
+        workers.start()
 
     @rt.on_shutdown
     async def _stop(_: ServiceRuntime) -> None:
-        await jobs.stop()
+        await workers.stop()
 
     async def sandbox_ready() -> bool:
         # the judge refuses to run unsandboxed unless development allows it
@@ -120,5 +126,7 @@ def create_app(
     rt.dependency_checks["transcripts"] = storage_ready
     app = rt.create_app([router], title="ai-runner")
     app.state.jobs = jobs
+    app.state.job_queue = queue
+    app.state.workers = workers
     app.state.verifier = auth_verifier(settings)
     return app

@@ -44,8 +44,6 @@ class Settings(ServiceSettings):
         description="At shutdown, how long running jobs may take to finish before they are "
         "stopped and their leases handed back (the runtime gives a shutdown hook 10 s).",
     )
-    prepare_deadline_seconds: int = Field(default=120, ge=5)
-    scoring_deadline_seconds: int = Field(default=600, ge=5)
     job_max_attempts: int = Field(default=3, ge=1)
 
     @field_validator(

@@ -16,7 +16,8 @@ from auth.settings import Settings
 
 
 class _CliRuntime:
-    """Just enough of ServiceRuntime for a one-off command: Mongo and the event store."""
+    """The unit of work a one-off command needs (servicekit.unit_of_work): Mongo, the event
+    store and transactions, without the service's broker and web app."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -35,7 +36,7 @@ async def _set_role(email: str, role: str) -> int:
     settings = Settings()
     rt = _CliRuntime(settings)
     try:
-        accounts = Accounts(rt, settings, KeyRing.load(None, None, settings.data_dir / "jwt-keys"))  # type: ignore[arg-type]
+        accounts = Accounts(rt, settings, KeyRing.load(None, None, settings.data_dir / "jwt-keys"))
         changed = await accounts.set_role(email, role, reason="cli")  # type: ignore[arg-type]
         print(f"{email}: {'now ' + role if changed else 'already ' + role}")
         return 0

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 from codejudge import Judge, JudgeSettings
 from fastapi import FastAPI
 from servicekit.identity import auth_verifier
 from servicekit.logs import get_logger
 from servicekit.periodic import every
-from servicekit.problems import DomainError
 from servicekit.runtime import ServiceRuntime
 
 from interviews.adapters.bank import QuestionBank, load_seed
+from interviews.adapters.stores import MongoStores
 from interviews.app.examples import ExampleRunner
+from interviews.app.questions import QuestionAdmin
 from interviews.app.sessions import Clock, Interviews
 from interviews.entrypoints.consumers import register_consumers
 from interviews.entrypoints.http import router
@@ -28,33 +28,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def check_reference_solutions(question: Any) -> None:
-    """A coding question is accepted only if its reference solutions pass its own tests."""
-    judge = Judge(JudgeSettings(max_concurrency=1))
-    for language, source in question.reference_solutions.items():
-        report = await judge.run(
-            language=language,
-            source=source,
-            function_name=question.function_name,
-            tests=question.tests,
-            comparison=question.comparison,
-            time_limit_ms=question.time_limit_ms,
-            memory_limit_mb=question.memory_limit_mb,
-        )
-        if report.passed != report.total:
-            failing = [r.test_id for r in report.results if r.verdict != "accepted"]
-            raise DomainError(
-                f"The {language} reference solution fails tests {', '.join(failing[:10])}.",
-                status=422,
-                code="reference_solution_fails",
-                title="Reference solution fails",
-            )
-
-
 def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> FastAPI:
     settings = settings or Settings()
     rt = ServiceRuntime(settings)
-    interviews = Interviews(rt, settings, clock)
+    interviews = Interviews(rt, MongoStores(rt), settings, clock)
     register_consumers(rt, interviews)
 
     @every(rt, settings.deadline_check_seconds, "deadlines")
@@ -74,7 +51,10 @@ def create_app(settings: Settings | None = None, clock: Clock = _utcnow) -> Fast
 
     app = rt.create_app([router], title="interviews")
     app.state.interviews = interviews
-    app.state.solution_checker = check_reference_solutions
+    # a reference solution is checked in a sandbox of its own, one run at a time
+    app.state.questions = QuestionAdmin(
+        lambda: interviews.bank, lambda: Judge(JudgeSettings(max_concurrency=1))
+    )
     judge = Judge(
         JudgeSettings(
             max_concurrency=settings.run_concurrency,

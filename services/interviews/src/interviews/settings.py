@@ -10,8 +10,14 @@ class Settings(ServiceSettings):
     service_name: str = "interviews"
     free_weekly_limit: int = Field(default=2, ge=0)
     premium_weekly_limit: int = Field(default=20, ge=0)
-    queued_deadline_seconds: int = Field(default=300, ge=5)
-    scoring_deadline_seconds: int = Field(default=900, ge=5)
+    # the sessions' only deadlines (the AI runner has none of its own, only job leases):
+    # the limits a candidate met before, when the AI runner's tighter clock acted first
+    queued_deadline_seconds: int = Field(
+        default=120, ge=5, description="A session not prepared by then fails, credit returned."
+    )
+    scoring_deadline_seconds: int = Field(
+        default=600, ge=5, description="Answers not scored by then fail, credit returned."
+    )
     deadline_check_seconds: float = Field(default=30.0, gt=0)
     run_concurrency: int = Field(
         default=2, ge=1, description="Example runs (POST /interviews/{id}/run) at once."

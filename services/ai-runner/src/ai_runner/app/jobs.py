@@ -1,34 +1,24 @@
-"""The AI runner's job flow.
+"""The AI runner's use cases: record the work an event asks for, prepare a session, score its
+answers (judged in the sandbox, graded, bounded by evidence), re-score one, fail one, and read
+transcripts and stats.
 
-Consumers only record work (one idempotent write) and return, so a slow model never holds
-a transaction or a broker delivery open. Workers claim jobs with a lease in Mongo: several
-ai-runner processes share the work, a killed worker's job is picked up again when its lease
-runs out, and a job past its deadline ends `SessionFailed`, never stuck.
-
-How a worker finds work: the consumer that recorded a job hands its id to this process's
-workers once it is written, and a worker claims it by id (a compare-and-set update and a
-find by `_id`).
-A scan of the jobs collection (expire overdue jobs, claim the earliest deadline among the
-unleased and the lease-expired) runs only every `job_poll_seconds` per process: it catches
-what no hint announces (jobs recorded before a restart, a crashed worker's lease, jobs whose
-hint went to a replica that is busy). So an idle runner no longer reads the collection twice
-a second per worker to find it empty.
-"""
+Consumers only record work (one idempotent write in the lease queue, `adapters.job_queue`)
+and return, so a slow model never holds a transaction or a broker delivery open; the workers
+(`app.worker`) claim the jobs and run them here. A job that keeps losing its worker ends
+`SessionFailed` after `job_max_attempts` leases, never stuck. The session's deadline is not
+the AI runner's: interviews owns the session and fails it when it was not prepared or scored
+in time (a late result is then ignored there as late news)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
+import json
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts import (
     AnswersSubmitted,
-    DomainEvent,
     EventEnvelope,
     SessionFailed,
     SessionReady,
@@ -44,22 +34,29 @@ from contracts.events import (
     CodingQuestionSnapshot,
     TestResult,
 )
-from prometheus_client import Counter, Gauge, Histogram
+from contracts.views import candidate_transcript
+from prometheus_client import Counter, Histogram
 from pydantic import TypeAdapter
-from pymongo import ASCENDING
 from servicekit.eventstore import Repository
-from servicekit.logs import bind_context, get_logger
+from servicekit.identity import Principal
+from servicekit.logs import get_logger
 from servicekit.metrics import REGISTRY
-from servicekit.mongo import AsyncClientSession, Document, set_origin
+from servicekit.mongo import AsyncClientSession, Document
 from servicekit.problems import DomainError
-from servicekit.runtime import ServiceRuntime
-from servicekit.tracing import consumer_span
+from servicekit.unit_of_work import UnitOfWork
 
-from ai_runner.adapters.transcripts import TranscriptStore, encode
-from ai_runner.app.ports import Grader, JudgeSummary, ProviderFailed, Usage
+from ai_runner.app.ports import (
+    Grader,
+    JudgeSummary,
+    LeaseQueue,
+    ProviderFailed,
+    TranscriptStore,
+    Usage,
+)
 from ai_runner.domain.guard import bound_behavioral, bound_code
 from ai_runner.domain.job import AiJob, JobAlreadyFinished, JobNotRescorable
 from ai_runner.domain.sufficiency import insufficient_reason
+from ai_runner.domain.transcript import encode
 from ai_runner.settings import Settings
 
 log = get_logger(__name__)
@@ -85,22 +82,11 @@ JUDGE_VERDICTS = Counter(
     ["language", "verdict"],
     registry=REGISTRY,
 )
-JOBS_PENDING = Gauge(
-    "ai_jobs_pending",
-    "Jobs waiting to be prepared or scored (scale on it).",
-    ["stage"],
-    registry=REGISTRY,
-)
 JOBS_FAILED = Counter(
     "ai_jobs_failed_total", "Sessions the AI runner failed.", ["stage"], registry=REGISTRY
 )
 
 Judge = Any  # codejudge.Judge: imported lazily so the service starts without it in tests
-
-
-ACTIVE = ["preparing", "scoring"]  # the statuses with work to do
-CLAIM_PAGE = 32  # candidates read per claim and kind (unleased, lease run out)
-PENDING_REFRESH_SECONDS = 5.0
 
 
 def _sentence(text: str) -> str:
@@ -113,7 +99,8 @@ def _sentence(text: str) -> str:
 class Jobs:
     def __init__(
         self,
-        rt: ServiceRuntime,
+        uow: UnitOfWork,
+        queue: LeaseQueue,
         settings: Settings,
         grader: Grader,
         judge: Judge,
@@ -121,7 +108,8 @@ class Jobs:
         clock: Callable[[], datetime] | None = None,
         reference: Grader | None = None,
     ) -> None:
-        self.rt = rt
+        self.uow = uow
+        self.queue = queue
         self.settings = settings
         self.grader = grader
         # when a model grades, the offline grader's reading of what the same answer shows
@@ -130,257 +118,43 @@ class Jobs:
         self.judge = judge
         self.transcripts = transcripts
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._wake = asyncio.Event()
-        self._hints: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-        self._next_scan = 0.0  # monotonic time of the next scan; 0: at once
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
-        self._running: set[str] = set()  # ids of the jobs this process's workers are on
-
-    def hint(self, job_id: str, status: str) -> None:
-        """A job was recorded (committed) with status `status` and no lease: claim it now."""
-        self._hints.put_nowait((job_id, status))
-        self._wake.set()
-
-    @property
-    def jobs(self) -> Any:
-        return self.rt.db["jobs"]
 
     @property
     def repo(self) -> Repository[AiJob]:
-        return Repository(self.rt.store, AiJob)
-
-    async def ensure_indexes(self) -> None:
-        await self.jobs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
-        await self.jobs.create_index([("status", ASCENDING), ("deadline_at", ASCENDING)])
+        return Repository(self.uow.store, AiJob)
 
     # -- consumers: record the work -----------------------------------------------------
-    async def on_event(self, event: DomainEvent, envelope: EventEnvelope) -> None:
-        """Record the work in one single-document write that is idempotent by itself, so no
-        inbox row and no transaction are needed (each would be another trip to the store):
-        SessionRequested inserts the job only if it is not there; AnswersSubmitted moves it
-        to `scoring` only from `ready` or `preparing`. A redelivery changes nothing."""
-        now = self.clock()
-        if isinstance(event, SessionRequested):
-            await self.jobs.update_one(
-                {"_id": event.session_id},
-                {
-                    "$setOnInsert": {
-                        "user_id": event.user_id,
-                        "questions": [q.model_dump(mode="json") for q in event.questions],
-                        "status": "preparing",
-                        "answers": None,
-                        "attempts": 0,
-                        "lease_until": None,
-                        "claimed_by": None,
-                        "created_at": now,
-                        "deadline_at": now
-                        + timedelta(seconds=self.settings.prepare_deadline_seconds),
-                        "correlation_id": envelope.correlation_id,
-                        "traceparent": envelope.traceparent,
-                    }
-                },
-                upsert=True,
-            )
-            self.hint(event.session_id, "preparing")
-        elif isinstance(event, AnswersSubmitted):
-            change = {
-                "$set": {
-                    "status": "scoring",
-                    "answers": [a.model_dump(mode="json") for a in event.answers],
-                    "attempts": 0,
-                    "lease_until": None,
-                    "claimed_by": None,
-                    "correlation_id": envelope.correlation_id,
-                    "traceparent": envelope.traceparent,
-                    "deadline_at": now + timedelta(seconds=self.settings.scoring_deadline_seconds),
-                }
-            }
-            # a compare-and-set per status that may take answers, `ready` (the usual case)
-            # first; equality, not `$in`: the development server answers `_id` plus `$in` by
-            # scanning every job
-            for status in ("ready", "preparing"):
-                moved = await self.jobs.update_one(
-                    {"_id": event.session_id, "status": status}, change
-                )
-                if moved.matched_count:
-                    self.hint(event.session_id, "scoring")
-                    return
-            existing = await self.jobs.find_one({"_id": event.session_id}, {"status": 1})
-            if existing is None:
-                # we have not seen its SessionRequested yet: let the broker redeliver
-                raise LookupError(f"no job for session {event.session_id} yet")
-            if existing["status"] in ("preparing", "ready"):
-                # it moved between the two compare-and-sets: the redelivery tries again
-                raise LookupError(f"job {event.session_id} changed meanwhile")
-            # already scoring or finished: a redelivery, or late news
+    # Each records the work in one single-document write that is idempotent by itself, so no
+    # inbox row and no transaction are needed (each would be another trip to the store); a
+    # redelivery changes nothing.
+    async def session_requested(self, event: SessionRequested, envelope: EventEnvelope) -> None:
+        """A job to prepare, added only if it is not there."""
+        await self.queue.add_to_prepare(
+            event.session_id,
+            {
+                "user_id": event.user_id,
+                "questions": [q.model_dump(mode="json") for q in event.questions],
+            },
+            envelope.correlation_id,
+            envelope.traceparent,
+        )
 
-    # -- workers: do the work -------------------------------------------------------------
-    def start(self) -> None:
-        self._stopping = False
-        for n in range(self.settings.worker_concurrency):
-            self._tasks.append(asyncio.create_task(self._work_forever(), name=f"ai-worker-{n}"))
-        self._tasks.append(asyncio.create_task(self._count_forever(), name="ai-jobs-pending"))
+    async def answers_submitted(self, event: AnswersSubmitted, envelope: EventEnvelope) -> None:
+        """The job moves to `scoring`, only from `ready` or `preparing`."""
+        await self.queue.add_to_score(
+            event.session_id,
+            [a.model_dump(mode="json") for a in event.answers],
+            envelope.correlation_id,
+            envelope.traceparent,
+        )
 
-    async def _count_forever(self) -> None:
-        """Keep `ai_jobs_pending` (what the AI runner is scaled on) fresh every 5 s, also
-        while every worker is busy with a long job."""
-        set_origin("jobs-housekeeping")
-        while True:
-            try:
-                await self.refresh_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the next count will do
-                log.warning("jobs.count_failed", error=repr(exc))
-            await asyncio.sleep(PENDING_REFRESH_SECONDS)
-
-    async def stop(self) -> None:
-        """Shutdown (a rollout, a drain, a scale-down): claim nothing more, give the running
-        jobs JOB_DRAIN_SECONDS to finish, then stop them and hand their leases back, so
-        another replica takes them at once instead of after the lease (up to a minute of
-        the session's deadline). The attempt a stopped job was charged is given back."""
-        self._stopping = True
-        self._wake.set()
-        workers = [t for t in self._tasks if t.get_name().startswith("ai-worker-")]
-        if workers and self.settings.job_drain_seconds > 0:
-            await asyncio.wait(workers, timeout=self.settings.job_drain_seconds)
-        unfinished = sorted(self._running)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
-        self._tasks.clear()
-        if not unfinished:
-            return
-        try:
-            released = await self.jobs.update_many(
-                {
-                    "_id": {"$in": unfinished},
-                    "claimed_by": self.worker_id,
-                    "status": {"$in": ACTIVE},
-                },
-                {"$set": {"lease_until": None, "claimed_by": None}, "$inc": {"attempts": -1}},
-            )
-        except Exception as exc:  # noqa: BLE001 - Mongo gone: the leases run out instead
-            log.warning("jobs.lease_release_failed", error=repr(exc))
-            return
-        if released.modified_count:
-            log.info("jobs.leases_released", jobs=released.modified_count)
-
-    async def _work_forever(self) -> None:
-        set_origin("jobs")
-        while not self._stopping:
-            try:
-                worked = await self.work_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception("jobs.worker_error", error=repr(exc))
-                worked = False
-            if not worked:
-                # until a hint, or the next scan
-                wait = max(0.01, self._next_scan - time.monotonic())
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
-
-    async def claim(self) -> Document | None:
-        """Lease the claimable job with the earliest deadline, or None.
-
-        Two indexed reads of a few fields (unleased jobs, jobs whose lease ran out), then a
-        compare-and-set on the lease the candidate was seen with: if another worker took it
-        in between, its lease changed and the update matches nothing, so try the next one.
-        (One findAndModify with `$or` and a sort would do the same in one trip on MongoDB,
-        but the development server answers it by scanning every job ever run: seconds per
-        claim once thousands of interviews have finished, on every worker's every poll.)"""
-        now = self.clock()
-        fields = {"_id": 1, "status": 1, "lease_until": 1, "deadline_at": 1}
-        candidates: list[Document] = []
-        for lease in (None, {"$lt": now}):
-            cursor = self.jobs.find({"status": {"$in": ACTIVE}, "lease_until": lease}, fields)
-            candidates += [c async for c in cursor.sort("deadline_at", ASCENDING).limit(CLAIM_PAGE)]
-        candidates.sort(key=lambda c: c["deadline_at"])
-        for candidate in candidates:
-            taken = await self.jobs.update_one(
-                {
-                    "_id": candidate["_id"],
-                    "status": candidate["status"],
-                    "lease_until": candidate["lease_until"],
-                },
-                {
-                    "$set": {
-                        "claimed_by": self.worker_id,
-                        "lease_until": now + timedelta(seconds=self.settings.job_lease_seconds),
-                    },
-                    "$inc": {"attempts": 1},
-                },
-            )
-            if taken.modified_count == 1:
-                job: Document | None = await self.jobs.find_one({"_id": candidate["_id"]})
-                return job
-        return None
-
-    async def refresh_pending(self) -> None:
-        for stage in ("preparing", "scoring"):
-            JOBS_PENDING.labels(stage).set(await self.jobs.count_documents({"status": stage}))
-
-    async def claim_hinted(self) -> Document | None:
-        """Lease a job announced by `hint`, by id, if nobody has it yet; None when no hint
-        is left. The status in the filter is the one announced: equality, not `$in` (the
-        development server answers `_id` plus `$in` by scanning every job). An update and a
-        find by `_id` rather than one findAndModify, which secantusdb answers by scanning
-        the collection when the document exists (~1 s at 20,000 jobs, measured)."""
-        while not self._hints.empty():
-            job_id, status = self._hints.get_nowait()
-            taken = await self.jobs.update_one(
-                {"_id": job_id, "status": status, "lease_until": None},
-                {
-                    "$set": {
-                        "claimed_by": self.worker_id,
-                        "lease_until": self.clock()
-                        + timedelta(seconds=self.settings.job_lease_seconds),
-                    },
-                    "$inc": {"attempts": 1},
-                },
-            )
-            if taken.modified_count == 1:
-                job: Document | None = await self.jobs.find_one({"_id": job_id})
-                return job
-            # taken by a scan (here or on another replica) already: the next hint
-        return None
-
-    async def work_once(self) -> bool:
-        """Claim and run one job: an announced one, else (when a scan is due) expire
-        overdue jobs and claim by scanning; False when there was nothing."""
-        job = await self.claim_hinted()
-        if job is None and time.monotonic() >= self._next_scan:
-            self._next_scan = time.monotonic() + self.settings.job_poll_seconds
-            await self.expire_overdue()
-            job = await self.claim()
-        if job is None:
-            return False
-        bind_context(session_id=job["_id"], correlation_id=job.get("correlation_id"))
-        # continue the trace of the event that asked for this work, so one interview is one
-        # trace from POST /interviews through the bus to the AI runner and back
-        with consumer_span(
-            f"ai-job {job['status']}",
-            {"traceparent": job.get("traceparent")},
-            **{"session.id": job["_id"]},
-        ):
-            return await self._run_claimed(job)
-
-    async def _run_claimed(self, job: Document) -> bool:
+    # -- running a claimed job ------------------------------------------------------------
+    async def run_claimed(self, job: Document) -> None:
+        """Run a job a worker has leased: prepare or score it, or fail it when its attempts
+        ran out or the provider gave up."""
         stage = job["status"]
         started = time.perf_counter()
         outcome = "ok"
-        self._running.add(job["_id"])
         try:
             if job["attempts"] > self.settings.job_max_attempts:
                 outcome = "failed"
@@ -409,15 +183,10 @@ class Jobs:
         except Exception:
             outcome = "error"
             # leave the lease to expire: another attempt (maybe another worker) retries it
-            await self.jobs.update_one(
-                {"_id": job["_id"], "claimed_by": self.worker_id},
-                {"$set": {"lease_until": self.clock() + timedelta(seconds=2)}},
-            )
+            await self.queue.retry_soon(job["_id"])
             raise
         finally:
-            self._running.discard(job["_id"])
             JOB_DURATION.labels(stage, outcome).observe(time.perf_counter() - started)
-        return True
 
     async def _finish(
         self,
@@ -437,21 +206,10 @@ class Jobs:
             except JobAlreadyFinished:
                 return False
             await self.repo.save(aggregate, session, correlation_id=correlation_id)
-            await self.jobs.update_one(
-                {"_id": job_id},
-                {
-                    "$set": {
-                        "status": status,
-                        "lease_until": None,
-                        "finished_at": self.clock(),
-                        **extra,
-                    }
-                },
-                session=session,
-            )
+            await self.queue.finish(job_id, status, extra, session)
             return True
 
-        return await self.rt.command(work)
+        return await self.uow.command(work)
 
     async def prepare(self, job: Document) -> None:
         questions = QUESTIONS.validate_python(job["questions"])
@@ -601,10 +359,38 @@ class Jobs:
             job.get("correlation_id"),
         )
 
+    async def transcript(self, principal: Principal, session_id: str) -> dict[str, Any]:
+        """The stored transcript of a scored session: the owner's copy cut down to what a
+        candidate may see (contracts.views), an admin's whole; anyone else's is missing."""
+        job = await self.queue.get(session_id, {"user_id": 1, "transcript_key": 1})
+        if job is None or (job["user_id"] != principal.user_id and not principal.is_admin):
+            raise DomainError("No such interview.", status=404, code="not_found", title="Not found")
+        if not job.get("transcript_key"):
+            raise DomainError(
+                "The transcript exists once the interview has been scored.",
+                status=404,
+                code="transcript_not_ready",
+                title="No transcript yet",
+            )
+        # one stored document for both formats, rendered from what the reader may see
+        body = await self.transcripts.get(job["transcript_key"] + ".json")
+        if body is None:
+            raise DomainError(
+                "The transcript could not be found in storage.",
+                status=404,
+                code="transcript_missing",
+                title="Transcript missing",
+            )
+        document: dict[str, Any] = json.loads(body)
+        if principal.is_admin:
+            document.pop("user_id", None)
+            return document
+        return candidate_transcript(document)
+
     async def rescore(self, session_id: str, requested_by: str) -> None:
         """Score a scored session again (admin); the new result is a new SessionScored and
         the old transcript version stays where it is."""
-        job = await self.jobs.find_one({"_id": session_id})
+        job = await self.queue.get(session_id, {"user_id": 1})
         if job is None:
             raise DomainError("No such interview.", status=404, code="not_found", title="Not found")
         now = self.clock()
@@ -627,24 +413,10 @@ class Jobs:
                     title="Cannot re-score",
                 ) from exc
             await self.repo.save(aggregate, session)
-            await self.jobs.update_one(
-                {"_id": session_id},
-                {
-                    "$set": {
-                        "status": "scoring",
-                        "attempts": 0,
-                        "lease_until": None,
-                        "claimed_by": None,
-                        "rescore_requested_by": requested_by,
-                        "deadline_at": now
-                        + timedelta(seconds=self.settings.scoring_deadline_seconds),
-                    }
-                },
-                session=session,
-            )
+            await self.queue.add_to_rescore(session_id, requested_by, session)
 
-        await self.rt.command(work)
-        self.hint(session_id, "scoring")
+        await self.uow.command(work)
+        self.queue.announce(session_id, "scoring")
 
     async def fail(self, job: Document, stage: str, reason: str) -> None:
         event = SessionFailed(
@@ -664,21 +436,6 @@ class Jobs:
             JOBS_FAILED.labels(stage).inc()
             log.warning("job.failed", session_id=job["_id"], stage=stage, reason=reason)
 
-    async def expire_overdue(self) -> int:
-        now = self.clock()
-        expired = 0
-        async for job in self.jobs.find(
-            {"status": {"$in": ACTIVE}, "deadline_at": {"$lt": now}}
-        ).limit(20):
-            await self.fail(
-                job,
-                "deadline",
-                "This interview took too long to process and was stopped. Your "
-                "interview credit has been returned.",
-            )
-            expired += 1
-        return expired
-
     def _record_usage(self, usage: Usage) -> None:
         AI_CALLS.labels(usage.model, "ok").inc(usage.calls)
         AI_TOKENS.labels(usage.model, "input").inc(usage.input_tokens)
@@ -686,19 +443,7 @@ class Jobs:
         AI_COST.labels(usage.model).inc(usage.cost_usd)
 
     async def stats(self) -> dict[str, Any]:
-        pipeline = [
-            {
-                "$group": {
-                    "_id": "$status",
-                    "n": {"$sum": 1},
-                    "calls": {"$sum": "$usage.calls"},
-                    "input_tokens": {"$sum": "$usage.input_tokens"},
-                    "output_tokens": {"$sum": "$usage.output_tokens"},
-                    "cost_usd": {"$sum": "$usage.cost_usd"},
-                }
-            }
-        ]
-        by_status = {d["_id"]: d async for d in await self.jobs.aggregate(pipeline)}
+        by_status = await self.queue.usage_by_status()
         total = {
             k: sum(d.get(k) or 0 for d in by_status.values())
             for k in ("calls", "input_tokens", "output_tokens", "cost_usd")

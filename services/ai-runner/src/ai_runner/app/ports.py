@@ -1,10 +1,12 @@
-"""What the AI runner's use cases need from a grader (the offline one or a model), so the
-job flow does not care which is configured."""
+"""What the AI runner's use cases need from the outside: a grader (the offline one or a model,
+so the job flow does not care which is configured), the lease queue of jobs and the store of
+transcripts."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from contracts.events import (
     Answer,
@@ -13,6 +15,7 @@ from contracts.events import (
     CodingQuestionSnapshot,
     QuestionGuidance,
 )
+from servicekit.mongo import AsyncClientSession, Document
 
 
 @dataclass
@@ -76,3 +79,60 @@ class Grader(Protocol):
     ) -> tuple[AnswerResult, Usage]:
         """Approach, complexity and clarity reviewed; `tests` are filled in by the caller."""
         ...
+
+
+class TranscriptStore(Protocol):
+    """Where transcripts are kept (`adapters.transcripts`: S3, or a local folder)."""
+
+    async def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def ready(self) -> bool: ...
+
+
+class LeaseQueue(Protocol):
+    """The jobs waiting for a worker, claimed with a lease (`adapters.job_queue.JobQueue`)."""
+
+    worker_id: str
+    wake: asyncio.Event  # set when a job is announced
+
+    def announce(self, job_id: str, status: str) -> None: ...
+
+    async def add_to_prepare(
+        self,
+        job_id: str,
+        fields: dict[str, Any],
+        correlation_id: str | None,
+        traceparent: str | None,
+    ) -> None: ...
+
+    async def add_to_score(
+        self,
+        job_id: str,
+        answers: list[dict[str, Any]],
+        correlation_id: str | None,
+        traceparent: str | None,
+    ) -> None: ...
+
+    async def add_to_rescore(
+        self, job_id: str, requested_by: str, session: AsyncClientSession
+    ) -> None: ...
+
+    async def claim_announced(self) -> Document | None: ...
+
+    async def claim(self) -> Document | None: ...
+
+    async def retry_soon(self, job_id: str) -> None: ...
+
+    async def release(self, job_ids: list[str]) -> int: ...
+
+    async def finish(
+        self, job_id: str, status: str, extra: dict[str, Any], session: AsyncClientSession
+    ) -> None: ...
+
+    async def get(self, job_id: str, fields: dict[str, int] | None = None) -> Document | None: ...
+
+    async def count(self, status: str) -> int: ...
+
+    async def usage_by_status(self) -> dict[str, Document]: ...

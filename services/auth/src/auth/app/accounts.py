@@ -13,14 +13,15 @@ from pymongo.errors import DuplicateKeyError
 from servicekit.eventstore import Repository
 from servicekit.logs import get_logger
 from servicekit.mongo import AsyncClientSession, Document
+from servicekit.plans import PlanProjection
 from servicekit.problems import DomainError
-from servicekit.runtime import ServiceRuntime
+from servicekit.unit_of_work import UnitOfWork
 
 from auth.adapters.account_tokens import AccountTokens, mint
 from auth.adapters.account_tokens import digest as _token_digest
+from auth.adapters.credentials import Credentials
 from auth.adapters.keys import KeyRing
 from auth.adapters.passwords import hash_password, verify_password
-from auth.adapters.plans import Plans
 from auth.adapters.refresh_tokens import Issued, RefreshTokens
 from auth.adapters.reset_requests import ResetRequests
 from auth.adapters.users_view import UsersView
@@ -76,30 +77,34 @@ class TokenPair:
 
 
 class Accounts:
-    def __init__(self, rt: ServiceRuntime, settings: Settings, keys: KeyRing) -> None:
-        self.rt = rt
+    def __init__(self, uow: UnitOfWork, settings: Settings, keys: KeyRing) -> None:
+        self.uow = uow
         self.settings = settings
         self.keys = keys
 
     @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.uow.db)
+
+    @property
     def users(self) -> UsersView:
-        return UsersView(self.rt.db)
+        return UsersView(self.uow.db)
 
     @property
     def refresh_tokens(self) -> RefreshTokens:
-        return RefreshTokens(self.rt.db, timedelta(days=self.settings.refresh_ttl_days))
+        return RefreshTokens(self.uow.db, timedelta(days=self.settings.refresh_ttl_days))
 
     @property
     def account_tokens(self) -> AccountTokens:
-        return AccountTokens(self.rt.db)
+        return AccountTokens(self.uow.db)
 
     @property
     def reset_requests(self) -> ResetRequests:
-        return ResetRequests(self.rt.db)
+        return ResetRequests(self.uow.db)
 
     @property
     def repo(self) -> Repository[User]:
-        return Repository(self.rt.store, User)
+        return Repository(self.uow.store, User)
 
     async def _save(
         self, user: User, session: AsyncClientSession, correlation_id: str | None
@@ -124,15 +129,13 @@ class Accounts:
             user = User.register(user_id, email, name, role, datetime.now(UTC))
             user.request_email_verification(verification.token, verification.expires_at)
             await self._save(user, session, correlation_id)
-            await self.rt.db["credentials"].insert_one(
-                {"_id": email, "user_id": user_id, "password_hash": password_hash}, session=session
-            )
+            await self.credentials.add(email, user_id, password_hash, session)
             await self.account_tokens.store(
                 verification, "email_verification", user_id, email, session
             )
 
         try:
-            await self.rt.command(work)
+            await self.uow.command(work)
         except DuplicateKeyError as exc:
             raise EmailTaken("An account with this email already exists.") from exc
         doc = await self.users.get(user_id)
@@ -145,7 +148,7 @@ class Accounts:
             email: str | None = normalise_email(raw_email)
         except InvalidRegistration:
             email = None
-        cred = await self.rt.db["credentials"].find_one({"_id": email}) if email else None
+        cred = await self.credentials.get(email) if email else None
         if not await verify_password(cred["password_hash"] if cred else None, password):
             raise InvalidCredentials("Check the email and password and try again.")
         assert cred is not None
@@ -211,9 +214,9 @@ class Accounts:
             email = user.email
             user.delete(datetime.now(UTC))
             await self._save(user, session, correlation_id)
-            await self.rt.db["credentials"].delete_one({"_id": email}, session=session)
+            await self.credentials.remove(email, session)
 
-        await self.rt.command(work)
+        await self.uow.command(work)
         await self.refresh_tokens.revoke_user(user_id, reason="account deleted")
 
     async def rename(self, user_id: str, name: str, correlation_id: str | None) -> dict[str, Any]:
@@ -224,7 +227,7 @@ class Accounts:
             if user.rename(name, datetime.now(UTC)):
                 await self._save(user, session, correlation_id)
 
-        await self.rt.command(work)
+        await self.uow.command(work)
         doc = await self.users.get(user_id)
         if doc is None:
             raise UserGone("This account no longer exists.")
@@ -243,7 +246,7 @@ class Accounts:
         doc = await self.users.get(user_id)
         if doc is None:
             raise UserGone("This account no longer exists.")
-        cred = await self.rt.db["credentials"].find_one({"_id": doc["email"]})
+        cred = await self.credentials.get(doc["email"])
         if not await verify_password(cred["password_hash"] if cred else None, current_password):
             raise InvalidCredentials("The current password is not right.")
         check_password(new_password, doc["email"], doc["name"])
@@ -276,20 +279,16 @@ class Accounts:
                 raise deleted
             user.password_changed(datetime.now(UTC))
             await self._save(user, session, correlation_id)
-            await self.rt.db["credentials"].update_one(
-                {"_id": email, "user_id": user_id},
-                {"$set": {"password_hash": password_hash}},
-                session=session,
-            )
+            await self.credentials.set_password(email, user_id, password_hash, session)
 
-        await self.rt.command(work)
+        await self.uow.command(work)
 
     async def profile(self, user_id: str) -> tuple[Document, dict[str, Any]]:
         """The account and its plan (`plan`, `weekly_limit`; free until billing says more)."""
         doc = await self.users.get(user_id)
         if doc is None:
             raise UserGone("This account no longer exists.")
-        plan = await Plans(self.rt.db).get(user_id)
+        plan = await PlanProjection(self.uow.db).get(user_id)
         if plan is None:
             plan = {"plan": "free", "weekly_limit": self.settings.free_weekly_limit}
         return doc, plan
@@ -342,7 +341,7 @@ class Accounts:
             await self._save(user, session, request.get("correlation_id"))
             await self.account_tokens.store(reset, "password_reset", user.id, user.email, session)
 
-        await self.rt.command(work)
+        await self.uow.command(work)
 
     async def reset_password(
         self, token: str, new_password: str, correlation_id: str | None
@@ -399,7 +398,7 @@ class Accounts:
             await self._save(user, session, correlation_id)
             await tokens.store(verification, "email_verification", user_id, user.email, session)
 
-        await self.rt.command(work)
+        await self.uow.command(work)
 
     async def verify_email(self, token: str, correlation_id: str | None) -> str:
         """Spend the mailed token and mark the address verified; the account's id."""
@@ -415,7 +414,7 @@ class Accounts:
             if user.verify_email(row["email"], datetime.now(UTC)):
                 await self._save(user, session, correlation_id)
 
-        await self.rt.command(work)
+        await self.uow.command(work)
         return str(user_id)
 
     async def set_role(self, raw_email: str, role: Literal["user", "admin"], reason: str) -> bool:
@@ -436,4 +435,4 @@ class Accounts:
             await self._save(user, session, None)
             return changed
 
-        return await self.rt.command(work)
+        return await self.uow.command(work)

@@ -1,18 +1,17 @@
-"""auth's consumers: plan changes from billing, for `GET /user/me`."""
+"""auth's consumers: plan changes from billing, for `GET /user/me`, a map from event to use
+case."""
 
 from __future__ import annotations
 
-from contracts import DomainEvent, EventEnvelope, PlanDowngraded, PlanUpgraded
+from contracts import EventEnvelope, PlanDowngraded, PlanUpgraded
+from servicekit.handlers import consume_idempotent
+from servicekit.plans import PlanProjection
 from servicekit.runtime import ServiceRuntime
-
-from auth.adapters.plans import Plans
 
 
 def register_consumers(rt: ServiceRuntime) -> None:
-    async def record_plan(event: DomainEvent, envelope: EventEnvelope) -> None:
-        assert isinstance(event, PlanUpgraded | PlanDowngraded)
-        await Plans(rt.db).record(event.user_id, event.plan, event.weekly_limit, event.effective_at)
+    async def record_plan(event: PlanUpgraded | PlanDowngraded, envelope: EventEnvelope) -> None:
+        await PlanProjection(rt.db).record(event)
 
-    # one idempotent write (Plans.record): no inbox row, no transaction
-    rt.stateless_consumer("PlanUpgraded")(record_plan)
-    rt.stateless_consumer("PlanDowngraded")(record_plan)
+    # one idempotent write (PlanProjection.record): no inbox row, no transaction
+    consume_idempotent(rt, {PlanUpgraded: record_plan, PlanDowngraded: record_plan})

@@ -6,7 +6,7 @@ stand-in without one. No HTTP here."""
 
 from __future__ import annotations
 
-from servicekit.runtime import ServiceRuntime
+from servicekit.unit_of_work import UnitOfWork
 
 from billing.app.checkout import Checkout
 from billing.app.closure import AccountClosure
@@ -21,13 +21,13 @@ from billing.settings import Settings
 class Billing:
     def __init__(
         self,
-        rt: ServiceRuntime,
+        uow: UnitOfWork,
         settings: Settings,
         webhook_secret: str,
         provider: PaymentProvider,
         clock: Clock,
     ) -> None:
-        self.ctx = BillingContext(rt, settings, provider, clock)
+        self.ctx = BillingContext(uow, settings, provider, clock)
         self.catalog = self.ctx.catalog
         self.subscriptions = Subscriptions(self.ctx)
         self.webhooks = Webhooks(self.ctx, webhook_secret)

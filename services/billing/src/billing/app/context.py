@@ -1,6 +1,6 @@
-"""What every billing use case works with: the stores (event-sourced subscriptions and their
-view, the payments ledger, processed Stripe events, checkouts), the plans, the clock and the
-payment provider, and the one way a changed subscription is saved."""
+"""What every billing use case works with: the unit of work, the stores (event-sourced
+subscriptions and their view, the payments ledger, processed Stripe events, checkouts), the
+plans, the clock and the payment provider, and the one way a changed subscription is saved."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 
 from servicekit.eventstore import Repository
 from servicekit.mongo import AsyncClientSession
-from servicekit.runtime import ServiceRuntime
+from servicekit.unit_of_work import UnitOfWork
 
 from billing.adapters.checkouts import Checkouts
 from billing.adapters.payments import PaymentsLedger, ProcessedStripeEvents
@@ -38,12 +38,12 @@ def catalog_from(settings: Settings) -> Catalog:
 class BillingContext:
     def __init__(
         self,
-        rt: ServiceRuntime,
+        uow: UnitOfWork,
         settings: Settings,
         provider: PaymentProvider,
         clock: Clock,
     ) -> None:
-        self.rt = rt
+        self.uow = uow
         self.settings = settings
         self.catalog = catalog_from(settings)
         self.provider = provider
@@ -51,23 +51,23 @@ class BillingContext:
 
     @property
     def repo(self) -> Repository[Subscription]:
-        return Repository(self.rt.store, Subscription)
+        return Repository(self.uow.store, Subscription)
 
     @property
     def view(self) -> SubscriptionsView:
-        return SubscriptionsView(self.rt.db)
+        return SubscriptionsView(self.uow.db)
 
     @property
     def ledger(self) -> PaymentsLedger:
-        return PaymentsLedger(self.rt.db)
+        return PaymentsLedger(self.uow.db)
 
     @property
     def processed(self) -> ProcessedStripeEvents:
-        return ProcessedStripeEvents(self.rt.db)
+        return ProcessedStripeEvents(self.uow.db)
 
     @property
     def checkouts(self) -> Checkouts:
-        return Checkouts(self.rt.db)
+        return Checkouts(self.uow.db)
 
     async def ensure_indexes(self) -> None:
         await self.view.ensure_indexes()

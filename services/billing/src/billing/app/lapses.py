@@ -26,6 +26,6 @@ class Lapses:
                 subscription.reconcile(ctx.catalog, now)
                 return await ctx.save(subscription, session, None)
 
-            if await ctx.rt.command(work):
+            if await ctx.uow.command(work):
                 changed += 1
         return changed

@@ -73,7 +73,7 @@ class Subscriptions:
             current.observe(facts, ctx.catalog, ctx.clock())
             await ctx.save(current, session, correlation_id)
 
-        await ctx.rt.command(work)
+        await ctx.uow.command(work)
         return await self.of(user_id)
 
     async def stats(self) -> dict[str, Any]:

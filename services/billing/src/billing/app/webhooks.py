@@ -143,7 +143,7 @@ class Webhooks:
             return outcome
 
         try:
-            outcome = await self.ctx.rt.command(work)
+            outcome = await self.ctx.uow.command(work)
         except _AlreadyProcessed:
             outcome = "duplicate"
         log.info("stripe.event", stripe_event=event_id, type=event_type, outcome=outcome)

@@ -16,14 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
 from pymongo import ASCENDING
 from servicekit.mongo import AsyncDatabase, Document
 
-from interviews.domain.questions import Question
+from interviews.domain.questions import QUESTION
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "bank"
-QUESTION = TypeAdapter(Question)
 
 
 def load_seed(directory: Path = SEED_DIR) -> list[Any]:
@@ -101,6 +99,10 @@ class QuestionBank:
 
     async def get(self, question_id: str) -> Document | None:
         return await self.questions.find_one({"_id": question_id, "active": True})
+
+    async def exists(self, question_id: str) -> bool:
+        """Whether the id was ever taken (a retired question's too)."""
+        return await self.questions.find_one({"_id": question_id}, {"_id": 1}) is not None
 
     async def deactivate(self, question_id: str) -> bool:
         result = await self.questions.update_one(

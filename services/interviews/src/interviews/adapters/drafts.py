@@ -9,13 +9,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
-
-class StaleDraft(Exception):
-    """The draft changed since the writer read it (or exists when it expected none)."""
-
-    def __init__(self, current: int) -> None:
-        super().__init__(f"the draft is at version {current}")
-        self.current = current
+from interviews.app.ports import StaleDraft
 
 
 class Drafts:

@@ -3,7 +3,7 @@ stream in the same transaction as each append, and rebuildable from the stream."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts import (
@@ -171,8 +171,65 @@ class SessionsView:
         await self.collection.drop()
         await self.ensure_indexes()
 
+    async def stats(self) -> dict[str, Any]:
+        """For the admins' `/internal/stats`: sessions by status, by quota week (the last
+        twelve), and the completed ones' average score."""
+        by_status = {
+            d["_id"]: d["n"]
+            async for d in await self.collection.aggregate(
+                [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+            )
+        }
+        by_week = {
+            d["_id"]: d["n"]
+            async for d in await self.collection.aggregate(
+                [
+                    {"$group": {"_id": "$quota_week", "n": {"$sum": 1}}},
+                    {"$sort": {"_id": -1}},
+                    {"$limit": 12},
+                ]
+            )
+        }
+        scores = [
+            d
+            async for d in await self.collection.aggregate(
+                [
+                    {"$match": {"status": "completed"}},
+                    {"$group": {"_id": None, "avg": {"$avg": "$overall_score"}, "n": {"$sum": 1}}},
+                ]
+            )
+        ]
+        return {
+            "interviews_by_status": by_status,
+            "interviews_by_week": by_week,
+            "average_score": round(scores[0]["avg"], 1) if scores else None,
+            "completed": scores[0]["n"] if scores else 0,
+        }
+
     async def get(self, session_id: str) -> Document | None:
         return await self.collection.find_one({"_id": session_id})
+
+    async def past_time_limit(self, now: datetime, limit: int = 100) -> list[str]:
+        """Timed sessions still `ready` whose deadline has passed (a page of them)."""
+        cursor = self.collection.find(
+            {"status": "ready", "deadline_at": {"$lte": now}}, {"_id": 1}
+        ).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def unchanged_since(self, status: str, before: datetime, limit: int = 100) -> list[str]:
+        """Sessions in `status` whose last change is older than `before` (a page of them)."""
+        cursor = self.collection.find(
+            {"status": status, "updated_at": {"$lt": before}}, {"_id": 1}
+        ).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def completed_of(self, user_id: str) -> list[Document]:
+        """A user's completed sessions, with what their progress is read from."""
+        cursor = self.collection.find(
+            {"user_id": user_id, "status": "completed"},
+            {"questions": 1, "results": 1, "score_history": 1, "status": 1, "updated_at": 1},
+        )
+        return await cursor.to_list()
 
     async def list_for(self, user_id: str, limit: int, offset: int) -> tuple[list[Document], int]:
         query = {"user_id": user_id}

@@ -7,11 +7,10 @@ import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts import (
-    DomainEvent,
     EventEnvelope,
     PlanDowngraded,
     PlanUpgraded,
@@ -29,13 +28,15 @@ from servicekit.logs import get_logger
 from servicekit.metrics import REGISTRY
 from servicekit.mongo import AsyncClientSession
 from servicekit.problems import DomainError
-from servicekit.runtime import ServiceRuntime
+from servicekit.unit_of_work import UnitOfWork
 
-from interviews.adapters.bank import QuestionBank, QuestionCatalog
-from interviews.adapters.drafts import Drafts, StaleDraft
-from interviews.adapters.plans import PlanBook
-from interviews.adapters.quota import QuotaLedger
-from interviews.adapters.sessions_view import SessionsView
+from interviews.app.ports import (
+    QuestionPicker,
+    QuestionStore,
+    SessionsReadModel,
+    StaleDraft,
+    Stores,
+)
 from interviews.domain.progress import progress_of
 from interviews.domain.session import IllegalTransition, InterviewSession
 from interviews.settings import Settings
@@ -90,24 +91,25 @@ class NotEnoughQuestions(DomainError):
 
 
 class Interviews:
-    def __init__(self, rt: ServiceRuntime, settings: Settings, clock: Clock) -> None:
-        self.rt = rt
+    def __init__(self, uow: UnitOfWork, stores: Stores, settings: Settings, clock: Clock) -> None:
+        self.uow = uow
+        self.stores = stores
         self.settings = settings
         self.clock = clock
         self.coding_available: Callable[[], Awaitable[bool]] = _always
-        self.catalog = QuestionCatalog(lambda: self.bank)
+        self.catalog = stores.catalog
 
     @property
-    def view(self) -> SessionsView:
-        return SessionsView(self.rt.db)
+    def view(self) -> SessionsReadModel:
+        return self.stores.sessions()
 
     @property
-    def bank(self) -> QuestionBank:
-        return QuestionBank(self.rt.db)
+    def bank(self) -> QuestionStore:
+        return self.stores.bank()
 
     @property
     def repo(self) -> Repository[InterviewSession]:
-        return Repository(self.rt.store, InterviewSession)
+        return Repository(self.uow.store, InterviewSession)
 
     def weekly_limit(self, plan: str) -> int:
         return (
@@ -136,7 +138,7 @@ class Interviews:
     # -- starting --------------------------------------------------------------------------
     def _pick(
         self,
-        catalog: QuestionCatalog,
+        catalog: QuestionPicker,
         recent: set[str],
         session_id: str,
         kind: str,
@@ -196,9 +198,9 @@ class Interviews:
         async def work(session: AsyncClientSession) -> tuple[int, int, str, dict[str, Any]]:
             now = self.clock()
             week = iso_week(now)
-            plan = await PlanBook(self.rt.db).plan_of(principal.user_id, session=session)
+            plan = await self.stores.plans().plan_of(principal.user_id, session=session)
             limit = self.weekly_limit(plan)
-            used = await QuotaLedger(self.rt.db).take(principal.user_id, week, limit, now, session)
+            used = await self.stores.quota().take(principal.user_id, week, limit, now, session)
             if used is None:
                 QUOTA_DENIED.labels(plan).inc()
                 resets_at = week_resets_at(now)
@@ -232,7 +234,7 @@ class Interviews:
             assert doc is not None
             return used, limit, plan, doc
 
-        used, limit, plan, doc = await self.rt.command(work)
+        used, limit, plan, doc = await self.uow.command(work)
         SESSIONS_STARTED.labels(kind).inc()
         remaining = limit - used
         if remaining == 1:
@@ -261,7 +263,7 @@ class Interviews:
                 )
             return None
 
-        doc = await self.rt.command(work)
+        doc = await self.uow.command(work)
         if doc is None:  # the same answers again: nothing appended, the view as it is
             doc = await self.view.get(session_id)
         assert doc is not None
@@ -287,7 +289,7 @@ class Interviews:
         aggregate = await self._own_session(principal, session_id)
         aggregate.check_draft(answers)
         try:
-            return await Drafts(self.rt.db).save(
+            return await self.stores.drafts().save(
                 session_id,
                 principal.user_id,
                 [a.model_dump(mode="json") for a in answers],
@@ -304,7 +306,7 @@ class Interviews:
             ) from None
 
     async def draft_of(self, session_id: str) -> dict[str, Any] | None:
-        return await Drafts(self.rt.db).get(session_id)
+        return await self.stores.drafts().get(session_id)
 
     async def coding_question(self, principal: Principal, session_id: str, question_id: str) -> Any:
         """The coding question of a `ready` session of the caller's, for an example run."""
@@ -332,18 +334,14 @@ class Interviews:
         append is optimistic, so two replicas cannot both do it); nothing saved ends the
         session failed with the credit given back."""
         now = self.clock()
-        cursor = self.view.collection.find(
-            {"status": "ready", "deadline_at": {"$lte": now}}, {"_id": 1, "user_id": 1}
-        ).limit(100)
         done = 0
-        async for doc in cursor:
-            sid = doc["_id"]
+        for sid in await self.view.past_time_limit(now):
 
             async def work(session: AsyncClientSession, sid: str = sid) -> None:
                 aggregate = await self.repo.get(sid, session=session)
                 if aggregate is None or not aggregate.overdue(now):
                     return
-                draft = await Drafts(self.rt.db).get(sid, session=session)
+                draft = await self.stores.drafts().get(sid, session=session)
                 saved = [Answer.model_validate(a) for a in (draft or {}).get("answers", [])]
                 answers = aggregate.answers_from_draft(saved)
                 if answers:
@@ -353,13 +351,12 @@ class Interviews:
                 await self._fail_at_deadline(
                     session,
                     sid,
-                    aggregate.user_id,
                     "The time limit passed before any answer was saved. Your interview "
                     "credit has been returned.",
                     now,
                 )
 
-            await self.rt.command(work)
+            await self.uow.command(work)
             done += 1
         return done
 
@@ -382,18 +379,17 @@ class Interviews:
     ) -> tuple[list[dict[str, Any]], int]:
         return await self.view.list_for(principal.user_id, limit, offset)
 
+    async def stats(self) -> dict[str, Any]:
+        return await self.view.stats()
+
     async def progress(self, user_id: str) -> dict[str, Any]:
-        cursor = self.view.collection.find(
-            {"user_id": user_id, "status": "completed"},
-            {"questions": 1, "results": 1, "score_history": 1, "status": 1, "updated_at": 1},
-        )
-        return progress_of(await cursor.to_list())
+        return progress_of(await self.view.completed_of(user_id))
 
     async def quota(self, user_id: str) -> dict[str, Any]:
         now = self.clock()
-        plan = await PlanBook(self.rt.db).plan_of(user_id)
+        plan = await self.stores.plans().plan_of(user_id)
         limit = self.weekly_limit(plan)
-        used = min(await QuotaLedger(self.rt.db).used(user_id, iso_week(now)), limit)
+        used = min(await self.stores.quota().used(user_id, iso_week(now)), limit)
         remaining = max(limit - used, 0)
         quota: dict[str, Any] = {
             "weekly_limit": limit,
@@ -410,108 +406,131 @@ class Interviews:
     async def _apply(
         self,
         session_id: str,
-        envelope: EventEnvelope,
+        what: str,
         session: AsyncClientSession,
         change: Callable[[InterviewSession], bool | None],
-    ) -> None:
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> bool:
+        """Change the session (`what` names the news, for the logs), save it and give the
+        credit back when the change says so; False when there was nothing to change."""
         aggregate = await self.repo.get(session_id, session=session)
         if aggregate is None:
-            log.warning("session.unknown", session_id=session_id, event_type=envelope.event_type)
-            return
+            log.warning("session.unknown", session_id=session_id, event_type=what)
+            return False
         try:
             refund = change(aggregate)
         except IllegalTransition as exc:
             # late or duplicated news (e.g. scored after the deadline failed it): nothing to do
             log.info("session.transition_ignored", session_id=session_id, reason=str(exc))
-            return
+            return False
         await self._save(
-            aggregate,
+            aggregate, session, correlation_id=correlation_id, causation_id=causation_id
+        )
+        if refund:
+            await self.stores.quota().give_back(aggregate.user_id, aggregate.quota_week, session)
+        if aggregate.status in ("completed", "failed"):
+            SESSIONS_FINISHED.labels(aggregate.status).inc()
+        return True
+
+    async def _apply_reported(
+        self,
+        session_id: str,
+        envelope: EventEnvelope,
+        session: AsyncClientSession,
+        change: Callable[[InterviewSession], bool | None],
+    ) -> None:
+        """What the AI runner reported, applied under the reporting event's ids."""
+        await self._apply(
+            session_id,
+            envelope.event_type,
             session,
+            change,
             correlation_id=envelope.correlation_id,
             causation_id=str(envelope.event_id),
         )
-        if refund:
-            await QuotaLedger(self.rt.db).give_back(
-                aggregate.user_id, aggregate.quota_week, session
-            )
-        if aggregate.status in ("completed", "failed"):
-            SESSIONS_FINISHED.labels(aggregate.status).inc()
 
-    async def on_event(
-        self, event: DomainEvent, envelope: EventEnvelope, session: AsyncClientSession
+    async def session_ready(
+        self, event: SessionReady, envelope: EventEnvelope, session: AsyncClientSession
     ) -> None:
         now = self.clock()
-        if isinstance(event, SessionReady):
-            await self._apply(
-                event.session_id, envelope, session, lambda a: a.mark_ready(event, now)
-            )
-        elif isinstance(event, SessionScored):
-            await self._apply(
-                event.session_id,
-                envelope,
-                session,
-                lambda a: a.rescored(event) if a.status == "completed" else a.complete(event, now),
-            )
-        elif isinstance(event, SessionFailed):
-            await self._apply(event.session_id, envelope, session, lambda a: a.fail(event, now))
+        await self._apply_reported(
+            event.session_id, envelope, session, lambda a: a.mark_ready(event, now)
+        )
 
-    async def on_plan_changed(self, event: DomainEvent, envelope: EventEnvelope) -> None:
-        """Billing's plan changes: one idempotent write (PlanBook.record), outside any
+    async def session_scored(
+        self, event: SessionScored, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        now = self.clock()
+        await self._apply_reported(
+            event.session_id,
+            envelope,
+            session,
+            lambda a: a.rescored(event) if a.status == "completed" else a.complete(event, now),
+        )
+
+    async def session_failed(
+        self, event: SessionFailed, envelope: EventEnvelope, session: AsyncClientSession
+    ) -> None:
+        now = self.clock()
+        await self._apply_reported(
+            event.session_id, envelope, session, lambda a: a.fail(event, now)
+        )
+
+    async def plan_changed(
+        self, event: PlanUpgraded | PlanDowngraded, envelope: EventEnvelope
+    ) -> None:
+        """Billing's plan changes: one idempotent write (PlanProjection.record), outside any
         transaction and without an inbox row."""
-        assert isinstance(event, PlanUpgraded | PlanDowngraded)
-        await PlanBook(self.rt.db).record(event.user_id, event.plan, event.effective_at)
+        await self.stores.plans().record(event)
 
     async def _fail_at_deadline(
-        self, session: AsyncClientSession, sid: str, user_id: str, reason: str, now: datetime
-    ) -> None:
+        self, session: AsyncClientSession, sid: str, reason: str, now: datetime
+    ) -> bool:
         """Fail a session on interviews' own clock (a timed interview with nothing saved, or
-        a stuck one), through the same path as the AI runner's SessionFailed: the credit is
-        given back once."""
-        failed = SessionFailed(
-            session_id=sid, user_id=user_id, reason=reason, stage="deadline", failed_at=now
-        )
-        envelope = EventEnvelope.wrap(
-            failed,
-            producer="interviews",
-            aggregate_type="interview-session",
-            aggregate_id=sid,
-            aggregate_version=1,
-        )
-        await self._apply(sid, envelope, session, lambda a: a.fail(failed, now))
+        one the AI runner did not prepare or score in time): interviews owns the session and
+        its deadline, so the failure is decided here and the credit given back once. False
+        when the session had moved on meanwhile (nothing to fail)."""
+
+        def fail(aggregate: InterviewSession) -> bool:
+            return aggregate.fail(
+                SessionFailed(
+                    session_id=sid,
+                    user_id=aggregate.user_id,
+                    reason=reason,
+                    stage="deadline",
+                    failed_at=now,
+                ),
+                now,
+            )
+
+        return await self._apply(sid, "deadline", session, fail)
 
     async def expire_stuck(self) -> int:
-        """Fail sessions stuck past their deadline (the AI runner never answered), giving the
-        quota back. Runs periodically; safe on every replica (appends conflict, not double)."""
+        """Fail sessions stuck past their deadline (not prepared, or not scored, in time),
+        giving the quota back. The only session deadline there is: the AI runner keeps job
+        leases and no clock of its own. Runs periodically; safe on every replica (appends
+        conflict, not double)."""
         now = self.clock()
         cutoff = {
             "queued": self.settings.queued_deadline_seconds,
             "scoring": self.settings.scoring_deadline_seconds,
         }
+        reasons = {
+            "queued": "We could not prepare this interview in time. Your interview credit "
+            "has been returned.",
+            "scoring": "Scoring took too long and was stopped. Your interview credit has "
+            "been returned; please try again.",
+        }
         failed = 0
         for status, seconds in cutoff.items():
-            from datetime import timedelta
-
-            cursor = self.view.collection.find(
-                {"status": status, "updated_at": {"$lt": now - timedelta(seconds=seconds)}},
-                {"_id": 1, "user_id": 1},
-            ).limit(100)
-            async for doc in cursor:
-                reason = (
-                    "We could not prepare this interview in time. Your interview credit "
-                    "has been returned."
-                    if status == "queued"
-                    else "Scoring took too long and was stopped. Your interview credit has "
-                    "been returned; please try again."
-                )
+            for stuck in await self.view.unchanged_since(status, now - timedelta(seconds=seconds)):
 
                 async def work(
-                    session: AsyncClientSession,
-                    sid: str = doc["_id"],
-                    user_id: str = doc["user_id"],
-                    why: str = reason,
-                ) -> None:
-                    await self._fail_at_deadline(session, sid, user_id, why, now)
+                    session: AsyncClientSession, sid: str = stuck, why: str = reasons[status]
+                ) -> bool:
+                    return await self._fail_at_deadline(session, sid, why, now)
 
-                await self.rt.command(work)
+                await self.uow.command(work)
                 failed += 1
         return failed

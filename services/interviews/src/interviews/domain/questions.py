@@ -13,15 +13,19 @@ from contracts.questions import (
     Question,
 )
 from contracts.views import candidate_question
+from pydantic import TypeAdapter
 
 __all__ = [
     "ID_PATTERN",
+    "QUESTION",
     "REQUIRED_DIMENSIONS",
     "BehavioralQuestion",
     "CodingQuestion",
     "Question",
     "public_view",
 ]
+
+QUESTION: TypeAdapter[Any] = TypeAdapter(Question)
 
 
 def public_view(doc: dict[str, Any], admin: bool) -> dict[str, Any]:

@@ -16,12 +16,11 @@ from contracts.events import Answer, Difficulty
 from contracts.views import candidate_question, candidate_result
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from servicekit.identity import CurrentUser, Forbidden, Principal
 from servicekit.problems import DomainError
 
-from interviews.adapters.bank import QUESTION
 from interviews.app.examples import ExampleRunner
+from interviews.app.questions import QuestionAdmin
 from interviews.app.sessions import Interviews
 from interviews.domain.questions import public_view
 
@@ -244,30 +243,9 @@ async def get_question(
     return public_view(doc, principal.is_admin)
 
 
-async def _validated(request: Request, data: dict[str, Any], run_tests: bool = True) -> Any:
-    try:
-        question = QUESTION.validate_python(data)
-    except ValidationError as exc:
-        errors = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False)
-        ]
-        raise DomainError(
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)[:1000],
-            status=422,
-            code="validation_error",
-            title="Validation failed",
-            errors=errors,
-        ) from None
-    if run_tests:
-        await _check_solutions(request, question)
-    return question
-
-
-async def _check_solutions(request: Request, question: Any) -> None:
-    checker = request.app.state.solution_checker
-    if question.type == "coding":
-        await checker(question)
+def _questions(request: Request) -> QuestionAdmin:
+    questions: QuestionAdmin = request.app.state.questions
+    return questions
 
 
 @router.post("/questions", status_code=201)
@@ -275,19 +253,7 @@ async def create_question(
     data: dict[str, Any], principal: CurrentUser, request: Request
 ) -> dict[str, Any]:
     _require_admin(principal)
-    bank = _interviews(request).bank
-    # validated before anything reads the store: an `id` such as {"$ne": null} never
-    # reaches a query
-    question = await _validated(request, data | {"version": 1}, run_tests=False)
-    if await bank.questions.find_one({"_id": question.id}):
-        raise DomainError(
-            "A question with this id exists; PUT a new version instead.",
-            status=409,
-            code="question_exists",
-            title="Question exists",
-        )
-    await _check_solutions(request, question)
-    return public_view(await bank.publish(question), admin=True)
+    return public_view(await _questions(request).create(data), admin=True)
 
 
 @router.put("/questions/{question_id}")
@@ -295,21 +261,13 @@ async def update_question(
     question_id: str, data: dict[str, Any], principal: CurrentUser, request: Request
 ) -> dict[str, Any]:
     _require_admin(principal)
-    bank = _interviews(request).bank
-    current = await bank.get(question_id)
-    if current is None:
-        raise DomainError("No such question.", status=404, code="not_found", title="Not found")
-    question = await _validated(
-        request, data | {"id": question_id, "version": current["version"] + 1}
-    )
-    return public_view(await bank.publish(question), admin=True)
+    return public_view(await _questions(request).update(question_id, data), admin=True)
 
 
 @router.delete("/questions/{question_id}", status_code=204)
 async def delete_question(question_id: str, principal: CurrentUser, request: Request) -> Response:
     _require_admin(principal)
-    if not await _interviews(request).bank.deactivate(question_id):
-        raise DomainError("No such question.", status=404, code="not_found", title="Not found")
+    await _questions(request).retire(question_id)
     return Response(status_code=204)
 
 
@@ -317,33 +275,4 @@ async def delete_question(question_id: str, principal: CurrentUser, request: Req
 async def stats(principal: CurrentUser, request: Request) -> dict[str, Any]:
     if not principal.is_admin:
         raise Forbidden("Administrators only.")
-    sessions = _interviews(request).view.collection
-    by_status = {
-        d["_id"]: d["n"]
-        async for d in await sessions.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
-    }
-    by_week = {
-        d["_id"]: d["n"]
-        async for d in await sessions.aggregate(
-            [
-                {"$group": {"_id": "$quota_week", "n": {"$sum": 1}}},
-                {"$sort": {"_id": -1}},
-                {"$limit": 12},
-            ]
-        )
-    }
-    scores = [
-        d
-        async for d in await sessions.aggregate(
-            [
-                {"$match": {"status": "completed"}},
-                {"$group": {"_id": None, "avg": {"$avg": "$overall_score"}, "n": {"$sum": 1}}},
-            ]
-        )
-    ]
-    return {
-        "interviews_by_status": by_status,
-        "interviews_by_week": by_week,
-        "average_score": round(scores[0]["avg"], 1) if scores else None,
-        "completed": scores[0]["n"] if scores else 0,
-    }
+    return await _interviews(request).stats()
