@@ -20,13 +20,15 @@ the morning (offline-rubric-3) beside it, same set, same machine:
 | honest look-alikes within 10 of their family mean | 5/8 | 5/8 | missed |
 | not answerable -> insufficient | 11/13 | 12/13 | missed (repeated text) |
 | Spearman, coding | 0.927 | 0.950 | met |
-| coding order correct > brute > wrong > loop | 2/4 | 3/4 | missed (coin-change: a brute force that times out only on the largest hidden inputs scores as correct) |
+| coding order correct > brute > wrong > loop | 2/4 | 3/4 | missed (coin-change) |
 | wrong function name says which | 4/4 | 4/4 | met |
 | a timed-out solution never "meets the target" | 4/4 | 4/4 | met |
 
-The off-topic misses score exactly what the same story scores on its own question: the
-relevance measure (wordllama embeddings) does not separate these stories from their
-neighbours' questions, which is where the next work on the grader lies.
+The coding miss: coin-change's brute force times out only on the largest hidden inputs and
+scores as much as the correct solution (81). The off-topic misses score exactly what the
+same story scores on its own question: the relevance measure (wordllama embeddings) does not
+separate these stories from their neighbours' questions, which is where the next work on the
+grader lies.
 """
 
 from __future__ import annotations

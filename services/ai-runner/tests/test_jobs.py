@@ -18,7 +18,7 @@ from ai_runner.adapters.transcripts import S3Transcripts
 from ai_runner.app.ports import ProviderFailed
 from ai_runner.main import create_app
 from ai_runner.settings import Settings
-from contracts import AnswersSubmitted, EventEnvelope, SessionRequested
+from contracts import AnswersSubmitted, EventEnvelope, SessionFailed, SessionRequested
 from contracts.events import (
     Answer,
     BehavioralQuestionSnapshot,
@@ -358,6 +358,41 @@ async def test_a_job_that_keeps_losing_its_worker_fails_instead_of_hanging(runne
     failed = (await runner.state.runtime.store.load(sid))[-1].event()
     assert failed.stage == "preparing" and "several attempts" in failed.reason
     assert "credit has been returned" in failed.reason
+
+
+async def test_a_session_interviews_failed_is_dropped_before_any_work(runner: Any) -> None:
+    """Interviews owns the deadline: once it fails a session, a job still waiting behind a
+    backlog is dropped rather than prepared (no model call spent on a session that is over);
+    a redelivery of that news changes nothing."""
+    sid = await staged_job(runner, {})
+    job = await runner.state.job_queue.collection.find_one({"_id": sid})
+    news = EventEnvelope.wrap(
+        SessionFailed(
+            session_id=sid,
+            user_id=job["user_id"],
+            reason="We could not prepare this interview in time.",
+            stage="deadline",
+            failed_at=datetime.now(UTC),
+        ),
+        producer="interviews",
+        aggregate_type="interview-session",
+        aggregate_id=sid,
+        aggregate_version=2,
+    )
+    await publish(runner, news)
+
+    async def dropped() -> bool:
+        doc = await runner.state.job_queue.collection.find_one({"_id": sid})
+        return doc["status"] == "abandoned"
+
+    await eventually(dropped, message="job dropped")
+    await publish(runner, news)
+    other = await staged_job(runner, {})  # the workers run: a later job is prepared...
+    runner.state.workers.start()
+    await eventually(lambda: _has(runner, other, "SessionReady"), message="other prepared")
+    assert await job_events(runner, sid) == []  # ...the dropped one never was
+    doc = await runner.state.job_queue.collection.find_one({"_id": sid})
+    assert doc["status"] == "abandoned" and doc["attempts"] == 0
 
 
 async def _has(app: Any, session_id: str, event_type: str) -> bool:

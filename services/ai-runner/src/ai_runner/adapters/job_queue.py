@@ -149,6 +149,23 @@ class JobQueue:
             session=session,
         )
 
+    async def abandon(self, job_id: str) -> bool:
+        """The session is over (interviews failed it): a job still waiting or running is
+        dropped, so no worker spends a model call on it. A worker already inside it finishes
+        and its late result is ignored by interviews; a job already done is left as it is."""
+        dropped = await self.collection.update_one(
+            {"_id": job_id, "status": {"$in": [*ACTIVE, "ready"]}},
+            {
+                "$set": {
+                    "status": "abandoned",
+                    "lease_until": None,
+                    "claimed_by": None,
+                    "finished_at": self.clock(),
+                }
+            },
+        )
+        return bool(dropped.modified_count)
+
     # -- claiming --------------------------------------------------------------------------
     def _leased(self) -> dict[str, Any]:
         return {

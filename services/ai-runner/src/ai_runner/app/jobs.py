@@ -148,6 +148,13 @@ class Jobs:
             envelope.traceparent,
         )
 
+    async def session_failed(self, event: SessionFailed, envelope: EventEnvelope) -> None:
+        """Interviews gave up on the session (its deadline: interviews owns it): drop the
+        job if it still waits, so a backlog does not spend model calls on sessions that are
+        over. Its own SessionFailed comes back here too and changes nothing (already failed)."""
+        if await self.queue.abandon(event.session_id):
+            log.info("job.abandoned", job_id=event.session_id, stage=event.stage)
+
     # -- running a claimed job ------------------------------------------------------------
     async def run_claimed(self, job: Document) -> None:
         """Run a job a worker has leased: prepare or score it, or fail it when its attempts

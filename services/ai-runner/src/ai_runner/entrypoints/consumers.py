@@ -3,7 +3,7 @@ event to use case."""
 
 from __future__ import annotations
 
-from contracts import AnswersSubmitted, SessionRequested
+from contracts import AnswersSubmitted, SessionFailed, SessionRequested
 from servicekit.handlers import consume_idempotent
 from servicekit.runtime import ServiceRuntime
 
@@ -14,5 +14,10 @@ def register_consumers(rt: ServiceRuntime, jobs: Jobs) -> None:
     # each job write is idempotent by itself (see Jobs.session_requested): no inbox, no
     # transaction
     consume_idempotent(
-        rt, {SessionRequested: jobs.session_requested, AnswersSubmitted: jobs.answers_submitted}
+        rt,
+        {
+            SessionRequested: jobs.session_requested,
+            AnswersSubmitted: jobs.answers_submitted,
+            SessionFailed: jobs.session_failed,
+        },
     )
