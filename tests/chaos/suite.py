@@ -285,6 +285,18 @@ def delivered_twice(seconds: float = 10.0) -> Scenario:
     return Scenario("every event delivered twice", inject)
 
 
+def _unsent(stack: Stack) -> int:
+    """Events committed to the services' outboxes and not yet on the broker."""
+    from pymongo import MongoClient
+
+    with MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=10_000) as client:
+        return sum(
+            client[db]["outbox"].count_documents({"sent": False})
+            for db in client.list_database_names()
+            if db.startswith("mi_")
+        )
+
+
 def broker_restart(down_seconds: float | None = None) -> Scenario:
     """The stack's RabbitMQ node stopped (as an operator stops it) and started again on the
     same data: the services reconnect and their consumers come back by themselves."""
@@ -300,6 +312,8 @@ def broker_restart(down_seconds: float | None = None) -> Scenario:
             ]
             down = DOWN_SECONDS if down_seconds is None else down_seconds
             time.sleep(max(0.0, down - (time.monotonic() - stopped)))  # the outage itself
+            # what the outboxes kept meanwhile (check_invariants sees them drain after)
+            seen.append({"probe": f"outboxes held {_unsent(stack)} events"})
         finally:
             platform.broker.start(timeout=90)
         seen.append(readyz_names(stack, "rabbitmq", down=False, timeout=60))
