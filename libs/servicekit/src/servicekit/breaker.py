@@ -3,19 +3,21 @@
 A Mongo-wire server that hangs (it takes connections and never answers: docs/secantusdb-hang.md)
 costs every request MONGO_SOCKET_TIMEOUT_MS (8 s) before its 503 database_unavailable. After
 `threshold` commands in a row have timed out, the breaker opens: a request that reaches for
-the store is refused at once with that same 503. Every `open_seconds` one request is let
-through to try the store (half-open); the first command that succeeds, from a request or from
-a background loop, closes the breaker. Only requests are refused: consumers and background
-loops keep their own pace (a consumer refused at once would be redelivered at once, and
-parked after `delivery-limit` tries).
+the store is refused at once with that same 503. `open_seconds` after the last timeout it is
+half-open: the next request still gets its 503 at once, and sets off one ping of the store in
+the background (no user waits for the probe); the ping's answer closes the breaker, as does
+any command that succeeds meanwhile (a background loop's). Only requests are refused:
+consumers and background loops keep their own pace (a consumer refused at once would be
+redelivered at once, and parked after `delivery-limit` tries).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import time
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 from pymongo.errors import ConnectionFailure
 
@@ -38,9 +40,10 @@ class StoreUnavailable(ConnectionFailure):
 
 class StoreBreaker:
     """Closed -> (threshold timeouts in a row) -> open -> (open_seconds after the last
-    timeout) -> half-open: one request tries -> closed on a success, open again on a timeout.
-    A probe that sends no command (or whose answer never comes) frees its slot after
-    `probe_seconds`."""
+    timeout) -> half-open: one probe -> closed on an answer, open again on a timeout. The
+    probe is `ping` in the background when given (the request that set it off is refused like
+    the others), else that request itself. A probe whose result never comes frees its slot
+    after `probe_seconds`."""
 
     def __init__(
         self,
@@ -49,12 +52,15 @@ class StoreBreaker:
         open_seconds: float = 5.0,
         probe_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        ping: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.service = service
         self.threshold = threshold
         self.open_seconds = open_seconds
         self.probe_seconds = probe_seconds
         self.clock = clock
+        self.ping = ping
+        self._pinging: asyncio.Task[None] | None = None
         self.state: State = "closed"
         self.timeouts_in_a_row = 0
         self._opened_at = 0.0
@@ -98,7 +104,19 @@ class StoreBreaker:
         if self._probe_at is not None and now - self._probe_at < self.probe_seconds:
             return False  # one probe at a time
         self._probe_at = now
-        return True
+        if self.ping is None:
+            return True  # no probe of its own: this request tries the store
+        self._pinging = asyncio.get_running_loop().create_task(self._try_store())
+        return False
+
+    async def _try_store(self) -> None:
+        try:
+            assert self.ping is not None
+            await self.ping()
+        except Exception:  # noqa: BLE001 - timed out, refused: either way not answering yet
+            self.command_timed_out()
+        else:
+            self.command_succeeded()
 
     def check(self) -> None:
         """Raise StoreUnavailable when serving a request the breaker refuses."""

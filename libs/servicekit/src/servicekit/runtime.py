@@ -111,6 +111,7 @@ class ServiceRuntime:
             threshold=settings.store_breaker_timeouts,
             open_seconds=settings.store_breaker_open_seconds,
             probe_seconds=settings.mongo_socket_timeout_ms / 1000 + 2,
+            ping=self._ping_store,
         )
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
@@ -348,6 +349,11 @@ class ServiceRuntime:
             )
         except Exception:  # noqa: BLE001 - a failing or slow check is a "no"
             return False
+
+    async def _ping_store(self) -> None:
+        """The store breaker's probe: the client itself, not through the breaker."""
+        assert self._client is not None, "Mongo client exists only inside the app lifespan"
+        await self._client.admin.command("ping")
 
     async def _mongo_ping(self) -> bool:
         await self.client.admin.command("ping")

@@ -4,6 +4,8 @@ request at a time tries again after a while; the first answer from the store clo
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from servicekit.breaker import SERVING_REQUEST, StoreBreaker, StoreUnavailable, is_timeout
 
@@ -98,6 +100,31 @@ def test_only_requests_are_refused(breaker: StoreBreaker) -> None:
             breaker.check()
     finally:
         SERVING_REQUEST.reset(token)
+
+
+async def test_with_a_ping_no_request_waits_for_the_probe(clock: Clock) -> None:
+    answers = [TimeoutError("still hung"), None]
+    pings = 0
+
+    async def ping() -> None:
+        nonlocal pings
+        pings += 1
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+
+    breaker = StoreBreaker("test", threshold=1, open_seconds=5.0, clock=clock, ping=ping)
+    breaker.command_timed_out()
+    clock.now += 5
+    assert not breaker.admit()  # refused, and the store is pinged in the background
+    assert not breaker.admit()  # one ping at a time
+    await asyncio.sleep(0)
+    assert pings == 1 and breaker.state == "open"  # it timed out: open again
+    clock.now += 5
+    assert not breaker.admit()
+    await asyncio.sleep(0)
+    assert pings == 2 and breaker.state == "closed"
+    assert breaker.admit()
 
 
 def test_timeouts_are_told_from_answers() -> None:
