@@ -173,8 +173,9 @@ def kill_and_restart(process: str, down_seconds: float | None = None) -> Scenari
 
 def mongo_hung() -> Scenario:
     """The secantusdb hang as it looks from outside (frozen: SIGSTOP), left to `make run`'s
-    watch, which saves its stacks and restarts it on the same data. The first request waits
-    out the store's socket timeout; the next is refused at once (the store breaker)."""
+    watch, which saves its stacks and restarts it on the same data. Two requests are timed
+    while it hangs: the first waits out the store's timeouts; the second is refused at once
+    when the store breaker has opened by then (not always, see below)."""
 
     def inject(platform: Platform, probe: Probe) -> dict[str, Any]:
         stack = platform.stack
@@ -184,8 +185,10 @@ def mongo_hung() -> Scenario:
         os.kill(frozen.pid, signal.SIGSTOP)
         try:
             seen = [probe(MONGO)]  # waits out the store's socket timeout
-            # the next request does not: the timeouts opened the services' store breakers
-            seen.append(probe(MONGO, within=FAST_SECONDS))
+            # the next one too, unless the timeouts so far opened the interviews service's store
+            # breaker (they often come as operations cancelled by a cleared pool, which it does
+            # not count): reported, held to the gateway's bound only
+            seen.append(probe(MONGO))
             deadline = time.monotonic() + 120
             while watch.restarts == 0:
                 if time.monotonic() > deadline:
