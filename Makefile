@@ -14,7 +14,7 @@ test:  ## web units, then unit + integration + e2e (browser journeys too) on rea
 test-fast:  ## everything but the e2e tests
 	$(UV) sync --frozen --quiet && $(UV) run pytest -m "not e2e" $(PYTEST_ARGS)
 
-chaos:  ## every fault-injection scenario under load, with the invariants table (CHAOS_BROKER=1 adds RabbitMQ/Redis restarts: they are shared)
+chaos:  ## every fault-injection scenario under load (kills, RabbitMQ restarted, Redis stopped, poison, duplicates) on a RabbitMQ node and Redis of its own, with the invariants table
 	$(UV) sync --frozen --quiet && $(UV) run python tests/chaos/suite.py $(CHAOS_ARGS)
 
 fuzz:  ## schemathesis against the live gateway's OpenAPI, many more cases per operation

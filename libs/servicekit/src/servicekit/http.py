@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.breaker import SERVING_REQUEST
 from servicekit.logs import bind_context, clear_context, get_logger
 from servicekit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from servicekit.problems import problem_response
@@ -135,6 +136,8 @@ class RequestContextMiddleware:
                         raise _BodyTooLarge(self.max_body_bytes)
                 return message
 
+            # the store breaker refuses requests only (servicekit.breaker), not consumers
+            serving = SERVING_REQUEST.set(True)
             try:
                 await self.app(scope, limited_receive, send_wrapper)
             except ClientDisconnect:
@@ -146,6 +149,8 @@ class RequestContextMiddleware:
                 response = await self._refusal(scope, path)
                 await _drain(receive, DRAIN_LIMIT_BYTES)
                 await response(scope, receive, send_wrapper)
+            finally:
+                SERVING_REQUEST.reset(serving)
         elapsed = time.perf_counter() - started
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or UNMATCHED

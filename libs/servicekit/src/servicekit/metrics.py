@@ -97,3 +97,10 @@ DEPENDENCY_UP = Gauge(
     ["service", "dependency"],
     registry=REGISTRY,
 )
+STORE_BREAKER_OPEN = Gauge(
+    "store_breaker_open",
+    "1 while requests are refused without asking the store (its commands kept timing out: a "
+    "hung server), else 0. See servicekit.breaker.",
+    ["service"],
+    registry=REGISTRY,
+)

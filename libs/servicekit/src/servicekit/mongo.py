@@ -21,6 +21,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from servicekit.breaker import StoreBreaker, is_timeout
 from servicekit.metrics import MONGO_COMMANDS
 
 T = TypeVar("T")
@@ -66,10 +67,12 @@ def _found_nothing(command_name: str, reply: Any) -> bool:
 class CommandCounter(monitoring.CommandListener):
     """Counts commands as they finish. Runs synchronously in the task that sent the command,
     so the context variable names that task's origin. Costs a dict lookup or two per
-    command, next to the ~1 ms the development server spends on it."""
+    command, next to the ~1 ms the development server spends on it. Also tells the store
+    breaker (servicekit.breaker) whether the store answers or times out."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, breaker: StoreBreaker | None = None) -> None:
         self.service = service
+        self.breaker = breaker
         self._pending: dict[int, tuple[str, str, str]] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
@@ -77,6 +80,8 @@ class CommandCounter(monitoring.CommandListener):
         self._pending[event.request_id] = (name, _collection(name, event.command), _ORIGIN.get())
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if self.breaker is not None:
+            self.breaker.command_succeeded()
         started = self._pending.pop(event.request_id, None)
         if started is None:
             return
@@ -85,6 +90,12 @@ class CommandCounter(monitoring.CommandListener):
         MONGO_COMMANDS.labels(self.service, name, collection, source, result).inc()
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        if self.breaker is not None:
+            failure = event.failure
+            if is_timeout(failure):
+                self.breaker.command_timed_out()
+            elif "code" in failure or "ok" in failure:
+                self.breaker.command_succeeded()  # an answer that says no: the store answers
         started = self._pending.pop(event.request_id, None)
         if started is None:
             return
@@ -173,8 +184,14 @@ class QueryShapeLog(monitoring.CommandListener):
         pass
 
 
-def connect(uri: str, app_name: str, socket_timeout_ms: int = 8000) -> AsyncMongoClient[Document]:
-    listeners: list[monitoring.CommandListener] = [CommandCounter(app_name)]
+def connect(
+    uri: str,
+    app_name: str,
+    socket_timeout_ms: int = 8000,
+    breaker: StoreBreaker | None = None,
+) -> AsyncMongoClient[Document]:
+    """The service's client; every command it sends is counted, and feeds `breaker`."""
+    listeners: list[monitoring.CommandListener] = [CommandCounter(app_name, breaker)]
     if query_log := os.environ.get("MONGO_QUERY_LOG"):
         listeners.append(QueryShapeLog(app_name, query_log))
     return AsyncMongoClient(

@@ -9,7 +9,7 @@ from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.logs import get_logger
@@ -191,6 +191,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         # caller should retry shortly, and an operator's alert should not read "bug". Found by
         # the chaos suite, where a killed Mongo-wire server made every route answer 500.
         log.warning("http.database_unavailable", path=request.url.path, error=repr(exc)[:300])
+        if isinstance(exc, ServerSelectionTimeoutError):
+            # the request waited out a store that is not there (killed, restarting): no command
+            # was sent for the listener to see, so the breaker hears it here
+            breaker = getattr(getattr(request.app.state, "runtime", None), "store_breaker", None)
+            if breaker is not None:
+                breaker.command_timed_out()
         return problem_response(
             503,
             "database_unavailable",

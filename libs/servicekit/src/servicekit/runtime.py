@@ -32,6 +32,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from servicekit.breaker import StoreBreaker
 from servicekit.broker import (
     ConsumerHost,
     EventConsumer,
@@ -104,6 +105,14 @@ class ServiceRuntime:
             reconnect_seconds=settings.rabbitmq_reconnect_seconds,
         )
         self.consumers = ConsumerHost(self.broker, self.exchange, settings.delivery_limit)
+        # requests refused at once while the store keeps timing out (servicekit.breaker)
+        self.store_breaker = StoreBreaker(
+            self.name,
+            threshold=settings.store_breaker_timeouts,
+            open_seconds=settings.store_breaker_open_seconds,
+            probe_seconds=settings.mongo_socket_timeout_ms / 1000 + 2,
+            ping=self._ping_store,
+        )
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
         # this replica's own parts (a background loop it needs): gate /readyz
@@ -128,19 +137,24 @@ class ServiceRuntime:
         self.relay_enabled = uses_mongo
 
     # -- resources (available once the lifespan has started) ---------------------------
+    # Requests reach the store through these three: each asks the store breaker first, which
+    # refuses (StoreUnavailable: a 503) while a hung store keeps timing out.
     @property
     def client(self) -> AsyncMongoClient[Document]:
         assert self._client is not None, "Mongo client exists only inside the app lifespan"
+        self.store_breaker.check()
         return self._client
 
     @property
     def db(self) -> AsyncDatabase[Document]:
         assert self._db is not None, "Mongo database exists only inside the app lifespan"
+        self.store_breaker.check()
         return self._db
 
     @property
     def store(self) -> EventStore:
         assert self._store is not None, "event store exists only inside the app lifespan"
+        self.store_breaker.check()
         return self._store
 
     # -- wiring -------------------------------------------------------------------------
@@ -270,7 +284,10 @@ class ServiceRuntime:
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         if self.uses_mongo:
             self._client = connect(
-                self.settings.mongo_uri, self.name, self.settings.mongo_socket_timeout_ms
+                self.settings.mongo_uri,
+                self.name,
+                self.settings.mongo_socket_timeout_ms,
+                self.store_breaker,
             )
             self._db = self._client[self.settings.database]
             self._store = EventStore(self._db, self.name)
@@ -332,6 +349,11 @@ class ServiceRuntime:
             )
         except Exception:  # noqa: BLE001 - a failing or slow check is a "no"
             return False
+
+    async def _ping_store(self) -> None:
+        """The store breaker's probe: the client itself, not through the breaker."""
+        assert self._client is not None, "Mongo client exists only inside the app lifespan"
+        await self._client.admin.command("ping")
 
     async def _mongo_ping(self) -> bool:
         await self.client.admin.command("ping")

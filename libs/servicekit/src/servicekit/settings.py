@@ -55,6 +55,18 @@ class ServiceSettings(BaseSettings):
         "costs a 503 database_unavailable rather than a request held past the gateway's "
         "timeout.",
     )
+    store_breaker_timeouts: int = Field(
+        default=3,
+        ge=1,
+        description="Store commands timed out in a row after which requests are refused at "
+        "once with 503 database_unavailable (servicekit.breaker), instead of each waiting "
+        "MONGO_SOCKET_TIMEOUT_MS for a hung server.",
+    )
+    store_breaker_open_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long the breaker refuses before one request tries the store again.",
+    )
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"
 

@@ -89,6 +89,13 @@ async def eventually(
 @contextmanager
 def own_mongo_server() -> Iterator[str]:
     """A secantusdb server of our own (through servicekit.devmongo) for as long as the block."""
+    with own_mongo_process() as (uri, _):
+        yield uri
+
+
+@contextmanager
+def own_mongo_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`own_mongo_server`, with its process too (to freeze it: a hung server)."""
     port = free_port()
     storage = tempfile.mkdtemp(prefix="mi-mongo-")
     log_path = Path(storage) / "server.log"
@@ -119,7 +126,7 @@ def own_mongo_server() -> Iterator[str]:
                 time.sleep(0.1)
         else:
             raise RuntimeError("secantusdb did not start within 30s")
-        yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
+        yield f"mongodb://127.0.0.1:{port}/?directConnection=true", proc
     finally:
         proc.terminate()
         try:
