@@ -1,5 +1,5 @@
 import { Alert, Anchor, Button, Loader, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, must } from "../../api/client";
@@ -98,13 +98,19 @@ export function VerifyEmailPage() {
   const token = params.get("token") ?? "";
   const [state, setState] = useState<{ kind: "working" | "done" | "failed"; message?: string }>({ kind: "working" });
   const sent = useRef(false);
+  const client = useQueryClient();
   useEffect(() => {
     if (sent.current) return; // the token is single use: send it once
     sent.current = true;
     must(api.POST("/auth/verify-email", { body: { token } }))
-      .then(() => setState({ kind: "done" }))
+      .then(() => {
+        // a /user/me read while the link was being checked says "not verified": the
+        // dashboard one click away must not show that reminder from the cache
+        void client.invalidateQueries({ queryKey: ["me"] });
+        setState({ kind: "done" });
+      })
       .catch((e) => setState({ kind: "failed", message: messageOf(e) }));
-  }, [token]);
+  }, [token, client]);
   return (
     <AuthCard title="Verify your email">
       {state.kind === "working" && <Loader size="sm" aria-label="Verifying" />}
