@@ -12,15 +12,16 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from contracts import DomainEvent, EventEnvelope
 from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
+from servicekit.domain import A, DomainError
+from servicekit.domain import Aggregate as Aggregate  # the pure kernel's; re-exported
 from servicekit.metrics import APPEND_CONFLICTS, EVENTS_APPENDED
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, AsyncMongoClient, Document
-from servicekit.problems import DomainError
 from servicekit.tracing import current_trace_headers
 
 EVENTS = "events"
@@ -42,39 +43,6 @@ class ConcurrencyConflict(DomainError):
         super().__init__("Someone else changed this at the same moment; try again.")
         self.aggregate_id = aggregate_id
         self.expected_version = expected_version
-
-
-class Aggregate:
-    """State is a fold of events. Subclasses implement `when` (pure, no I/O) and raise domain
-    exceptions from command methods before calling `record`."""
-
-    aggregate_type: ClassVar[str]
-    local_events: ClassVar[frozenset[str]] = frozenset()
-    """Event types kept in the stream but not published: facts this service learned from
-    another service's event (which is already on the bus)."""
-
-    def __init__(self, aggregate_id: str) -> None:
-        self.id = aggregate_id
-        self.version = 0
-        self.pending: list[DomainEvent] = []
-
-    def when(self, event: DomainEvent) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def record(self, event: DomainEvent) -> None:
-        self.when(event)
-        self.pending.append(event)
-
-    @classmethod
-    def from_history(cls: type[A], aggregate_id: str, history: Sequence[DomainEvent]) -> A:
-        aggregate = cls(aggregate_id)
-        for event in history:
-            aggregate.when(event)
-            aggregate.version += 1
-        return aggregate
-
-
-A = TypeVar("A", bound=Aggregate)
 
 
 def envelope_to_document(envelope: EventEnvelope) -> Document:

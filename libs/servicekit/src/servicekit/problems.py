@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from servicekit.domain import DomainError as DomainError  # the pure kernel's; re-exported
 from servicekit.logs import get_logger
 
 log = get_logger(__name__)
@@ -33,35 +34,6 @@ _STATUS_CODES = {
     503: "service_unavailable",
     504: "gateway_timeout",
 }
-
-
-class DomainError(Exception):
-    """Raise (or subclass) from any layer; the handler turns it into problem+json."""
-
-    status: int = 400
-    code: str = "bad_request"
-    title: str = "Bad request"
-
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        title: str | None = None,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
-        if title is not None:
-            self.title = title
-        self.headers = headers or {}
-        self.extra = extra
 
 
 # pydantic's messages speak of types ("String should have at least 10 characters"); a form

@@ -9,7 +9,7 @@ from contracts import (
     SessionRescoreRequested,
     SessionScored,
 )
-from servicekit.eventstore import Aggregate
+from servicekit.domain import Aggregate
 
 
 class JobAlreadyFinished(Exception):

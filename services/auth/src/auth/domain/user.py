@@ -15,8 +15,7 @@ from contracts.events import (
     UserRenamed,
 )
 from contracts.identity import canonical_email, email_problem, name_problem
-from servicekit.eventstore import Aggregate
-from servicekit.problems import DomainError
+from servicekit.domain import Aggregate, DomainError
 
 
 class InvalidRegistration(DomainError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.events import PlanName
-from servicekit.problems import DomainError
+from servicekit.domain import DomainError
 
 
 class UnknownPlan(DomainError):

@@ -22,8 +22,7 @@ from typing import Any, Literal
 from contracts import DomainEvent, PaymentFailed, PlanDowngraded, PlanUpgraded
 from contracts.events import PlanName, event
 from pydantic import AwareDatetime, Field
-from servicekit.eventstore import Aggregate
-from servicekit.problems import DomainError
+from servicekit.domain import Aggregate, DomainError
 
 from billing.domain.plans import Catalog
 

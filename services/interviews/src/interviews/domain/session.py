@@ -16,8 +16,7 @@ from contracts import (
     SessionStatusChanged,
 )
 from contracts.events import Answer, BehavioralQuestionSnapshot, CodingQuestionSnapshot
-from servicekit.eventstore import Aggregate
-from servicekit.problems import DomainError
+from servicekit.domain import Aggregate, DomainError
 
 Status = Literal["queued", "ready", "scoring", "completed", "failed"]
 FINAL: frozenset[str] = frozenset({"completed", "failed"})
