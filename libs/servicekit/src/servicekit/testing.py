@@ -380,10 +380,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test `unit` or `integration` from the fixtures it uses (`make test-unit`
-    runs the first tier alone, in seconds). Taken from the fixtures rather than from folders,
-    so a test cannot sit in the wrong tier: many files hold both kinds, side by side with
-    the code they test."""
+    """Mark every test `unit` or `integration` from the fixtures it uses (`pytest -m unit`
+    runs the first tier alone). Tests live in `tests/unit/` (in memory, no servers) and
+    `tests/integration/` (real broker and store); the marker comes from the fixtures, and a
+    test in a `unit/` folder that asks for a server is refused, so a folder cannot lie."""
+    misplaced = []
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         tier = (
@@ -392,3 +393,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             else "unit"
         )
         item.add_marker(tier)
+        if tier == "integration" and "unit" in item.path.parent.parts[-1:]:
+            misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError(
+            "tests in a unit/ folder that use a server fixture (move them to integration/): "
+            + ", ".join(misplaced)
+        )

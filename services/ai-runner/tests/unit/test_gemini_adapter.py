@@ -27,7 +27,7 @@ from contracts.events import (
     RubricLevel,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # fake_gemini.py
 from fake_gemini import FakeGemini, RecordedRequest, Reply
 
 API_KEY = "test-key-123"

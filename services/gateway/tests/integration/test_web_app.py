@@ -14,7 +14,7 @@ from gateway.main import create_app
 from gateway.settings import Settings
 from servicekit.testing import running
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 HTML = {"accept": "text/html,application/xhtml+xml"}
 
 
