@@ -10,11 +10,13 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +55,26 @@ async def _delete_queues(url: str, names: list[str]) -> None:
                 await channel.queue_delete(name)
             except Exception:
                 channel = await connection.channel()
+
+
+SIGNUP_PASSWORD = "Interview-flow-77"
+
+
+def signup(
+    stack: Any, ip: str = "127.0.0.1", name: str = "Grace", password: str = SIGNUP_PASSWORD
+) -> tuple[str, dict[str, str]]:
+    """A new account through the gateway, from `ip` (each test its own, so per-IP limits do
+    not meet): its id and the Authorization header of a fresh login."""
+    transport = httpx.HTTPTransport(local_address=ip)
+    with httpx.Client(base_url=stack.gateway_url, timeout=15, transport=transport) as client:
+        address = f"e2e-{uuid.uuid4().hex[:10]}@example.com"
+        user = client.post(
+            "/auth/register", json={"name": name, "email": address, "password": password}
+        )
+        assert user.status_code == 201, user.text
+        login = client.post("/auth/login", json={"email": address, "password": password})
+        assert login.status_code == 200, login.text
+    return user.json()["id"], {"authorization": f"Bearer {login.json()['access_token']}"}
 
 
 def wait_for(probe: Callable[[], Any], timeout: float = 30.0, message: str = "condition") -> Any:

@@ -12,26 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from stackutil import wait_for
+from stackutil import signup, wait_for
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "Billing-flow-2024"
 # what a browser sends for a <form method="post"> without fields
 FORM_POST = {"content-type": "application/x-www-form-urlencoded"}
-
-
-def signup(stack: Any, ip: str) -> tuple[str, dict[str, str]]:
-    transport = httpx.HTTPTransport(local_address=ip)
-    with httpx.Client(base_url=stack.gateway_url, timeout=15, transport=transport) as client:
-        email = f"bill-{uuid.uuid4().hex[:10]}@example.com"
-        user = client.post(
-            "/auth/register", json={"name": "Payer", "email": email, "password": PASSWORD}
-        )
-        assert user.status_code == 201, user.text
-        login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
-        assert login.status_code == 200, login.text
-    return user.json()["id"], {"authorization": f"Bearer {login.json()['access_token']}"}
 
 
 def subscription_ready(client: httpx.Client, auth: dict[str, str]) -> dict[str, Any]:

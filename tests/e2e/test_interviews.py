@@ -4,7 +4,6 @@ runner with the real sandbox and the offline grader, transcripts, isolation betw
 from __future__ import annotations
 
 import json
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,25 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from servicekit.testing import assert_no_hidden_tests, hidden_test_secrets
-from stackutil import mailed, mails, metric, text_of, wait_for
+from stackutil import mailed, mails, metric, signup, text_of, wait_for
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "Interview-flow-77"
-
-
-def signup(stack: Any, ip: str, name: str = "Grace") -> tuple[str, dict[str, str]]:
-    transport = httpx.HTTPTransport(local_address=ip)
-    with httpx.Client(base_url=stack.gateway_url, timeout=15, transport=transport) as client:
-        email = f"iv-{uuid.uuid4().hex[:10]}@example.com"
-        user = client.post(
-            "/auth/register", json={"name": name, "email": email, "password": PASSWORD}
-        )
-        assert user.status_code == 201, user.text
-        token = client.post("/auth/login", json={"email": email, "password": PASSWORD}).json()[
-            "access_token"
-        ]
-    return user.json()["id"], {"authorization": f"Bearer {token}"}
 
 
 def read_events(

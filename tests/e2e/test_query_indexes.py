@@ -13,38 +13,27 @@ import pytest
 from pymongo import ASCENDING, MongoClient
 from query_audit import SESSION, Audit, audit, served
 from servicekit.mongo import QueryShapeLog
-from stackutil import wait_for
+from stackutil import signup, wait_for
 
 
-def _walk_one_user(base: str) -> None:
+def _walk_one_user(base: str, auth: dict[str, str]) -> None:
     with httpx.Client(base_url=base, timeout=30) as http:
-        email = "indexes@example.com"
-        password = "correct horse battery staple"
-        registered = http.post(
-            "/auth/register", json={"name": "Ada", "email": email, "password": password}
-        )
-        assert registered.status_code == 201, registered.text
-        token = http.post("/auth/login", json={"email": email, "password": password}).json()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
-        assert http.get("/user/me", headers=headers).is_success
-        started = http.post("/interviews", json={"type": "behavioral"}, headers=headers)
+        assert http.get("/user/me", headers=auth).is_success
+        started = http.post("/interviews", json={"type": "behavioral"}, headers=auth)
         assert started.status_code == 202, started.text
         session_id = started.json()["id"]
         wait_for(
-            lambda: (
-                http.get(f"/interviews/{session_id}", headers=headers).json()["status"] == "ready"
-            ),
+            lambda: http.get(f"/interviews/{session_id}", headers=auth).json()["status"] == "ready",
             message="session ready",
         )
-        assert http.get("/interviews", headers=headers).is_success
+        assert http.get("/interviews", headers=auth).is_success
 
 
-def test_every_query_the_journeys_sent_starts_from_an_index(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_every_query_the_journeys_sent_starts_from_an_index(request: pytest.FixtureRequest) -> None:
     if SESSION.shapes == 0:
         stack = request.getfixturevalue("stack")
-        _walk_one_user(stack.gateway_url)
+        _, auth = signup(stack, name="Ada")
+        _walk_one_user(stack.gateway_url, auth)
         audit(stack.data_dir / "queries", stack.mongo_uri)
     # not vacuous: the journeys reached the collections that matter
     assert SESSION.shapes >= 10, SESSION

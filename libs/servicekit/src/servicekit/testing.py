@@ -393,7 +393,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             else "unit"
         )
         item.add_marker(tier)
-        if tier == "integration" and "unit" in item.path.parent.parts[-1:]:
+        if tier == "integration" and item.path.parent.name == "unit":
             misplaced.append(item.nodeid)
     if misplaced:
         raise pytest.UsageError(
