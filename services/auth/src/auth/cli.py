@@ -11,7 +11,7 @@ from servicekit.eventstore import EventStore
 from servicekit.mongo import connect
 
 from auth.adapters.keys import KeyRing
-from auth.app.accounts import Accounts
+from auth.main import build_accounts
 from auth.settings import Settings
 
 
@@ -36,7 +36,8 @@ async def _set_role(email: str, role: str) -> int:
     settings = Settings()
     rt = _CliRuntime(settings)
     try:
-        accounts = Accounts(rt, settings, KeyRing.load(None, None, settings.data_dir / "jwt-keys"))
+        keys = KeyRing.load(None, None, settings.data_dir / "jwt-keys")
+        accounts = build_accounts(rt, settings, keys)
         changed = await accounts.set_role(email, role, reason="cli")  # type: ignore[arg-type]
         print(f"{email}: {'now ' + role if changed else 'already ' + role}")
         return 0

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from servicekit.identity import JwksVerifier
 from servicekit.logs import get_logger
 from servicekit.periodic import every
 from servicekit.runtime import ServiceRuntime
+from servicekit.unit_of_work import UnitOfWork
 
 from auth.adapters.keys import KeyRing
+from auth.adapters.passwords import Argon2Passwords
+from auth.adapters.stores import MongoStores
 from auth.app.accounts import Accounts
 from auth.entrypoints.consumers import register_consumers
 from auth.entrypoints.http import router
 from auth.settings import Settings
 
 log = get_logger(__name__)
+
+
+def build_accounts(uow: UnitOfWork, settings: Settings, keys: KeyRing) -> Accounts:
+    """The account use cases wired to their adapters (the service, and `auth.cli`)."""
+    stores = MongoStores(uow, timedelta(days=settings.refresh_ttl_days))
+    return Accounts(uow, stores, settings, keys, Argon2Passwords())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.jwt_key_id,
         settings.data_dir / "jwt-keys",
     )
-    accounts = Accounts(rt, settings, keys)
+    accounts = build_accounts(rt, settings, keys)
     register_consumers(rt)
 
     @every(rt, settings.reset_request_sweep_seconds, "auth.reset_requests_sweep", first_after=0)

@@ -83,7 +83,7 @@ async def test_login_issues_a_pinned_eddsa_token_and_refuses_wrong_passwords_ali
         assert ok.status_code == 200
         token = ok.json()["access_token"]
         header = jwt.get_unverified_header(token)
-        assert header["alg"] == "EdDSA" and header["kid"] == app.state.accounts.keys.active.kid
+        assert header["alg"] == "EdDSA" and header["kid"] == app.state.accounts.signer.active.kid
         jwks = (await client.get("/internal/jwks.json")).json()
         key = jwt.PyJWK(jwks["keys"][0]).key
         claims = jwt.decode(

@@ -5,33 +5,12 @@ one wins."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime
 
 from pymongo import ASCENDING
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
-Purpose = Literal["password_reset", "email_verification"]
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Minted:
-    token: str
-    digest: str
-    expires_at: datetime
-
-
-def mint(ttl: timedelta, now: datetime | None = None) -> Minted:
-    """A fresh token and its hash (the same work whether or not it will be stored)."""
-    token = secrets.token_urlsafe(32)
-    return Minted(token, digest(token), (now or datetime.now(UTC)) + ttl)
+from auth.domain.tokens import Minted, Purpose, digest
 
 
 class AccountTokens:
@@ -65,6 +44,9 @@ class AccountTokens:
             },
             session=session,
         )
+
+    async def peek(self, token: str, purpose: Purpose) -> Document | None:
+        return await self.collection.find_one({"_id": digest(token), "purpose": purpose})
 
     async def spend(self, token: str, purpose: Purpose) -> Document | None:
         """The token's row if it was live and is now spent; None if unknown, used or expired."""

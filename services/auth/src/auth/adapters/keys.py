@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -62,6 +63,12 @@ class KeyRing:
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [k.public_jwk for k in [self.active, *self.retired]]}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """A JWT of `claims` (EdDSA), signed by the active key and naming it in `kid`."""
+        return jwt.encode(
+            claims, self.active.private, algorithm="EdDSA", headers={"kid": self.active.kid}
+        )
 
     @classmethod
     def load(cls, private_pem: str | None, key_id: str | None, key_dir: Path) -> KeyRing:

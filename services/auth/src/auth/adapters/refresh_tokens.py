@@ -4,39 +4,21 @@ stolen or replayed, so the whole family is revoked."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING
 from servicekit.mongo import AsyncDatabase, Document
-from servicekit.problems import DomainError
 
+from auth.domain.tokens import (
+    Issued,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+    new_token,
+)
+from auth.domain.tokens import digest as _digest
 
-class RefreshTokenInvalid(DomainError):
-    status = 401
-    code = "invalid_token"
-    title = "Invalid refresh token"
-
-
-class RefreshTokenReused(DomainError):
-    status = 401
-    code = "refresh_token_reused"
-    title = "Refresh token reused"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Issued:
-    token: str
-    family_id: str
-    user_id: str
-    expires_at: datetime
+__all__ = ["Issued", "RefreshTokenInvalid", "RefreshTokenReused", "RefreshTokens"]
 
 
 class RefreshTokens:
@@ -50,7 +32,7 @@ class RefreshTokens:
         await self.families.create_index([("user_id", ASCENDING)])
 
     async def _mint(self, family_id: str, user_id: str, now: datetime) -> Issued:
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         expires_at = now + self.ttl
         await self.tokens.insert_one(
             {
@@ -104,6 +86,9 @@ class RefreshTokens:
         if known is None:
             return None
         return await self.families.find_one({"_id": known["family_id"]})
+
+    async def owns_family(self, user_id: str, family_id: str) -> bool:
+        return await self.families.find_one({"_id": family_id, "user_id": user_id}) is not None
 
     async def revoke_family(self, family_id: str, reason: str) -> None:
         await self.families.update_one(

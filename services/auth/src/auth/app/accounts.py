@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import jwt
 from pymongo.errors import DuplicateKeyError
 from servicekit.eventstore import Repository
 from servicekit.logs import get_logger
@@ -17,14 +16,17 @@ from servicekit.plans import PlanProjection
 from servicekit.problems import DomainError
 from servicekit.unit_of_work import UnitOfWork
 
-from auth.adapters.account_tokens import AccountTokens, mint
-from auth.adapters.account_tokens import digest as _token_digest
-from auth.adapters.credentials import Credentials
-from auth.adapters.keys import KeyRing
-from auth.adapters.passwords import hash_password, verify_password
-from auth.adapters.refresh_tokens import Issued, RefreshTokens
-from auth.adapters.reset_requests import ResetRequests
-from auth.adapters.users_view import UsersView
+from auth.app.ports import (
+    AccountTokenStore,
+    CredentialStore,
+    PasswordHasher,
+    RefreshTokenStore,
+    ResetRequestStore,
+    Signer,
+    Stores,
+    UsersReadModel,
+)
+from auth.domain.tokens import Issued, mint
 from auth.domain.user import (
     EmailTaken,
     InvalidRegistration,
@@ -77,30 +79,39 @@ class TokenPair:
 
 
 class Accounts:
-    def __init__(self, uow: UnitOfWork, settings: Settings, keys: KeyRing) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        stores: Stores,
+        settings: Settings,
+        signer: Signer,
+        passwords: PasswordHasher,
+    ) -> None:
         self.uow = uow
+        self.stores = stores
         self.settings = settings
-        self.keys = keys
+        self.signer = signer
+        self.passwords = passwords
 
     @property
-    def credentials(self) -> Credentials:
-        return Credentials(self.uow.db)
+    def credentials(self) -> CredentialStore:
+        return self.stores.credentials()
 
     @property
-    def users(self) -> UsersView:
-        return UsersView(self.uow.db)
+    def users(self) -> UsersReadModel:
+        return self.stores.users()
 
     @property
-    def refresh_tokens(self) -> RefreshTokens:
-        return RefreshTokens(self.uow.db, timedelta(days=self.settings.refresh_ttl_days))
+    def refresh_tokens(self) -> RefreshTokenStore:
+        return self.stores.refresh_tokens()
 
     @property
-    def account_tokens(self) -> AccountTokens:
-        return AccountTokens(self.uow.db)
+    def account_tokens(self) -> AccountTokenStore:
+        return self.stores.account_tokens()
 
     @property
-    def reset_requests(self) -> ResetRequests:
-        return ResetRequests(self.uow.db)
+    def reset_requests(self) -> ResetRequestStore:
+        return self.stores.reset_requests()
 
     @property
     def repo(self) -> Repository[User]:
@@ -117,7 +128,7 @@ class Accounts:
     ) -> dict[str, Any]:
         email = normalise_email(raw_email)
         check_password(password, email, name)
-        password_hash = await hash_password(password)
+        password_hash = await self.passwords.hash(password)
         # never a role from the address alone: whoever registers an address first has not
         # proved they own it; the admin role is granted by an operator (`make admin`)
         role: Literal["user", "admin"] = "user"
@@ -149,7 +160,7 @@ class Accounts:
         except InvalidRegistration:
             email = None
         cred = await self.credentials.get(email) if email else None
-        if not await verify_password(cred["password_hash"] if cred else None, password):
+        if not await self.passwords.verify(cred["password_hash"] if cred else None, password):
             raise InvalidCredentials("Check the email and password and try again.")
         assert cred is not None
         user = await self.users.get(cred["user_id"])
@@ -171,12 +182,7 @@ class Accounts:
             "exp": now + timedelta(seconds=self.settings.jwt_access_ttl_seconds),
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(
-            claims,
-            self.keys.active.private,
-            algorithm="EdDSA",
-            headers={"kid": self.keys.active.kid},
-        )
+        return self.signer.sign(claims)
 
     async def login(self, raw_email: str, password: str) -> TokenPair:
         user = await self.authenticate(raw_email, password)
@@ -202,8 +208,7 @@ class Accounts:
         if family is not None and family["user_id"] == user_id:
             await store.revoke_family(family["_id"], reason="logout")
         elif session_id:
-            owned = await store.families.find_one({"_id": session_id, "user_id": user_id})
-            if owned is not None:
+            if await store.owns_family(user_id, session_id):
                 await store.revoke_family(session_id, reason="logout")
 
     async def delete(self, user_id: str, correlation_id: str | None) -> None:
@@ -247,14 +252,15 @@ class Accounts:
         if doc is None:
             raise UserGone("This account no longer exists.")
         cred = await self.credentials.get(doc["email"])
-        if not await verify_password(cred["password_hash"] if cred else None, current_password):
+        stored_hash = cred["password_hash"] if cred else None
+        if not await self.passwords.verify(stored_hash, current_password):
             raise InvalidCredentials("The current password is not right.")
         check_password(new_password, doc["email"], doc["name"])
-        if await verify_password(cred["password_hash"] if cred else None, new_password):
+        if await self.passwords.verify(cred["password_hash"] if cred else None, new_password):
             raise InvalidRegistration(
                 "password: the new password must differ from the current one", field="new_password"
             )
-        password_hash = await hash_password(new_password)
+        password_hash = await self.passwords.hash(new_password)
 
         await self._store_password(user_id, doc["email"], password_hash, correlation_id, None)
         await self.refresh_tokens.revoke_others(user_id, current_session, "password changed")
@@ -348,9 +354,7 @@ class Accounts:
     ) -> None:
         """Spend the mailed token, set the new password and sign out every login."""
         tokens = self.account_tokens
-        row = await tokens.collection.find_one(
-            {"_id": _token_digest(token), "purpose": "password_reset"}
-        )
+        row = await tokens.peek(token, "password_reset")
         now = datetime.now(UTC)
         if row is None or row["used_at"] is not None or row["expires_at"] <= now:
             raise InvalidAccountToken("This reset link is not valid any more. Ask for a new one.")
@@ -359,7 +363,7 @@ class Accounts:
             raise InvalidAccountToken("This reset link is not valid any more. Ask for a new one.")
         # the policy first: a weak password leaves the token usable for a better one
         check_password(new_password, doc["email"], doc["name"])
-        password_hash = await hash_password(new_password)
+        password_hash = await self.passwords.hash(new_password)
         if await tokens.spend(token, "password_reset") is None:
             raise InvalidAccountToken("This reset link is not valid any more. Ask for a new one.")
         user_id = doc["_id"]

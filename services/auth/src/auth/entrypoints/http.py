@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse
 from servicekit.identity import CurrentUser, Forbidden
 from servicekit.problems import DomainError
 
-from auth.adapters.refresh_tokens import RefreshTokenInvalid
 from auth.app.accounts import Accounts, TokenPair
+from auth.domain.tokens import RefreshTokenInvalid
 
 router = APIRouter()
 
@@ -193,7 +193,7 @@ async def delete_me(principal: CurrentUser, request: Request) -> Response:
 
 @router.get("/internal/jwks.json", include_in_schema=False)
 async def jwks(request: Request) -> dict[str, Any]:
-    return _accounts(request).keys.jwks()
+    return _accounts(request).signer.jwks()
 
 
 @router.get("/internal/users/{user_id}", include_in_schema=False)
