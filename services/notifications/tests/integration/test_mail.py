@@ -184,7 +184,7 @@ async def test_an_address_the_server_refuses_for_good_is_not_mailed_again(
 
 
 def test_an_unsubscribe_token_names_its_user_and_kind_and_cannot_be_forged() -> None:
-    from notifications.adapters.mailer import read_unsubscribe_token, unsubscribe_token
+    from notifications.domain.mail import read_unsubscribe_token, unsubscribe_token
 
     token = unsubscribe_token("k1", "user-1", "report_ready")
     assert read_unsubscribe_token("k1", token) == ("user-1", "report_ready")

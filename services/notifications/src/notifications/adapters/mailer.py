@@ -4,11 +4,7 @@ and its delivery over SMTP with aiosmtplib, with failures sorted into "try again
 
 from __future__ import annotations
 
-import base64
 import email.policy
-import hashlib
-import hmac
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -20,53 +16,18 @@ import aiosmtplib
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from notifications.domain.kinds import preference_of
+from notifications.domain.mail import (
+    MessageRejected,
+    PermanentRejection,
+    Recipient,
+    TransientFailure,
+    unsubscribe_token,
+)
 from notifications.settings import Settings
 
 # Lines up to SMTP's 998 limit: at the default 78, the email package turns a long
 # List-Unsubscribe URL into RFC 2047 encoded words, which mail clients do not read as a link
 WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
-
-
-class TransientFailure(Exception):
-    """The SMTP server could not be reached or asked to try later (4xx): retry."""
-
-
-class PermanentRejection(Exception):
-    """The server refused the recipient for good (5xx): stop mailing the address."""
-
-
-class MessageRejected(Exception):
-    """The server refused this message for good (5xx on DATA): park it, keep the address."""
-
-
-def unsubscribe_token(secret: str, user_id: str, kind: str) -> str:
-    """`<base64url(user_id:kind)>.<base64url(HMAC-SHA256)>`: works signed-out, cannot be
-    forged for another user or kind without the secret."""
-    body = base64.urlsafe_b64encode(f"{user_id}:{kind}".encode()).rstrip(b"=").decode()
-    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
-    return f"{body}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
-
-
-def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
-    """(user_id, kind) of a token this secret signed, else None."""
-    body, _, mac = token.partition(".")
-    good = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
-    try:
-        given = base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4))
-        if not hmac.compare_digest(good, given):
-            return None
-        plain = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
-    except ValueError:
-        return None
-    user_id, _, kind = plain.rpartition(":")
-    return user_id, kind
-
-
-@dataclass(frozen=True)
-class Recipient:
-    user_id: str
-    name: str
-    email: str
 
 
 class MailComposer:

@@ -14,19 +14,10 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 from servicekit.mongo import AsyncClientSession, AsyncDatabase, Document
 
+from notifications.domain.mail import CANCELLED, PENDING, SENDING, SENT, delivery_id
+
 RECIPIENTS = "recipients"
 DELIVERIES = "deliveries"
-
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-PARKED = "parked"
-CANCELLED = "cancelled"
-SUPPRESSED = "suppressed"
-
-
-def delivery_id(event_id: str, purpose: str) -> str:
-    return f"{event_id}:{purpose}"
 
 
 class Recipients:

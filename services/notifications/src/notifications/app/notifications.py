@@ -32,22 +32,17 @@ from servicekit.logs import get_logger
 from servicekit.metrics import REGISTRY
 from servicekit.mongo import AsyncClientSession, Document, set_origin
 
-from notifications.adapters.mailer import (
-    MailComposer,
-    MessageRejected,
-    PermanentRejection,
-    Recipient,
-    SmtpMailer,
-    TransientFailure,
-)
-from notifications.adapters.store import (
+from notifications.app.ports import Composer, DeliveryStore, Mailer, RecipientStore
+from notifications.domain.kinds import allows, preference_of
+from notifications.domain.mail import (
     CANCELLED,
     PARKED,
     SUPPRESSED,
-    Deliveries,
-    Recipients,
+    MessageRejected,
+    PermanentRejection,
+    Recipient,
+    TransientFailure,
 )
-from notifications.domain.kinds import allows, preference_of
 from notifications.settings import Settings
 
 log = get_logger(__name__)
@@ -112,8 +107,8 @@ def week_resets_at(iso_week: str) -> datetime:
 class Notifications:
     """The consumers' side: remember addresses, request mail, forget users."""
 
-    recipients: Recipients
-    deliveries: Deliveries
+    recipients: RecipientStore
+    deliveries: DeliveryStore
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -123,7 +118,7 @@ class Notifications:
         """The web app's base URL, for the links in the mail."""
         return self.settings.web_base_url.rstrip("/")
 
-    def bind(self, recipients: Recipients, deliveries: Deliveries) -> None:
+    def bind(self, recipients: RecipientStore, deliveries: DeliveryStore) -> None:
         """The collections, once the lifespan has connected to Mongo."""
         self.recipients = recipients
         self.deliveries = deliveries
@@ -291,10 +286,10 @@ class Notifications:
 class MailSender:
     """Delivers due mail, one at a time per process, until stopped."""
 
-    deliveries: Deliveries
-    recipients: Recipients
+    deliveries: DeliveryStore
+    recipients: RecipientStore
 
-    def __init__(self, composer: MailComposer, mailer: SmtpMailer, settings: Settings) -> None:
+    def __init__(self, composer: Composer, mailer: Mailer, settings: Settings) -> None:
         self.composer = composer
         self.mailer = mailer
         self.settings = settings
@@ -302,7 +297,7 @@ class MailSender:
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
 
-    def bind(self, deliveries: Deliveries, recipients: Recipients) -> None:
+    def bind(self, deliveries: DeliveryStore, recipients: RecipientStore) -> None:
         self.deliveries = deliveries
         self.recipients = recipients
 

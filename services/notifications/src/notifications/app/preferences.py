@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from servicekit.problems import DomainError
 
-from notifications.adapters.mailer import read_unsubscribe_token
-from notifications.adapters.store import Recipients
+from notifications.app.ports import RecipientStore
 from notifications.domain.kinds import (
     ALL,
     LABELS,
@@ -14,6 +13,7 @@ from notifications.domain.kinds import (
     preferences_from,
     unsubscribed_kinds,
 )
+from notifications.domain.mail import read_unsubscribe_token
 from notifications.settings import Settings
 
 
@@ -30,12 +30,12 @@ class AccountNotFound(DomainError):
 
 
 class MailPreferences:
-    recipients: Recipients
+    recipients: RecipientStore
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def bind(self, recipients: Recipients) -> None:
+    def bind(self, recipients: RecipientStore) -> None:
         self.recipients = recipients
 
     async def of(self, user_id: str) -> dict[str, bool]:
